@@ -1,0 +1,9 @@
+//! adpipe's domain: what an ad is, what a classifier says about its image,
+//! and the policies that turn that into a decision. Pure data and logic, no
+//! I/O, so every adapter (tagger, store, queue, api, worker) can share it.
+
+pub mod policy;
+pub mod tags;
+
+pub use policy::{BoundGate, BoundPolicy, Category, Decision, Gate, Policy, PolicyError, Verdict};
+pub use tags::{Labels, LabelsError, Tag, top_k};
