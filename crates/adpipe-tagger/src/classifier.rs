@@ -1,0 +1,339 @@
+//! One ONNX Runtime session for one model: checks that the graph matches its
+//! model.toml, runs batches, and turns raw outputs into per-image
+//! probabilities (softmax / sigmoid, then the views max-merged per label).
+
+use std::sync::Mutex;
+
+use ort::ep::{self, ExecutionProvider};
+use ort::session::Session;
+use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
+use ort::value::{TensorElementType, TensorRef, ValueType};
+
+use crate::runtime::Runtime;
+use crate::spec::{Device, Layout, ModelSpec, OutputKind};
+
+#[derive(Debug, Clone, Default)]
+pub struct SessionConfig {
+    /// ONNX Runtime intra-op threads; 0 lets it use one per core.
+    pub intra_threads: usize,
+    /// Idle intra-op threads spin for the next op: a little faster when
+    /// inference has the cores to itself, wasteful when preprocessing runs
+    /// beside it.
+    pub spinning: bool,
+    /// Overrides the model's `device`.
+    pub device: Option<Device>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot load model {path}: {message}")]
+    Load { path: String, message: String },
+    #[error("model {model} does not match its description {source_file}: {message}")]
+    Mismatch {
+        model: String,
+        source_file: String,
+        message: String,
+    },
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+/// Which execution provider a session really runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    Cpu,
+    Cuda,
+}
+
+impl Execution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Execution::Cpu => "cpu",
+            Execution::Cuda => "cuda",
+        }
+    }
+}
+
+pub struct Classifier {
+    // `Session::run` takes `&mut self`; one batch at a time is what one
+    // set of intra-op threads can serve anyway.
+    session: Mutex<Session>,
+    input_name: String,
+    output_name: String,
+    input_shape: [usize; 3],
+    classes: usize,
+    views: usize,
+    kind: OutputKind,
+    execution: Execution,
+}
+
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier")
+            .field("input", &self.input_name)
+            .field("output", &self.output_name)
+            .field("classes", &self.classes)
+            .field("execution", &self.execution)
+            .finish()
+    }
+}
+
+impl Classifier {
+    pub fn load(
+        spec: &ModelSpec,
+        runtime: &Runtime,
+        config: &SessionConfig,
+    ) -> Result<Self, ModelError> {
+        let path = spec.model_path.display().to_string();
+        let load_error = |error: ort::Error| ModelError::Load {
+            path: path.clone(),
+            message: error.to_string(),
+        };
+        if !spec.model_path.is_file() {
+            return Err(ModelError::Load {
+                path: path.clone(),
+                message:
+                    "no such file (models that are not committed are fetched by scripts/setup.sh)"
+                        .into(),
+            });
+        }
+        let base = || -> Result<SessionBuilder, ort::Error> {
+            let mut builder = Session::builder(runtime.environment())?
+                .with_optimization_level(GraphOptimizationLevel::All)?
+                .with_inter_threads(1)?
+                .with_intra_op_spinning(config.spinning)?;
+            if config.intra_threads > 0 {
+                builder = builder.with_intra_threads(config.intra_threads)?;
+            }
+            Ok(builder)
+        };
+        let device = config.device.unwrap_or(spec.device);
+        let (mut builder, execution) = match device {
+            Device::Cpu => (base().map_err(load_error)?, Execution::Cpu),
+            Device::Cuda => with_cuda(base().map_err(load_error)?, spec.cuda_device_id)
+                .or_else(|error| {
+                    tracing::warn!(
+                        model = %spec.name,
+                        %error,
+                        "CUDA is not available; running on the CPU instead"
+                    );
+                    base().map(|builder| (builder, Execution::Cpu))
+                })
+                .map_err(load_error)?,
+        };
+        let session = builder
+            .commit_from_file(&spec.model_path)
+            .map_err(load_error)?;
+        let classifier = Self::check(spec, session, execution)?;
+        tracing::info!(
+            model = %spec.name,
+            execution = execution.as_str(),
+            classes = classifier.classes,
+            "model loaded"
+        );
+        Ok(classifier)
+    }
+
+    /// Matches the graph's input and output against model.toml, so a wrong
+    /// description fails at load time with a message, not mid-batch.
+    fn check(spec: &ModelSpec, session: Session, execution: Execution) -> Result<Self, ModelError> {
+        let mismatch = |message: String| ModelError::Mismatch {
+            model: spec.model_path.display().to_string(),
+            source_file: spec.source.display().to_string(),
+            message,
+        };
+        let names = |outlets: &[ort::value::Outlet]| {
+            outlets
+                .iter()
+                .map(|o| o.name().to_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let input = match &spec.input.name {
+            Some(name) => session
+                .inputs()
+                .iter()
+                .find(|i| i.name() == name)
+                .ok_or_else(|| {
+                    mismatch(format!(
+                        "it has no input named {name:?} (it has: {})",
+                        names(session.inputs())
+                    ))
+                })?,
+            None => session
+                .inputs()
+                .first()
+                .ok_or_else(|| mismatch("it has no inputs".into()))?,
+        };
+        let (h, w) = (spec.input.height as i64, spec.input.width as i64);
+        let expected: [i64; 3] = match spec.input.layout {
+            Layout::NCHW => [3, h, w],
+            Layout::NHWC => [h, w, 3],
+        };
+        match input.dtype() {
+            ValueType::Tensor { ty, shape, .. } => {
+                if *ty != TensorElementType::Float32 {
+                    return Err(mismatch(format!(
+                        "input {:?} takes {ty:?}; adpipe feeds float32",
+                        input.name()
+                    )));
+                }
+                let dims: &[i64] = shape;
+                let fits = dims.len() == 4
+                    && dims[1..]
+                        .iter()
+                        .zip(expected)
+                        .all(|(&actual, wanted)| actual < 0 || actual == wanted);
+                if !fits {
+                    return Err(mismatch(format!(
+                        "input {:?} has shape {dims:?}, but the description says {:?} {}×{} \
+                         (expected [batch, {}, {}, {}])",
+                        input.name(),
+                        spec.input.layout,
+                        spec.input.width,
+                        spec.input.height,
+                        expected[0],
+                        expected[1],
+                        expected[2]
+                    )));
+                }
+            }
+            other => {
+                return Err(mismatch(format!(
+                    "input {:?} is not a tensor: {other:?}",
+                    input.name()
+                )));
+            }
+        }
+        let output = match &spec.output.name {
+            Some(name) => session
+                .outputs()
+                .iter()
+                .find(|o| o.name() == name)
+                .ok_or_else(|| {
+                    mismatch(format!(
+                        "it has no output named {name:?} (it has: {})",
+                        names(session.outputs())
+                    ))
+                })?,
+            None => session
+                .outputs()
+                .first()
+                .ok_or_else(|| mismatch("it has no outputs".into()))?,
+        };
+        let classes = spec.labels.len();
+        if let ValueType::Tensor { shape, .. } = output.dtype() {
+            let dims: &[i64] = shape;
+            if dims.len() != 2 || (dims[1] >= 0 && dims[1] as usize != classes) {
+                return Err(mismatch(format!(
+                    "output {:?} has shape {dims:?}, but the labels file has {classes} labels",
+                    output.name()
+                )));
+            }
+        }
+        Ok(Self {
+            input_name: input.name().to_owned(),
+            output_name: output.name().to_owned(),
+            input_shape: expected.map(|d| d as usize),
+            classes,
+            views: spec.preprocess.views.len(),
+            kind: spec.output.kind,
+            execution,
+            session: Mutex::new(session),
+        })
+    }
+
+    pub fn execution(&self) -> Execution {
+        self.execution
+    }
+
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// `input` holds `images` images, each with all its views; returns
+    /// `images × classes` probabilities, row per image.
+    pub fn infer(&self, input: &[f32], images: usize) -> Result<Vec<f32>, ModelError> {
+        if images == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = images * self.views;
+        let [a, b, c] = self.input_shape;
+        assert_eq!(input.len(), rows * a * b * c, "input holds {images} images");
+        let tensor = TensorRef::from_array_view(([rows, a, b, c], input))
+            .map_err(|error| ModelError::Inference(error.to_string()))?;
+        let mut session = self
+            .session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let outputs = session
+            .run(ort::inputs![self.input_name.as_str() => tensor])
+            .map_err(|error| ModelError::Inference(error.to_string()))?;
+        let (shape, raw) = outputs[self.output_name.as_str()]
+            .try_extract_tensor::<f32>()
+            .map_err(|error| ModelError::Inference(error.to_string()))?;
+        if raw.len() != rows * self.classes {
+            return Err(ModelError::Inference(format!(
+                "output has shape {:?}; expected [{rows}, {}]",
+                &**shape, self.classes
+            )));
+        }
+        Ok(self.postprocess(raw, images))
+    }
+
+    fn postprocess(&self, raw: &[f32], images: usize) -> Vec<f32> {
+        let mut merged = vec![f32::NEG_INFINITY; images * self.classes];
+        let mut row_buffer = vec![0f32; self.classes];
+        for (row_index, row) in raw.chunks_exact(self.classes).enumerate() {
+            row_buffer.copy_from_slice(row);
+            match self.kind {
+                OutputKind::Logits => softmax(&mut row_buffer),
+                OutputKind::Sigmoid => row_buffer
+                    .iter_mut()
+                    .for_each(|x| *x = 1.0 / (1.0 + (-*x).exp())),
+                OutputKind::Probabilities => {}
+            }
+            let image = row_index / self.views;
+            let target = &mut merged[image * self.classes..(image + 1) * self.classes];
+            for (slot, value) in target.iter_mut().zip(&row_buffer) {
+                *slot = slot.max(*value);
+            }
+        }
+        merged
+    }
+}
+
+fn with_cuda(
+    builder: SessionBuilder,
+    device_id: i32,
+) -> Result<(SessionBuilder, Execution), ort::Error> {
+    let cuda = ep::CUDA::default().with_device_id(device_id);
+    let mut builder = builder;
+    cuda.register(&mut builder)?;
+    Ok((builder, Execution::Cuda))
+}
+
+fn softmax(values: &mut [f32]) {
+    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for value in values.iter_mut() {
+        *value = (*value - max).exp();
+        sum += *value;
+    }
+    for value in values.iter_mut() {
+        *value /= sum;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_is_stable_and_sums_to_one() {
+        let mut values = [1000.0, 1001.0, 1002.0];
+        softmax(&mut values);
+        assert!((values.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(values[2] > values[1] && values[1] > values[0]);
+    }
+}

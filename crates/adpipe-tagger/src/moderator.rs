@@ -1,0 +1,145 @@
+//! A tagger together with the policy and gates that judge its output: what
+//! both `adpipe tag` and the worker run.
+
+use std::path::{Path, PathBuf};
+
+use adpipe_core::policy::{self, BoundGate, BoundPolicy, Decision, Gate, Policy, PolicyError};
+use adpipe_core::{Tag, top_k};
+
+use crate::classifier::ModelError;
+use crate::decode::DecodeError;
+use crate::spec::ModelSpec;
+use crate::tagger::{LoadError, Model, Outputs, Tagger, TaggerConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModeratorError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What adpipe concluded about one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    /// The main model's most probable labels, best first.
+    pub tags: Vec<Tag>,
+    pub decision: Decision,
+    /// Each gate's name and score.
+    pub gate_scores: Vec<(String, f32)>,
+}
+
+#[derive(Debug)]
+pub struct Moderator {
+    tagger: Tagger,
+    policy: BoundPolicy,
+    /// Gate `i` reads the outputs of model `i + 1`.
+    gates: Vec<BoundGate>,
+    top_k: usize,
+}
+
+fn read(path: &Path) -> Result<String, ModeratorError> {
+    std::fs::read_to_string(path).map_err(|source| ModeratorError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+pub const DEFAULT_TOP_K: usize = 5;
+
+impl Moderator {
+    /// Loads the model, the policy and each gate (with its own model).
+    pub fn load(
+        model: &Path,
+        policy: &Path,
+        gates: &[PathBuf],
+        config: &TaggerConfig,
+    ) -> Result<Self, ModeratorError> {
+        let spec = ModelSpec::load(model).map_err(LoadError::from)?;
+        let policy = Policy::from_toml(&read(policy)?, &policy.display().to_string())?
+            .bind(&spec.labels, &spec.name)?;
+        let mut models = vec![Model::load(spec, config)?];
+        let mut bound_gates = Vec::with_capacity(gates.len());
+        for gate_path in gates {
+            let gate = Gate::from_toml(&read(gate_path)?, &gate_path.display().to_string())?;
+            let gate_model = gate_path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(&gate.model);
+            let spec = ModelSpec::load(&gate_model).map_err(LoadError::from)?;
+            bound_gates.push(gate.bind(&spec.labels, &spec.name)?);
+            models.push(Model::load(spec, config)?);
+        }
+        Ok(Self {
+            tagger: Tagger::new(models, config),
+            policy,
+            gates: bound_gates,
+            top_k: DEFAULT_TOP_K,
+        })
+    }
+
+    pub fn with_top_k(mut self, top_k: usize) -> Self {
+        self.top_k = top_k;
+        self
+    }
+
+    pub fn tagger(&self) -> &Tagger {
+        &self.tagger
+    }
+
+    pub fn policy(&self) -> &BoundPolicy {
+        &self.policy
+    }
+
+    pub fn model_name(&self) -> &str {
+        &self.tagger.main_model().spec().name
+    }
+
+    pub fn gates(&self) -> &[BoundGate] {
+        &self.gates
+    }
+
+    /// Judges the outputs of all models for one image.
+    pub fn assess_outputs(&self, outputs: &Outputs) -> Assessment {
+        let main = &outputs[0];
+        let labels = &self.tagger.main_model().spec().labels;
+        let tags = top_k(main, labels, self.top_k.max(1));
+        let gate_inputs: Vec<(&BoundGate, &[f32])> = self
+            .gates
+            .iter()
+            .zip(&outputs[1..])
+            .map(|(gate, probabilities)| (gate, probabilities.as_slice()))
+            .collect();
+        let top_label = tags.first().map(|tag| (tag.label.as_str(), tag.confidence));
+        let decision = policy::decide(&self.policy, main, top_label, &gate_inputs);
+        let gate_scores = gate_inputs
+            .iter()
+            .map(|(gate, probabilities)| (gate.gate().name.clone(), gate.score(probabilities)))
+            .collect();
+        let mut tags = tags;
+        tags.truncate(self.top_k);
+        Assessment {
+            tags,
+            decision,
+            gate_scores,
+        }
+    }
+
+    /// Tags and judges one in-memory batch.
+    pub fn assess(
+        &self,
+        images: &[&[u8]],
+    ) -> Result<Vec<Result<Assessment, DecodeError>>, ModelError> {
+        Ok(self
+            .tagger
+            .classify(images)?
+            .into_iter()
+            .map(|result| result.map(|outputs| self.assess_outputs(&outputs)))
+            .collect())
+    }
+}

@@ -1,0 +1,471 @@
+//! `model.toml`: everything adpipe needs to know to run an image classifier
+//! it was not compiled for. Swapping models means pointing `ADPIPE_MODEL` at
+//! another one of these files.
+//!
+//! ```toml
+//! name = "efficientnet-lite0"
+//! file = "model.onnx"            # relative to this file
+//! labels = "labels.txt"          # one label per line, in output order
+//! device = "cpu"                 # or "cuda" (falls back to CPU with a warning)
+//!
+//! [input]
+//! name = "input"                 # default: the model's first input
+//! layout = "NCHW"                # or "NHWC"
+//! width = 224
+//! height = 224
+//! color = "RGB"                  # or "BGR"
+//!
+//! [preprocess]
+//! resize = "center_crop"         # or "stretch", "letterbox"
+//! shorter_side = 256             # center_crop: shorter side to this, then crop the centre
+//! filter = "bilinear"            # nearest | bilinear | catmull_rom | lanczos3
+//! views = ["center_crop", "stretch"]   # optional test-time views, max-merged per label
+//!
+//! [normalize]                    # x = (pixel * scale - mean) / std, pixel in 0..=255,
+//! mean = [127.0, 127.0, 127.0]   # channels in the model's colour order
+//! std = [128.0, 128.0, 128.0]
+//!
+//! [output]
+//! name = "logits"                # default: the model's first output
+//! kind = "logits"                # logits (softmax) | probabilities | sigmoid (multi-label)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use adpipe_core::Labels;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read model description {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid model description: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    #[default]
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Layout {
+    #[serde(alias = "nchw")]
+    NCHW,
+    #[serde(alias = "nhwc")]
+    NHWC,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum ColorOrder {
+    #[default]
+    #[serde(alias = "rgb")]
+    RGB,
+    #[serde(alias = "bgr")]
+    BGR,
+}
+
+/// How the whole image is brought to the model's input size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// Shorter side to `shorter_side`, then the centre `width × height`.
+    #[default]
+    CenterCrop,
+    /// The whole image to `stretch_size` ignoring its aspect ratio, then the
+    /// centre `width × height` (no crop when `stretch_size` is the input size).
+    Stretch,
+    /// The whole image, aspect kept, centred on a `letterbox_fill` canvas.
+    Letterbox,
+}
+
+impl View {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::CenterCrop => "center_crop",
+            View::Stretch => "stretch",
+            View::Letterbox => "letterbox",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Filter {
+    Nearest,
+    #[default]
+    Bilinear,
+    CatmullRom,
+    Lanczos3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputKind {
+    /// Raw scores; softmax turns them into probabilities.
+    #[default]
+    Logits,
+    /// Already probabilities; used as they are.
+    Probabilities,
+    /// Independent per-label scores (multi-label); sigmoid each.
+    Sigmoid,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    name: Option<String>,
+    file: PathBuf,
+    labels: PathBuf,
+    #[serde(default)]
+    device: Device,
+    #[serde(default)]
+    cuda_device_id: i32,
+    input: InputSection,
+    #[serde(default)]
+    preprocess: PreprocessSection,
+    #[serde(default)]
+    normalize: NormalizeSection,
+    #[serde(default)]
+    output: OutputSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputSection {
+    name: Option<String>,
+    layout: Layout,
+    width: u32,
+    height: u32,
+    #[serde(default)]
+    color: ColorOrder,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PreprocessSection {
+    #[serde(default)]
+    resize: View,
+    views: Option<Vec<View>>,
+    shorter_side: Option<u32>,
+    stretch_size: Option<[u32; 2]>,
+    #[serde(default)]
+    letterbox_fill: [u8; 3],
+    #[serde(default)]
+    filter: Filter,
+    /// Encode the resized image as JPEG at this quality and decode it again
+    /// before cropping: some models (open_nsfw) were trained on that.
+    jpeg_roundtrip_quality: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NormalizeSection {
+    #[serde(default = "one")]
+    scale: f32,
+    mean: Option<[f32; 3]>,
+    std: Option<[f32; 3]>,
+    offset: Option<[f32; 3]>,
+}
+
+impl Default for NormalizeSection {
+    fn default() -> Self {
+        Self {
+            scale: 1.0,
+            mean: None,
+            std: None,
+            offset: None,
+        }
+    }
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OutputSection {
+    name: Option<String>,
+    #[serde(default)]
+    kind: OutputKind,
+}
+
+/// A validated model description with its paths resolved and labels loaded.
+#[derive(Debug, Clone)]
+pub struct ModelSpec {
+    pub name: String,
+    /// The model.toml this came from.
+    pub source: PathBuf,
+    pub model_path: PathBuf,
+    pub labels: Labels,
+    pub device: Device,
+    pub cuda_device_id: i32,
+    pub input: InputSpec,
+    pub preprocess: PreprocessSpec,
+    pub output: OutputSpec,
+}
+
+#[derive(Debug, Clone)]
+pub struct InputSpec {
+    pub name: Option<String>,
+    pub layout: Layout,
+    pub width: u32,
+    pub height: u32,
+    pub color: ColorOrder,
+}
+
+#[derive(Debug, Clone)]
+pub struct PreprocessSpec {
+    /// The views every image goes through, in batch order; one by default.
+    pub views: Vec<View>,
+    pub shorter_side: u32,
+    pub stretch_size: [u32; 2],
+    pub letterbox_fill: [u8; 3],
+    pub filter: Filter,
+    pub jpeg_roundtrip_quality: Option<u8>,
+    /// Per channel (model order): `x = pixel * gain + bias`.
+    pub gain: [f32; 3],
+    pub bias: [f32; 3],
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    pub name: Option<String>,
+    pub kind: OutputKind,
+}
+
+/// Model inputs larger than this are certainly a typo.
+const MAX_INPUT_SIDE: u32 = 4096;
+
+impl ModelSpec {
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, SpecError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// `path` is where the text came from: relative `file` and `labels`
+    /// are resolved against its folder.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, SpecError> {
+        let file: ModelFile = toml::from_str(text).map_err(|error| SpecError::Syntax {
+            path: path.to_owned(),
+            message: error.to_string(),
+        })?;
+        let invalid = |message: String| SpecError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+
+        let input = &file.input;
+        for (side, value) in [("width", input.width), ("height", input.height)] {
+            if value == 0 || value > MAX_INPUT_SIDE {
+                return Err(invalid(format!(
+                    "input.{side} must be between 1 and {MAX_INPUT_SIDE}, not {value}"
+                )));
+            }
+        }
+
+        let pre = &file.preprocess;
+        let views = pre.views.clone().unwrap_or_else(|| vec![pre.resize]);
+        if views.is_empty() {
+            return Err(invalid("preprocess.views lists no view".into()));
+        }
+        let largest_side = input.width.max(input.height);
+        let shorter_side = pre.shorter_side.unwrap_or(largest_side);
+        if shorter_side < largest_side {
+            return Err(invalid(format!(
+                "preprocess.shorter_side ({shorter_side}) is smaller than the input ({}×{}): \
+                 the crop would not fit",
+                input.width, input.height
+            )));
+        }
+        let stretch_size = pre.stretch_size.unwrap_or([input.width, input.height]);
+        if stretch_size[0] < input.width || stretch_size[1] < input.height {
+            return Err(invalid(format!(
+                "preprocess.stretch_size {:?} is smaller than the input ({}×{})",
+                stretch_size, input.width, input.height
+            )));
+        }
+        if let Some(quality) = pre.jpeg_roundtrip_quality
+            && !(1..=100).contains(&quality)
+        {
+            return Err(invalid(format!(
+                "preprocess.jpeg_roundtrip_quality must be 1..=100, not {quality}"
+            )));
+        }
+
+        let (gain, bias) = normalization(&file.normalize).map_err(invalid)?;
+
+        let labels_path = dir.join(&file.labels);
+        let labels_text = std::fs::read_to_string(&labels_path).map_err(|error| {
+            invalid(format!(
+                "cannot read labels {}: {error}",
+                labels_path.display()
+            ))
+        })?;
+        let labels = Labels::parse(&labels_text)
+            .map_err(|error| invalid(format!("{}: {error}", labels_path.display())))?;
+
+        let name = file.name.clone().unwrap_or_else(|| {
+            dir.file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "model".into())
+        });
+        Ok(ModelSpec {
+            name,
+            source: path.to_owned(),
+            model_path: dir.join(&file.file),
+            labels,
+            device: file.device,
+            cuda_device_id: file.cuda_device_id,
+            input: InputSpec {
+                name: file.input.name.clone(),
+                layout: input.layout,
+                width: input.width,
+                height: input.height,
+                color: input.color,
+            },
+            preprocess: PreprocessSpec {
+                views,
+                shorter_side,
+                stretch_size,
+                letterbox_fill: pre.letterbox_fill,
+                filter: pre.filter,
+                jpeg_roundtrip_quality: pre.jpeg_roundtrip_quality,
+                gain,
+                bias,
+            },
+            output: OutputSpec {
+                name: file.output.name.clone(),
+                kind: file.output.kind,
+            },
+        })
+    }
+
+    /// Floats in one image's slot of the input tensor (all views together).
+    pub fn floats_per_image(&self) -> usize {
+        self.floats_per_view() * self.preprocess.views.len()
+    }
+
+    pub fn floats_per_view(&self) -> usize {
+        self.input.width as usize * self.input.height as usize * 3
+    }
+}
+
+/// Folds mean/std or offset into one multiply-add per channel.
+fn normalization(section: &NormalizeSection) -> Result<([f32; 3], [f32; 3]), String> {
+    if section.offset.is_some() && (section.mean.is_some() || section.std.is_some()) {
+        return Err("[normalize] takes either mean/std or offset, not both".into());
+    }
+    let mean = match section.offset {
+        Some(offset) => offset.map(|o| -o),
+        None => section.mean.unwrap_or([0.0; 3]),
+    };
+    let std = section.std.unwrap_or([1.0; 3]);
+    if std.iter().any(|s| *s == 0.0 || !s.is_finite()) {
+        return Err(format!(
+            "normalize.std must be finite and non-zero, not {std:?}"
+        ));
+    }
+    if !section.scale.is_finite() || section.scale == 0.0 {
+        return Err(format!(
+            "normalize.scale must be finite and non-zero, not {}",
+            section.scale
+        ));
+    }
+    let gain = [0, 1, 2].map(|c| section.scale / std[c]);
+    let bias = [0, 1, 2].map(|c| -mean[c] / std[c]);
+    Ok((gain, bias))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_labels(dir: &Path) {
+        std::fs::write(dir.join("labels.txt"), "cat\ndog\n").unwrap();
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("adpipe-spec-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        write_labels(&dir);
+        dir
+    }
+
+    #[test]
+    fn parses_a_full_description_and_folds_normalization() {
+        let dir = temp_dir("full");
+        let spec = ModelSpec::parse(
+            r#"
+            file = "model.onnx"
+            labels = "labels.txt"
+            [input]
+            layout = "NHWC"
+            width = 224
+            height = 224
+            color = "BGR"
+            [preprocess]
+            resize = "stretch"
+            stretch_size = [256, 256]
+            views = ["stretch", "letterbox"]
+            [normalize]
+            mean = [104.0, 117.0, 123.0]
+            [output]
+            kind = "probabilities"
+            "#,
+            &dir.join("model.toml"),
+        )
+        .unwrap();
+        assert_eq!(spec.model_path, dir.join("model.onnx"));
+        assert_eq!(spec.labels.len(), 2);
+        assert_eq!(spec.input.layout, Layout::NHWC);
+        assert_eq!(spec.preprocess.views, [View::Stretch, View::Letterbox]);
+        assert_eq!(spec.preprocess.gain, [1.0; 3]);
+        assert_eq!(spec.preprocess.bias, [-104.0, -117.0, -123.0]);
+        assert_eq!(spec.floats_per_image(), 2 * 224 * 224 * 3);
+        assert_eq!(spec.name, dir.file_name().unwrap().to_string_lossy());
+    }
+
+    #[test]
+    fn says_what_is_wrong() {
+        let dir = temp_dir("wrong");
+        let path = dir.join("model.toml");
+        let base = "file = 'm.onnx'\nlabels = 'labels.txt'\n";
+        let error = |extra: &str| {
+            ModelSpec::parse(&format!("{base}{extra}"), &path)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(error("[input]\nlayout='NCHW'\nwidth=0\nheight=3").contains("input.width must be"));
+        assert!(
+            error("[input]\nlayout='NCHW'\nwidth=224\nheight=224\n[preprocess]\nshorter_side=200")
+                .contains("smaller than the input")
+        );
+        assert!(error("[input]\nlayout='NCWH'\nwidth=2\nheight=2").contains("unknown variant"));
+        assert!(
+            error("[input]\nlayout='NCHW'\nwidth=2\nheight=2\n[normalize]\nstd=[0.0,1.0,1.0]")
+                .contains("non-zero")
+        );
+        let missing = ModelSpec::parse(
+            "file='m.onnx'\nlabels='nope.txt'\n[input]\nlayout='NCHW'\nwidth=2\nheight=2",
+            &path,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(missing.contains("cannot read labels"), "{missing}");
+    }
+}

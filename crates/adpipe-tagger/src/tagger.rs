@@ -1,0 +1,315 @@
+//! The tagger: one or more models (the main classifier, then any gate
+//! models) fed from a single decode of each image, in batches, with
+//! preprocessing on its own threads so it overlaps inference.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::classifier::{Classifier, Execution, ModelError, SessionConfig};
+use crate::decode::{self, DecodeError, DecodeLimits};
+use crate::preprocess::Preprocessor;
+use crate::runtime::{self, RuntimeError, RuntimeOptions};
+use crate::spec::{Device, ModelSpec, SpecError};
+
+/// How to load and run the models.
+#[derive(Debug, Clone)]
+pub struct TaggerConfig {
+    pub runtime: RuntimeOptions,
+    pub session: SessionConfig,
+    /// Threads that decode and resize while the model runs.
+    pub preprocess_threads: usize,
+    pub limits: DecodeLimits,
+}
+
+impl Default for TaggerConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            runtime: RuntimeOptions::default(),
+            session: SessionConfig::default(),
+            preprocess_threads: cores,
+            limits: DecodeLimits::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// Why one image got no result.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ItemError {
+    #[error("cannot read: {0}")]
+    Read(String),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+/// One loaded model: its description, its preprocessing and its session.
+#[derive(Debug)]
+pub struct Model {
+    spec: ModelSpec,
+    preprocessor: Preprocessor,
+    classifier: Classifier,
+}
+
+impl Model {
+    pub fn load(spec: ModelSpec, config: &TaggerConfig) -> Result<Self, LoadError> {
+        let mut runtime_options = config.runtime.clone();
+        let device = config.session.device.unwrap_or(spec.device);
+        runtime_options.prefer_gpu |= device == Device::Cuda;
+        let runtime = runtime::runtime(&runtime_options)?;
+        let classifier = Classifier::load(&spec, &runtime, &config.session)?;
+        let preprocessor = Preprocessor::new(&spec).with_limits(config.limits);
+        Ok(Self {
+            spec,
+            preprocessor,
+            classifier,
+        })
+    }
+
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    pub fn preprocessor(&self) -> &Preprocessor {
+        &self.preprocessor
+    }
+
+    pub fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    pub fn execution(&self) -> Execution {
+        self.classifier.execution()
+    }
+}
+
+/// Per image: the probabilities of every model, in model order.
+pub type Outputs = Vec<Vec<f32>>;
+
+/// Per image: every model's input, or why the image could not be read.
+type Prepared = Result<Vec<Vec<f32>>, DecodeError>;
+
+#[derive(Debug)]
+pub struct Tagger {
+    models: Vec<Model>,
+    limits: DecodeLimits,
+    preprocess_threads: usize,
+}
+
+impl Tagger {
+    /// `models[0]` is the main classifier; the rest feed gates.
+    pub fn new(models: Vec<Model>, config: &TaggerConfig) -> Self {
+        assert!(!models.is_empty(), "a tagger needs at least one model");
+        Self {
+            models,
+            limits: config.limits,
+            preprocess_threads: config.preprocess_threads.max(1),
+        }
+    }
+
+    pub fn load(spec: ModelSpec, config: &TaggerConfig) -> Result<Self, LoadError> {
+        Ok(Self::new(vec![Model::load(spec, config)?], config))
+    }
+
+    pub fn models(&self) -> &[Model] {
+        &self.models
+    }
+
+    pub fn main_model(&self) -> &Model {
+        &self.models[0]
+    }
+
+    /// Decodes once and writes every model's input for one image.
+    fn prepare(&self, bytes: &[u8], slots: &mut [&mut [f32]]) -> Result<(), DecodeError> {
+        let image = decode::decode(bytes, &self.limits)?;
+        for (model, slot) in self.models.iter().zip(slots.iter_mut()) {
+            model.preprocessor.prepare_decoded(&image, slot);
+        }
+        Ok(())
+    }
+
+    fn prepare_owned(&self, bytes: &[u8]) -> Prepared {
+        let mut buffers: Vec<Vec<f32>> = self
+            .models
+            .iter()
+            .map(|model| vec![0f32; model.preprocessor.floats_per_image()])
+            .collect();
+        let mut slots: Vec<&mut [f32]> = buffers.iter_mut().map(Vec::as_mut_slice).collect();
+        self.prepare(bytes, &mut slots)?;
+        Ok(buffers)
+    }
+
+    /// Classifies one batch held in memory: preprocessing spread over the
+    /// preprocessing threads, then one inference run per model. An image
+    /// that cannot be decoded gets its error; a failing model fails the batch.
+    pub fn classify(
+        &self,
+        images: &[&[u8]],
+    ) -> Result<Vec<Result<Outputs, DecodeError>>, ModelError> {
+        let mut results: Vec<Result<Outputs, DecodeError>> = Vec::with_capacity(images.len());
+        let mut batch = Vec::with_capacity(images.len());
+        for (index, prepared) in self.prepare_all(images).into_iter().enumerate() {
+            match prepared {
+                Ok(buffers) => {
+                    batch.push((index, buffers));
+                    results.push(Ok(Vec::new()));
+                }
+                Err(error) => results.push(Err(error)),
+            }
+        }
+        for (index, outputs) in self.infer_batch(&batch)? {
+            results[index] = Ok(outputs);
+        }
+        Ok(results)
+    }
+
+    fn prepare_all(&self, images: &[&[u8]]) -> Vec<Prepared> {
+        let threads = self.preprocess_threads.min(images.len()).max(1);
+        if threads == 1 {
+            return images
+                .iter()
+                .map(|bytes| self.prepare_owned(bytes))
+                .collect();
+        }
+        let next = AtomicUsize::new(0);
+        let mut results: Vec<(usize, Prepared)> =
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..threads)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut done = Vec::new();
+                            loop {
+                                let index = next.fetch_add(1, Ordering::Relaxed);
+                                let Some(bytes) = images.get(index) else {
+                                    break;
+                                };
+                                done.push((index, self.prepare_owned(bytes)));
+                            }
+                            done
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|worker| worker.join().expect("preprocessing never panics"))
+                    .collect()
+            });
+        results.sort_by_key(|(index, _)| *index);
+        results.into_iter().map(|(_, result)| result).collect()
+    }
+
+    /// Tags `items` in batches of `batch_size`, loading and preprocessing on
+    /// the preprocessing threads while the calling thread runs inference.
+    /// `emit` gets every item's result in input order.
+    pub fn classify_stream<K, L, E>(&self, items: &[K], load: L, batch_size: usize, mut emit: E)
+    where
+        K: Sync,
+        L: Fn(&K) -> Result<Vec<u8>, String> + Sync,
+        E: FnMut(usize, Result<Outputs, ItemError>),
+    {
+        let batch_size = batch_size.max(1);
+        let next = AtomicUsize::new(0);
+        // Room for the batch being run and the next one being prepared.
+        let (sender, receiver) = crossbeam_channel::bounded(batch_size * 2);
+        std::thread::scope(|scope| {
+            for _ in 0..self.preprocess_threads.min(items.len()).max(1) {
+                let sender = sender.clone();
+                let (next, load) = (&next, &load);
+                scope.spawn(move || {
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(index) else { break };
+                        let prepared = load(item).map_err(ItemError::Read).and_then(|bytes| {
+                            self.prepare_owned(&bytes).map_err(ItemError::Decode)
+                        });
+                        if sender.send((index, prepared)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(sender);
+
+            let mut finished: BTreeMap<usize, Result<Outputs, ItemError>> = BTreeMap::new();
+            let mut next_to_emit = 0;
+            let mut batch: Vec<(usize, Vec<Vec<f32>>)> = Vec::with_capacity(batch_size);
+            let mut inputs_done = false;
+            while !inputs_done || !batch.is_empty() {
+                while batch.len() < batch_size {
+                    // Wait for a full batch; a partial one only at the end.
+                    match receiver.recv() {
+                        Ok((index, Ok(buffers))) => batch.push((index, buffers)),
+                        Ok((index, Err(error))) => {
+                            finished.insert(index, Err(error));
+                        }
+                        Err(_) => {
+                            inputs_done = true;
+                            break;
+                        }
+                    }
+                }
+                if !batch.is_empty() {
+                    match self.infer_batch(&batch) {
+                        Ok(results) => {
+                            for (index, outputs) in results {
+                                finished.insert(index, Ok(outputs));
+                            }
+                        }
+                        Err(error) => {
+                            for (index, _) in &batch {
+                                finished
+                                    .insert(*index, Err(ItemError::Inference(error.to_string())));
+                            }
+                        }
+                    }
+                    batch.clear();
+                }
+                while let Some(result) = finished.remove(&next_to_emit) {
+                    emit(next_to_emit, result);
+                    next_to_emit += 1;
+                }
+            }
+        });
+    }
+
+    fn infer_batch(
+        &self,
+        batch: &[(usize, Vec<Vec<f32>>)],
+    ) -> Result<Vec<(usize, Outputs)>, ModelError> {
+        let mut per_model = Vec::with_capacity(self.models.len());
+        for (model_index, model) in self.models.iter().enumerate() {
+            let mut input = Vec::with_capacity(batch.len() * model.preprocessor.floats_per_image());
+            for (_, buffers) in batch {
+                input.extend_from_slice(&buffers[model_index]);
+            }
+            per_model.push(model.classifier.infer(&input, batch.len())?);
+        }
+        Ok(batch
+            .iter()
+            .enumerate()
+            .map(|(row, (index, _))| {
+                let outputs = self
+                    .models
+                    .iter()
+                    .zip(&per_model)
+                    .map(|(model, probabilities)| {
+                        let classes = model.classifier.classes();
+                        probabilities[row * classes..(row + 1) * classes].to_vec()
+                    })
+                    .collect();
+                (*index, outputs)
+            })
+            .collect())
+    }
+}
