@@ -1,0 +1,160 @@
+//! `adpipe tag` as scripts use it: the JSON-lines contract of DESIGN.md,
+//! per-file errors, the exit status, and a model swapped by configuration.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn photo(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/photos").join(name)
+}
+
+fn adpipe_tag(args: &[&str], files: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_adpipe"))
+        .current_dir(repo())
+        .arg("tag")
+        .args(args)
+        .args(files)
+        .output()
+        .expect("run adpipe")
+}
+
+fn json_lines(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(output.stdout.clone())
+        .expect("utf-8")
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{line}: {error}")))
+        .collect()
+}
+
+#[test]
+fn json_output_follows_the_contract() {
+    let car = photo("vehicle/car_rear_motionblur.jpg");
+    let lion = photo("other/lion.jpg");
+    let output = adpipe_tag(&["--json", "--top-k", "3"], &[&car, &lion]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 2);
+
+    let car_line = &lines[0];
+    assert_eq!(car_line["file"], car.display().to_string());
+    assert_eq!(car_line["decision"], "approved");
+    assert_eq!(car_line["category"], "car");
+    assert!(car_line["reason"].is_null());
+    let tags = car_line["tags"].as_array().expect("tags");
+    assert_eq!(tags.len(), 3);
+    assert_eq!(tags[0]["label"], "minivan");
+    let confidences: Vec<f64> = tags
+        .iter()
+        .map(|tag| tag["confidence"].as_f64().expect("number"))
+        .collect();
+    assert!(
+        confidences.windows(2).all(|pair| pair[0] >= pair[1]),
+        "best first"
+    );
+    assert!(confidences.iter().all(|c| (0.0..=1.0).contains(c)));
+
+    let lion_line = &lines[1];
+    assert_eq!(lion_line["decision"], "rejected");
+    assert!(lion_line["category"].is_null());
+    assert!(
+        lion_line["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("vehicles")
+    );
+}
+
+#[test]
+fn an_unreadable_file_gets_an_error_line_and_a_failing_exit_status() {
+    let dir = std::env::temp_dir().join(format!("adpipe-tag-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let not_an_image = dir.join("notes.jpg");
+    std::fs::write(&not_an_image, b"these are not pixels").expect("write");
+    let missing = dir.join("missing.png");
+    let lion = photo("other/lion.jpg");
+
+    let output = adpipe_tag(&["--json"], &[&not_an_image, &lion, &missing]);
+    assert_eq!(output.status.code(), Some(1), "any failure fails the run");
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 3, "one line per file, in order");
+    assert_eq!(lines[0]["error"]["code"], "image_unsupported_type");
+    assert_eq!(lines[1]["tags"][0]["label"], "lion");
+    assert!(
+        lines[2]["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("cannot read")
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: not a supported image",
+            not_an_image.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn the_model_and_policy_are_chosen_by_configuration() {
+    let kiwi = photo("other/kiwi_fruit.jpg");
+    let output = Command::new(env!("CARGO_BIN_EXE_adpipe"))
+        .current_dir(repo())
+        .env("ADPIPE_MODEL", "models/open-nsfw/model.toml")
+        .env("ADPIPE_POLICY", "tests/fixtures/policies/nsfw-only.toml")
+        .args(["tag", "--json"])
+        .arg(&kiwi)
+        .output()
+        .expect("run adpipe");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = &json_lines(&output)[0];
+    let labels: Vec<&str> = line["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|tag| tag["label"].as_str().expect("label"))
+        .collect();
+    assert_eq!(labels, ["sfw", "nsfw"], "open_nsfw has two labels");
+    assert_eq!(line["category"], "safe");
+}
+
+#[test]
+fn a_missing_model_file_is_a_clear_error() {
+    let output = adpipe_tag(
+        &["--model", "models/nope/model.toml"],
+        &[&photo("other/lion.jpg")],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("models/nope/model.toml"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_missing_onnx_runtime_names_the_setup_command() {
+    let output = Command::new(env!("CARGO_BIN_EXE_adpipe"))
+        .current_dir(repo())
+        .env("ADPIPE_ORT_LIB", "/nonexistent/libonnxruntime.so")
+        .args(["tag"])
+        .arg(photo("other/lion.jpg"))
+        .output()
+        .expect("run adpipe");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("scripts/setup.sh"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
