@@ -183,28 +183,27 @@ impl Tagger {
                 .collect();
         }
         let next = AtomicUsize::new(0);
-        let mut results: Vec<(usize, Prepared)> =
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = (0..threads)
-                    .map(|_| {
-                        scope.spawn(|| {
-                            let mut done = Vec::new();
-                            loop {
-                                let index = next.fetch_add(1, Ordering::Relaxed);
-                                let Some(bytes) = images.get(index) else {
-                                    break;
-                                };
-                                done.push((index, self.prepare_owned(bytes)));
-                            }
-                            done
-                        })
+        let mut results: Vec<(usize, Prepared)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let index = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(bytes) = images.get(index) else {
+                                break;
+                            };
+                            done.push((index, self.prepare_owned(bytes)));
+                        }
+                        done
                     })
-                    .collect();
-                workers
-                    .into_iter()
-                    .flat_map(|worker| worker.join().expect("preprocessing never panics"))
-                    .collect()
-            });
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| worker.join().expect("preprocessing never panics"))
+                .collect()
+        });
         results.sort_by_key(|(index, _)| *index);
         results.into_iter().map(|(_, result)| result).collect()
     }
