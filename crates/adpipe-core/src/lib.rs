@@ -2,8 +2,10 @@
 //! and the policies that turn that into a decision. Pure data and logic, no
 //! I/O, so every adapter (tagger, store, queue, api, worker) can share it.
 
+pub mod ad;
 pub mod policy;
 pub mod tags;
 
+pub use ad::{AdId, AdText, Email, InvalidAdId, InvalidAdText, InvalidEmail, Status};
 pub use policy::{BoundGate, BoundPolicy, Category, Decision, Gate, Policy, PolicyError, Verdict};
 pub use tags::{Labels, LabelsError, Tag, top_k};

@@ -1,0 +1,251 @@
+//! An ad and the values it is made of. Each type validates on construction,
+//! so an `Email` or an `AdText` that exists is one the pipeline accepts.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// An ad's id: a UUIDv7, unguessable (74 random bits) and time-ordered, so
+/// ids cannot be enumerated and new rows append to indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AdId(uuid::Uuid);
+
+impl AdId {
+    pub fn new() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    pub fn as_uuid(&self) -> uuid::Uuid {
+        self.0
+    }
+}
+
+impl Default for AdId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for AdId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an ad id (ids look like 0190f5e4-7b7c-7cc2-9a4e-3f1d2b6c8a90)")]
+pub struct InvalidAdId(pub String);
+
+impl FromStr for AdId {
+    type Err = InvalidAdId;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        // Only the canonical hyphenated form: one id, one spelling.
+        if text.len() != 36 {
+            return Err(InvalidAdId(text.chars().take(64).collect()));
+        }
+        uuid::Uuid::try_parse(text)
+            .map(Self)
+            .map_err(|_| InvalidAdId(text.to_owned()))
+    }
+}
+
+/// Where an ad is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Approved,
+    Rejected,
+    /// Could not be processed (e.g. the stored image does not decode);
+    /// the reason says why.
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "pending" => Ok(Status::Pending),
+            "approved" => Ok(Status::Approved),
+            "rejected" => Ok(Status::Rejected),
+            "failed" => Ok(Status::Failed),
+            other => Err(format!("unknown status {other:?}")),
+        }
+    }
+}
+
+impl From<crate::Verdict> for Status {
+    fn from(verdict: crate::Verdict) -> Self {
+        match verdict {
+            crate::Verdict::Approved => Status::Approved,
+            crate::Verdict::Rejected => Status::Rejected,
+        }
+    }
+}
+
+/// A submitter's address: one mailbox, no display name, no whitespace or
+/// control characters (so it can never inject a mail header).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidEmail {
+    #[error("the email address is empty")]
+    Empty,
+    #[error("the email address is too long ({0} characters; at most 254)")]
+    TooLong(usize),
+    #[error("the email address must look like name@example.com")]
+    Malformed,
+}
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(text: &str) -> Result<Self, InvalidEmail> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(InvalidEmail::Empty);
+        }
+        if text.len() > Self::MAX_LEN {
+            return Err(InvalidEmail::TooLong(text.chars().count()));
+        }
+        let (local, domain) = text.rsplit_once('@').ok_or(InvalidEmail::Malformed)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..");
+        let domain_ok = domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if local_ok && domain_ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(InvalidEmail::Malformed)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The ad's text: 1..=5000 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AdText(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidAdText {
+    #[error("the text is empty")]
+    Empty,
+    #[error("the text is too long ({0} characters; at most 5000)")]
+    TooLong(usize),
+    #[error("the text contains control characters")]
+    ControlCharacters,
+}
+
+impl AdText {
+    pub const MAX_CHARS: usize = 5000;
+
+    pub fn parse(text: &str) -> Result<Self, InvalidAdText> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(InvalidAdText::Empty);
+        }
+        let chars = text.chars().count();
+        if chars > Self::MAX_CHARS {
+            return Err(InvalidAdText::TooLong(chars));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
+            return Err(InvalidAdText::ControlCharacters);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ad_ids_round_trip_and_reject_other_spellings() {
+        let id = AdId::new();
+        assert_eq!(id.to_string().parse::<AdId>(), Ok(id));
+        assert_eq!(id.as_uuid().get_version_num(), 7);
+        assert!("1".parse::<AdId>().is_err());
+        assert!("../../etc/passwd".parse::<AdId>().is_err());
+        assert!(id.to_string().replace('-', "").parse::<AdId>().is_err());
+    }
+
+    #[test]
+    fn emails_are_single_plain_mailboxes() {
+        assert_eq!(
+            Email::parse(" ana@example.com ").unwrap().as_str(),
+            "ana@example.com"
+        );
+        assert!(Email::parse("a.b+ads@mail.example.org").is_ok());
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "ana@@example.com",
+            "Ana <ana@example.com>",
+            "ana@example.com\r\nBcc: victim@example.com",
+            "ana@exa mple.com",
+            "ana..b@example.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(matches!(Email::parse(&long), Err(InvalidEmail::TooLong(_))));
+    }
+
+    #[test]
+    fn texts_are_bounded() {
+        assert!(AdText::parse("Red bike, barely used.\nCall me.").is_ok());
+        assert_eq!(AdText::parse("   "), Err(InvalidAdText::Empty));
+        assert!(AdText::parse(&"é".repeat(5000)).is_ok());
+        assert_eq!(
+            AdText::parse(&"é".repeat(5001)),
+            Err(InvalidAdText::TooLong(5001))
+        );
+        assert_eq!(
+            AdText::parse("bell\u{7}"),
+            Err(InvalidAdText::ControlCharacters)
+        );
+    }
+}

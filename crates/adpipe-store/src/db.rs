@@ -1,0 +1,345 @@
+//! The ads table, on SQLite (default, a file in the data dir, WAL) or
+//! PostgreSQL, through sqlx's `Any` driver so one set of queries serves
+//! both. Times are Unix milliseconds.
+//!
+//! The table is also the built-in queue: a worker claims pending ads by
+//! setting a lease, and an ad whose lease ran out (its worker died) is
+//! claimed again. Decisions are recorded only on pending rows, so a
+//! redelivered ad is decided exactly once.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use adpipe_core::{AdId, Status, Tag};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row for ad {id}: {message}")]
+    Corrupt { id: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What the API stores when an ad is submitted.
+#[derive(Debug, Clone)]
+pub struct NewAd {
+    pub id: AdId,
+    pub text: String,
+    pub email: String,
+    pub image_key: String,
+    pub content_type: String,
+}
+
+/// One row of the ads table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdRecord {
+    pub id: AdId,
+    pub text: String,
+    pub email: String,
+    pub image_key: String,
+    pub content_type: String,
+    pub status: Status,
+    pub category: Option<String>,
+    pub tags: Vec<Tag>,
+    pub model: Option<String>,
+    pub policy: Option<String>,
+    pub reason: Option<String>,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+    pub notified_at: Option<i64>,
+}
+
+/// What the worker concluded about one ad.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: Status,
+    pub category: Option<String>,
+    pub tags: Vec<Tag>,
+    pub model: String,
+    pub policy: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+const COLUMNS: &str = "id, text, email, image_key, content_type, status, category, tags, model, \
+                       policy, reason, attempts, created_at, decided_at, notified_at";
+
+impl Database {
+    /// Connects (creating a SQLite file if needed) and applies migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(DbError::UnsupportedUrl(url.to_owned()));
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') && !url.contains(":memory:") => {
+                format!("{url}?mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10));
+        let options = if backend == Backend::Sqlite {
+            options.after_connect(|connection, _| {
+                Box::pin(async move {
+                    // Readers never wait for the writer in WAL mode; a writer
+                    // waits up to 5 s for another instead of failing at once.
+                    connection.execute("PRAGMA journal_mode = WAL").await?;
+                    connection.execute("PRAGMA busy_timeout = 5000").await?;
+                    connection.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let pool = options.connect(&url).await?;
+        let database = Self { pool, backend };
+        database.migrate().await?;
+        Ok(database)
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn insert_ad(&self, ad: &NewAd) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO ads (id, text, email, image_key, content_type, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+        )
+        .bind(ad.id.to_string())
+        .bind(&ad.text)
+        .bind(&ad.email)
+        .bind(&ad.image_key)
+        .bind(&ad.content_type)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn get_ad(&self, id: AdId) -> Result<Option<AdRecord>, DbError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM ads WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| record(&row)).transpose()
+    }
+
+    /// Takes up to `limit` pending ads nobody holds, oldest first, and holds
+    /// them for `lease`. An ad whose worker died is taken again once its
+    /// lease has run out.
+    pub async fn claim_pending(
+        &self,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<AdRecord>, DbError> {
+        let now = now_millis();
+        // PostgreSQL: concurrent workers skip each other's rows instead of
+        // queueing behind them. SQLite has one writer at a time anyway.
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let rows = sqlx::query(&format!(
+            "UPDATE ads SET lease_until = $1, attempts = attempts + 1 WHERE id IN (\
+                 SELECT id FROM ads WHERE status = 'pending' \
+                 AND (lease_until IS NULL OR lease_until <= $2) \
+                 ORDER BY created_at LIMIT $3 {lock}) \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(now + lease.as_millis() as i64)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut ads: Vec<AdRecord> = rows.iter().map(record).collect::<Result<_, _>>()?;
+        ads.sort_by_key(|ad| ad.created_at);
+        Ok(ads)
+    }
+
+    /// Hands a claimed ad back to the queue, to be tried again after
+    /// `retry_after` (a transient failure such as the blob store being down).
+    pub async fn release(&self, id: AdId, retry_after: Duration) -> Result<(), DbError> {
+        sqlx::query("UPDATE ads SET lease_until = $1 WHERE id = $2 AND status = 'pending'")
+            .bind(now_millis() + retry_after.as_millis() as i64)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records the decision if the ad is still pending. Returns false when
+    /// it was already decided (a redelivery), so the caller sends no second
+    /// email.
+    pub async fn record_outcome(&self, id: AdId, outcome: &Outcome) -> Result<bool, DbError> {
+        let tags = serde_json::to_string(&outcome.tags).expect("tags serialise");
+        let now = now_millis();
+        let result = sqlx::query(
+            "UPDATE ads SET status = $1, category = $2, tags = $3, model = $4, policy = $5, \
+             reason = $6, decided_at = $7, lease_until = NULL, notify_after = $7 \
+             WHERE id = $8 AND status = 'pending'",
+        )
+        .bind(outcome.status.as_str())
+        .bind(outcome.category.as_deref())
+        .bind(tags)
+        .bind(&outcome.model)
+        .bind(&outcome.policy)
+        .bind(outcome.reason.as_deref())
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Decided ads whose email has not gone out and is due, held for
+    /// `lease` so two workers do not send the same email.
+    pub async fn claim_notifications(
+        &self,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<AdRecord>, DbError> {
+        let now = now_millis();
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let rows = sqlx::query(&format!(
+            "UPDATE ads SET notify_after = $1, notify_attempts = notify_attempts + 1 WHERE id IN (\
+                 SELECT id FROM ads WHERE decided_at IS NOT NULL AND notified_at IS NULL \
+                 AND notify_after <= $2 ORDER BY decided_at LIMIT $3 {lock}) \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(now + lease.as_millis() as i64)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record).collect()
+    }
+
+    pub async fn mark_notified(&self, id: AdId) -> Result<(), DbError> {
+        sqlx::query("UPDATE ads SET notified_at = $1, notify_after = NULL WHERE id = $2")
+            .bind(now_millis())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The email could not be sent; try again after `retry_after`.
+    pub async fn notification_failed(
+        &self,
+        id: AdId,
+        retry_after: Duration,
+    ) -> Result<(), DbError> {
+        sqlx::query("UPDATE ads SET notify_after = $1 WHERE id = $2 AND notified_at IS NULL")
+            .bind(now_millis() + retry_after.as_millis() as i64)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// How many ads are in each status.
+    pub async fn count_by_status(&self) -> Result<Vec<(Status, i64)>, DbError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM ads GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                let count: i64 = row.try_get("n")?;
+                let status = Status::from_str(&status).map_err(|message| DbError::Corrupt {
+                    id: String::new(),
+                    message,
+                })?;
+                Ok((status, count))
+            })
+            .collect()
+    }
+}
+
+fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
+    let id: String = row.try_get("id")?;
+    let corrupt = |message: String| DbError::Corrupt {
+        id: id.clone(),
+        message,
+    };
+    let status: String = row.try_get("status")?;
+    let tags: Option<String> = row.try_get("tags")?;
+    let tags = match tags {
+        Some(json) => serde_json::from_str(&json).map_err(|error| corrupt(error.to_string()))?,
+        None => Vec::new(),
+    };
+    Ok(AdRecord {
+        id: id
+            .parse()
+            .map_err(|error: adpipe_core::InvalidAdId| corrupt(error.to_string()))?,
+        text: row.try_get("text")?,
+        email: row.try_get("email")?,
+        image_key: row.try_get("image_key")?,
+        content_type: row.try_get("content_type")?,
+        status: Status::from_str(&status).map_err(corrupt)?,
+        category: row.try_get("category")?,
+        tags,
+        model: row.try_get("model")?,
+        policy: row.try_get("policy")?,
+        reason: row.try_get("reason")?,
+        attempts: row.try_get("attempts")?,
+        created_at: row.try_get("created_at")?,
+        decided_at: row.try_get("decided_at")?,
+        notified_at: row.try_get("notified_at")?,
+    })
+}

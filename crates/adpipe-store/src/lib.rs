@@ -1,0 +1,8 @@
+//! Where ads live: the database (SQLite or PostgreSQL) and the image blobs
+//! (local disk or any object store).
+
+pub mod blobs;
+pub mod db;
+
+pub use blobs::{BlobError, Blobs};
+pub use db::{AdRecord, Backend, Database, DbError, NewAd, Outcome, now_millis};

@@ -1,0 +1,270 @@
+//! The database on both backends (a temporary SQLite file, and a fresh
+//! database on the PostgreSQL server of the machine), and the blob store.
+//!
+//! PostgreSQL comes from `ADPIPE_TEST_POSTGRES_URL` (default
+//! postgres://postgres@127.0.0.1:5432/test); when it cannot be reached the
+//! test fails, it does not skip.
+
+use std::time::Duration;
+
+use adpipe_core::{AdId, Status, Tag};
+use adpipe_store::{Backend, Blobs, Database, NewAd, Outcome};
+use sqlx::Connection;
+
+fn new_ad() -> NewAd {
+    let id = AdId::new();
+    NewAd {
+        id,
+        text: "Red bicycle, barely used".into(),
+        email: "ana@example.com".into(),
+        image_key: Blobs::key_for(id, "jpg"),
+        content_type: "image/jpeg".into(),
+    }
+}
+
+fn approved() -> Outcome {
+    Outcome {
+        status: Status::Approved,
+        category: Some("bicycle".into()),
+        tags: vec![Tag {
+            label: "mountain bike".into(),
+            confidence: 0.91,
+        }],
+        model: "efficientnet-lite0".into(),
+        policy: "vehicles".into(),
+        reason: None,
+    }
+}
+
+/// The same story on either backend.
+async fn lifecycle(db: &Database) {
+    let ad = new_ad();
+    db.insert_ad(&ad).await.expect("insert");
+    let stored = db.get_ad(ad.id).await.expect("get").expect("present");
+    assert_eq!(stored.status, Status::Pending);
+    assert_eq!(stored.text, ad.text);
+    assert_eq!(stored.attempts, 0);
+    assert!(db.get_ad(AdId::new()).await.expect("get").is_none());
+
+    // The queue: one worker claims it, a second finds nothing while the
+    // lease holds, and gets it again once the lease has run out.
+    let claimed = db
+        .claim_pending(10, Duration::from_millis(300))
+        .await
+        .expect("claim");
+    assert_eq!(claimed.iter().map(|a| a.id).collect::<Vec<_>>(), [ad.id]);
+    assert_eq!(claimed[0].attempts, 1);
+    assert!(
+        db.claim_pending(10, Duration::from_secs(30))
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let reclaimed = db
+        .claim_pending(10, Duration::from_secs(30))
+        .await
+        .expect("claim");
+    assert_eq!(reclaimed.len(), 1, "a dead worker's ad comes back");
+    assert_eq!(reclaimed[0].attempts, 2);
+
+    // Decided exactly once: a redelivery changes nothing.
+    assert!(db.record_outcome(ad.id, &approved()).await.expect("record"));
+    let mut second = approved();
+    second.status = Status::Rejected;
+    assert!(
+        !db.record_outcome(ad.id, &second).await.expect("record"),
+        "already decided"
+    );
+    let decided = db.get_ad(ad.id).await.expect("get").expect("present");
+    assert_eq!(decided.status, Status::Approved);
+    assert_eq!(decided.category.as_deref(), Some("bicycle"));
+    assert_eq!(decided.tags[0].label, "mountain bike");
+    assert!(decided.decided_at.is_some());
+    assert!(decided.notified_at.is_none());
+    assert!(
+        db.claim_pending(10, Duration::from_secs(30))
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+
+    // Email: due once, held while being sent, retried after a failure,
+    // done once marked.
+    let due = db
+        .claim_notifications(10, Duration::from_millis(200))
+        .await
+        .expect("notify");
+    assert_eq!(due.len(), 1);
+    assert!(
+        db.claim_notifications(10, Duration::from_secs(30))
+            .await
+            .expect("notify")
+            .is_empty()
+    );
+    db.notification_failed(ad.id, Duration::ZERO)
+        .await
+        .expect("failed");
+    assert_eq!(
+        db.claim_notifications(10, Duration::from_secs(30))
+            .await
+            .expect("notify")
+            .len(),
+        1
+    );
+    db.mark_notified(ad.id).await.expect("mark");
+    assert!(
+        db.get_ad(ad.id)
+            .await
+            .expect("get")
+            .expect("present")
+            .notified_at
+            .is_some()
+    );
+    db.notification_failed(ad.id, Duration::ZERO)
+        .await
+        .expect("no-op");
+    assert!(
+        db.claim_notifications(10, Duration::ZERO)
+            .await
+            .expect("notify")
+            .is_empty()
+    );
+
+    // Released ads wait for their retry time.
+    let other = new_ad();
+    db.insert_ad(&other).await.expect("insert");
+    assert_eq!(
+        db.claim_pending(10, Duration::from_secs(30))
+            .await
+            .expect("claim")
+            .len(),
+        1
+    );
+    db.release(other.id, Duration::from_secs(60))
+        .await
+        .expect("release");
+    assert!(
+        db.claim_pending(10, Duration::from_secs(30))
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+
+    let counts = db.count_by_status().await.expect("counts");
+    assert!(counts.contains(&(Status::Approved, 1)));
+    assert!(counts.contains(&(Status::Pending, 1)));
+}
+
+#[tokio::test]
+async fn sqlite_file_with_wal() {
+    let dir = std::env::temp_dir().join(format!("adpipe-store-{}", AdId::new()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("sqlite:{}", dir.join("adpipe.db").display());
+    let db = Database::connect(&url, 4).await.expect("sqlite");
+    assert_eq!(db.backend(), Backend::Sqlite);
+    lifecycle(&db).await;
+    db.close().await;
+    assert!(dir.join("adpipe.db-wal").exists() || dir.join("adpipe.db").exists());
+    // Migrations are idempotent: a restart finds its data.
+    let again = Database::connect(&url, 1).await.expect("reopen");
+    assert_eq!(
+        again
+            .count_by_status()
+            .await
+            .expect("counts")
+            .iter()
+            .map(|c| c.1)
+            .sum::<i64>(),
+        2
+    );
+    again.close().await;
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn postgres_server() {
+    let admin_url = std::env::var("ADPIPE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let name = format!("adpipe_test_{}", AdId::new().to_string().replace('-', ""));
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|error| {
+            panic!("PostgreSQL at {admin_url} is needed for this test: {error}")
+        });
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let url = match admin_url.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("{admin_url} names no database"),
+    };
+    let db = Database::connect(&url, 4).await.expect("postgres");
+    assert_eq!(db.backend(), Backend::Postgres);
+    lifecycle(&db).await;
+
+    // Competing workers never claim the same ad.
+    for _ in 0..20 {
+        db.insert_ad(&new_ad()).await.expect("insert");
+    }
+    let claims = futures_claims(&db).await;
+    let mut ids: Vec<AdId> = claims.into_iter().flatten().map(|ad| ad.id).collect();
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "no ad claimed twice");
+    assert_eq!(total, 20);
+
+    db.close().await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop");
+}
+
+async fn futures_claims(db: &Database) -> Vec<Vec<adpipe_store::AdRecord>> {
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.claim_pending(8, Duration::from_secs(60))
+                    .await
+                    .expect("claim")
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("task"));
+    }
+    // Whatever the four did not get, a fifth takes.
+    results.push(
+        db.claim_pending(100, Duration::from_secs(60))
+            .await
+            .expect("claim"),
+    );
+    results
+}
+
+#[tokio::test]
+async fn blobs_on_local_disk() {
+    let dir = std::env::temp_dir().join(format!("adpipe-blobs-{}", AdId::new()));
+    let blobs = Blobs::local(&dir).expect("local store");
+    let id = AdId::new();
+    let key = Blobs::key_for(id, "png");
+    assert_eq!(key, format!("images/{id}.png"));
+    blobs
+        .put(&key, bytes::Bytes::from_static(b"\x89PNG..."))
+        .await
+        .expect("put");
+    assert_eq!(&blobs.get(&key).await.expect("get")[..], b"\x89PNG...");
+    assert!(dir.join("images").join(format!("{id}.png")).is_file());
+    blobs.delete(&key).await.expect("delete");
+    blobs.delete(&key).await.expect("deleting twice is fine");
+    assert!(matches!(
+        blobs.get(&key).await,
+        Err(adpipe_store::BlobError::NotFound(_))
+    ));
+    std::fs::remove_dir_all(dir).ok();
+}
