@@ -1,0 +1,264 @@
+//! Tells a submitter what became of their ad: the email (plain text and
+//! HTML) and the SMTP mailer that sends it. The defaults point at a
+//! MailHog-style catcher on 127.0.0.1:1025.
+
+use std::time::Duration;
+
+use adpipe_core::{AdId, Status};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// How to reach the SMTP server.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub tls: TlsMode,
+    /// `Name <address>`: some catchers (and many spam filters) reject a
+    /// bare address.
+    pub from: String,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain SMTP, for a catcher on localhost.
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 1025,
+            username: None,
+            password: None,
+            tls: TlsMode::None,
+            from: "adpipe <noreply@adpipe.localhost>".into(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("invalid mail setting: {0}")]
+    Config(String),
+    #[error("invalid recipient {address:?}: {message}")]
+    Recipient { address: String, message: String },
+    #[error("the SMTP server did not take the email: {0}")]
+    Send(String),
+}
+
+/// What the submitter is told.
+#[derive(Debug, Clone)]
+pub struct Notice<'a> {
+    pub id: AdId,
+    pub to: &'a str,
+    pub status: Status,
+    pub category: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    /// Base of the link to the ad, e.g. `https://ads.example.com`.
+    pub public_url: &'a str,
+}
+
+/// Subject, plain text and HTML of a notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+pub fn render(notice: &Notice<'_>) -> Rendered {
+    let link = format!(
+        "{}/ads/{}",
+        notice.public_url.trim_end_matches('/'),
+        notice.id
+    );
+    let id = notice.id;
+    match notice.status {
+        Status::Approved => {
+            let category = notice.category.unwrap_or("uncategorised");
+            Rendered {
+                subject: format!("Your ad was approved ({category})"),
+                text: format!(
+                    "Good news: your ad {id} was approved and is published in the category \
+                     \"{category}\".\n\nSee it here: {link}\n"
+                ),
+                html: format!(
+                    "<p>Good news: your ad <code>{id}</code> was approved and is published in the \
+                     category <strong>{}</strong>.</p><p><a href=\"{}\">See your ad</a></p>",
+                    escape_html(category),
+                    escape_html(&link)
+                ),
+            }
+        }
+        Status::Rejected | Status::Failed => {
+            let reason = notice
+                .reason
+                .unwrap_or("It does not meet our publishing policy.");
+            Rendered {
+                subject: "Your ad was not approved".into(),
+                text: format!(
+                    "Your ad {id} was not approved.\n\nWhy: {reason}\n\nStatus: {link}\n"
+                ),
+                html: format!(
+                    "<p>Your ad <code>{id}</code> was not approved.</p><p>Why: {}</p>\
+                     <p><a href=\"{}\">Status of your ad</a></p>",
+                    escape_html(reason),
+                    escape_html(&link)
+                ),
+            }
+        }
+        Status::Pending => Rendered {
+            subject: "Your ad is in the review queue".into(),
+            text: format!("Your ad {id} is in the review queue.\n\nStatus: {link}\n"),
+            html: format!(
+                "<p>Your ad <code>{id}</code> is in the review queue.</p><p><a href=\"{}\">Status</a></p>",
+                escape_html(&link)
+            ),
+        },
+    }
+}
+
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    description: String,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("server", &self.description)
+            .finish()
+    }
+}
+
+impl Mailer {
+    pub fn new(config: &SmtpConfig) -> Result<Self, NotifyError> {
+        let from: Mailbox = config.from.parse().map_err(|error| {
+            NotifyError::Config(format!("from address {:?}: {error}", config.from))
+        })?;
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+            .port(config.port)
+            .timeout(Some(config.timeout));
+        if config.tls != TlsMode::None {
+            let parameters = TlsParameters::new(config.host.clone()).map_err(|error| {
+                NotifyError::Config(format!("TLS for {}: {error}", config.host))
+            })?;
+            builder = builder.tls(match config.tls {
+                TlsMode::StartTls => Tls::Required(parameters),
+                _ => Tls::Wrapper(parameters),
+            });
+        }
+        if let (Some(username), Some(password)) = (&config.username, &config.password) {
+            builder = builder.credentials(Credentials::new(username.clone(), password.clone()));
+        }
+        Ok(Self {
+            transport: builder.build(),
+            from,
+            description: format!("{}:{}", config.host, config.port),
+        })
+    }
+
+    pub fn server(&self) -> &str {
+        &self.description
+    }
+
+    pub async fn send(&self, notice: &Notice<'_>) -> Result<(), NotifyError> {
+        let to: Mailbox = notice
+            .to
+            .parse()
+            .map_err(
+                |error: lettre::address::AddressError| NotifyError::Recipient {
+                    address: notice.to.to_owned(),
+                    message: error.to_string(),
+                },
+            )?;
+        let rendered = render(notice);
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(rendered.subject)
+            .multipart(MultiPart::alternative_plain_html(
+                rendered.text,
+                rendered.html,
+            ))
+            .map_err(|error| NotifyError::Config(error.to_string()))?;
+        self.transport
+            .send(message)
+            .await
+            .map_err(|error| NotifyError::Send(error.to_string()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approved_mail_names_the_category_and_links_the_ad() {
+        let id = AdId::new();
+        let rendered = render(&Notice {
+            id,
+            to: "ana@example.com",
+            status: Status::Approved,
+            category: Some("bicycle"),
+            reason: None,
+            public_url: "https://ads.example.com/",
+        });
+        assert_eq!(rendered.subject, "Your ad was approved (bicycle)");
+        assert!(
+            rendered
+                .text
+                .contains(&format!("https://ads.example.com/ads/{id}"))
+        );
+        assert!(rendered.html.contains("<strong>bicycle</strong>"));
+    }
+
+    #[test]
+    fn rejected_mail_says_why_and_escapes_it() {
+        let rendered = render(&Notice {
+            id: AdId::new(),
+            to: "ana@example.com",
+            status: Status::Rejected,
+            category: None,
+            reason: Some("We only publish ads for <vehicles>."),
+            public_url: "http://localhost:8080",
+        });
+        assert_eq!(rendered.subject, "Your ad was not approved");
+        assert!(
+            rendered
+                .text
+                .contains("We only publish ads for <vehicles>.")
+        );
+        assert!(rendered.html.contains("&lt;vehicles&gt;"));
+    }
+}

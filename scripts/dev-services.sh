@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Starts the development services adpipe's tests talk to, installing what
+# is missing: an SMTP catcher with an HTTP API (mailtutan: SMTP
+# 127.0.0.1:1025, HTTP 127.0.0.1:1080). PostgreSQL and RabbitMQ are
+# expected on the machine already (started here if installed but down).
+# Idempotent: what already runs is left alone. Logs in .dev/.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+mkdir -p .dev
+say() { printf 'dev-services: %s\n' "$*" >&2; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # port name
+  for _ in $(seq 1 100); do
+    listening "$1" && return 0
+    sleep 0.1
+  done
+  say "$2 did not start on port $1; see .dev/$2.log"
+  return 1
+}
+
+if ! listening 1025; then
+  if ! command -v mailtutan >/dev/null 2>&1; then
+    say "installing the SMTP catcher (cargo install mailtutan --locked)"
+    cargo install mailtutan --locked --quiet
+  fi
+  say "starting mailtutan (SMTP 1025, HTTP 1080)"
+  nohup mailtutan --ip 127.0.0.1 --smtp-port 1025 --http-port 1080 >.dev/mailtutan.log 2>&1 &
+  wait_for 1025 mailtutan
+  wait_for 1080 mailtutan
+fi
+
+if ! listening 5432 && command -v pg_ctlcluster >/dev/null 2>&1; then
+  say "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+  wait_for 5432 postgresql
+fi
+listening 5432 || say "PostgreSQL is not listening on 127.0.0.1:5432; its tests will fail"
