@@ -184,6 +184,29 @@ impl Database {
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<AdRecord>, DbError> {
+        let mut ads = self
+            .claim(
+                "lease_until = $1, attempts = attempts + 1",
+                "status = 'pending' AND (lease_until IS NULL OR lease_until <= $2) \
+                 ORDER BY created_at",
+                limit,
+                lease,
+            )
+            .await?;
+        ads.sort_by_key(|ad| ad.created_at);
+        Ok(ads)
+    }
+
+    /// The one claiming mechanism of both queues (ads to decide, emails to
+    /// send): mark up to `limit` due rows as held until now + `lease` and
+    /// return them. `$1` is the hold's end and `$2` now, in `set` and `due`.
+    async fn claim(
+        &self,
+        set: &str,
+        due: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<AdRecord>, DbError> {
         let now = now_millis();
         // PostgreSQL: concurrent workers skip each other's rows instead of
         // queueing behind them. SQLite has one writer at a time anyway.
@@ -192,10 +215,8 @@ impl Database {
             Backend::Sqlite => "",
         };
         let rows = sqlx::query(&format!(
-            "UPDATE ads SET lease_until = $1, attempts = attempts + 1 WHERE id IN (\
-                 SELECT id FROM ads WHERE status = 'pending' \
-                 AND (lease_until IS NULL OR lease_until <= $2) \
-                 ORDER BY created_at LIMIT $3 {lock}) \
+            "UPDATE ads SET {set} WHERE id IN (\
+                 SELECT id FROM ads WHERE {due} LIMIT $3 {lock}) \
              RETURNING {COLUMNS}"
         ))
         .bind(now + lease.as_millis() as i64)
@@ -203,9 +224,7 @@ impl Database {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let mut ads: Vec<AdRecord> = rows.iter().map(record).collect::<Result<_, _>>()?;
-        ads.sort_by_key(|ad| ad.created_at);
-        Ok(ads)
+        rows.iter().map(record).collect()
     }
 
     /// Hands a claimed ad back to the queue, to be tried again after
@@ -250,23 +269,14 @@ impl Database {
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<AdRecord>, DbError> {
-        let now = now_millis();
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let rows = sqlx::query(&format!(
-            "UPDATE ads SET notify_after = $1, notify_attempts = notify_attempts + 1 WHERE id IN (\
-                 SELECT id FROM ads WHERE decided_at IS NOT NULL AND notified_at IS NULL \
-                 AND notify_after <= $2 ORDER BY decided_at LIMIT $3 {lock}) \
-             RETURNING {COLUMNS}"
-        ))
-        .bind(now + lease.as_millis() as i64)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(record).collect()
+        self.claim(
+            "notify_after = $1, notify_attempts = notify_attempts + 1",
+            "decided_at IS NOT NULL AND notified_at IS NULL AND notify_after <= $2 \
+             ORDER BY decided_at",
+            limit,
+            lease,
+        )
+        .await
     }
 
     pub async fn mark_notified(&self, id: AdId) -> Result<(), DbError> {
