@@ -1,16 +1,19 @@
-//! Image blobs through object_store: a folder on local disk by default, an
-//! in-memory store for tests. Keys are derived from ad ids, never from
+//! Image blobs through object_store: a folder on local disk by default, any
+//! S3-compatible server (AWS, MinIO, s3s-fs) when configured, an in-memory
+//! store for tests. Keys are derived from ad ids, never from
 //! anything a user sent.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use adpipe_core::AdId;
 use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, PutPayload, RetryConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -27,6 +30,50 @@ impl From<object_store::Error> for BlobError {
         match error {
             object_store::Error::NotFound { path, .. } => BlobError::NotFound(path),
             other => BlobError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Where an S3-compatible bucket is and how to sign for it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Config {
+    /// `http://127.0.0.1:9000` for MinIO; `None` for AWS itself.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    /// `endpoint/bucket/key` instead of `bucket.endpoint/key`: what MinIO
+    /// and most self-hosted servers expect.
+    pub path_style: bool,
+    /// Per request; a dead server must fail a submission in seconds, not
+    /// minutes of retries.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key", &self.access_key.as_ref().map(|_| "***"))
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("path_style", &self.path_style)
+            .finish()
+    }
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            bucket: "adpipe".into(),
+            region: "us-east-1".into(),
+            access_key: None,
+            secret_key: None,
+            path_style: true,
+            timeout: Duration::from_secs(10),
         }
     }
 }
@@ -49,6 +96,41 @@ impl Blobs {
         Ok(Self {
             store: Arc::new(store),
             description: format!("local disk ({})", dir.display()),
+        })
+    }
+
+    pub fn s3(config: &S3Config) -> Result<Self, BlobError> {
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(&config.bucket)
+            .with_region(&config.region)
+            .with_virtual_hosted_style_request(!config.path_style)
+            .with_client_options(
+                ClientOptions::new()
+                    .with_timeout(config.timeout)
+                    .with_connect_timeout(Duration::from_secs(3))
+                    .with_allow_http(true),
+            )
+            .with_retry(RetryConfig {
+                backoff: BackoffConfig::default(),
+                max_retries: 2,
+                retry_timeout: config.timeout,
+            });
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if let (Some(access_key), Some(secret_key)) = (&config.access_key, &config.secret_key) {
+            builder = builder
+                .with_access_key_id(access_key)
+                .with_secret_access_key(secret_key);
+        }
+        let store = builder.build().map_err(|error| BlobError::Setup {
+            path: format!("s3://{}", config.bucket),
+            message: error.to_string(),
+        })?;
+        let endpoint = config.endpoint.as_deref().unwrap_or("AWS");
+        Ok(Self {
+            store: Arc::new(store),
+            description: format!("S3 bucket {} at {endpoint}", config.bucket),
         })
     }
 
@@ -86,6 +168,18 @@ impl Blobs {
             .await?
             .bytes()
             .await?)
+    }
+
+    /// Whether the store answers: a missing object is a fine answer.
+    pub async fn ping(&self) -> Result<(), BlobError> {
+        match self
+            .store
+            .head(&ObjectPath::from("adpipe-readiness-probe"))
+            .await
+        {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Deleting what is not there is not an error.

@@ -63,6 +63,8 @@ pub struct AdRecord {
     pub created_at: i64,
     pub decided_at: Option<i64>,
     pub notified_at: Option<i64>,
+    /// Emails tried so far (sent or failed).
+    pub notify_attempts: i64,
 }
 
 /// What the worker concluded about one ad.
@@ -89,7 +91,8 @@ pub fn now_millis() -> i64 {
 }
 
 const COLUMNS: &str = "id, text, email, image_key, content_type, status, category, tags, model, \
-                       policy, reason, attempts, created_at, decided_at, notified_at";
+                       policy, reason, attempts, created_at, decided_at, notified_at, \
+                       notify_attempts";
 
 impl Database {
     /// Connects (creating a SQLite file if needed) and applies migrations.
@@ -197,6 +200,62 @@ impl Database {
         Ok(ads)
     }
 
+    /// Holds the given ads (ids a RabbitMQ consumer received) for `lease`,
+    /// returning those still pending. A redelivered id whose ad is decided
+    /// or gone comes back absent, and the caller just acks it.
+    pub async fn claim_ids(&self, ids: &[AdId], lease: Duration) -> Result<Vec<AdRecord>, DbError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = (0..ids.len())
+            .map(|index| format!("${}", index + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE ads SET lease_until = $1, attempts = attempts + 1 \
+             WHERE status = 'pending' AND id IN ({placeholders}) RETURNING {COLUMNS}"
+        );
+        let mut query = sqlx::query(&sql).bind(now_millis() + lease.as_millis() as i64);
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut ads = rows.iter().map(record).collect::<Result<Vec<_>, _>>()?;
+        ads.sort_by_key(|ad| ad.created_at);
+        Ok(ads)
+    }
+
+    /// Pending ads that nobody holds, for the RabbitMQ sweep: those whose
+    /// lease ran out (handed back for a retry, or their worker died), and,
+    /// with `never_held_older_than`, those no worker ever took that were
+    /// created before that age (their message was lost, e.g. a failed
+    /// publish). Held for `lease` so two sweepers do not both re-publish.
+    pub async fn claim_stale(
+        &self,
+        limit: u32,
+        never_held_older_than: Option<Duration>,
+        lease: Duration,
+    ) -> Result<Vec<AdId>, DbError> {
+        let never_held = match never_held_older_than {
+            Some(age) => format!(
+                "OR (lease_until IS NULL AND created_at <= {})",
+                now_millis() - age.as_millis() as i64
+            ),
+            None => String::new(),
+        };
+        let ads = self
+            .claim(
+                "lease_until = $1",
+                &format!(
+                    "status = 'pending' AND (lease_until <= $2 {never_held}) ORDER BY created_at"
+                ),
+                limit,
+                lease,
+            )
+            .await?;
+        Ok(ads.into_iter().map(|ad| ad.id).collect())
+    }
+
     /// The one claiming mechanism of both queues (ads to decide, emails to
     /// send): mark up to `limit` due rows as held until now + `lease` and
     /// return them. `$1` is the hold's end and `$2` now, in `set` and `due`.
@@ -302,6 +361,15 @@ impl Database {
         Ok(())
     }
 
+    /// Removes the row; returns whether there was one.
+    pub async fn delete_ad(&self, id: AdId) -> Result<bool, DbError> {
+        let result = sqlx::query("DELETE FROM ads WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     /// How many ads are in each status.
     pub async fn count_by_status(&self) -> Result<Vec<(Status, i64)>, DbError> {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM ads GROUP BY status")
@@ -351,5 +419,6 @@ fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
         created_at: row.try_get("created_at")?,
         decided_at: row.try_get("decided_at")?,
         notified_at: row.try_get("notified_at")?,
+        notify_attempts: row.try_get("notify_attempts")?,
     })
 }

@@ -156,6 +156,66 @@ async fn lifecycle(db: &Database) {
     assert!(counts.contains(&(Status::Pending, 1)));
 }
 
+/// The RabbitMQ side of the queue: claiming delivered ids, and the sweep
+/// that finds ads whose message was lost or whose retry is due.
+async fn deliveries_and_sweep(db: &Database) {
+    let lost = new_ad();
+    let delivered = new_ad();
+    db.insert_ad(&lost).await.expect("insert");
+    db.insert_ad(&delivered).await.expect("insert");
+
+    let unknown = AdId::new();
+    let claimed = db
+        .claim_ids(&[delivered.id, unknown], Duration::from_secs(60))
+        .await
+        .expect("claim ids");
+    assert_eq!(
+        claimed.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [delivered.id]
+    );
+    assert_eq!(claimed[0].attempts, 1);
+
+    // Too young to count as lost; and with messages still queued
+    // (`None`), a never-held ad is never taken.
+    let young = db
+        .claim_stale(10, Some(Duration::from_secs(3600)), Duration::from_secs(60))
+        .await
+        .expect("sweep");
+    assert!(!young.contains(&lost.id));
+    assert!(
+        db.claim_stale(10, None, Duration::from_secs(60))
+            .await
+            .expect("sweep")
+            .is_empty()
+    );
+    let swept = db
+        .claim_stale(10, Some(Duration::ZERO), Duration::from_secs(60))
+        .await
+        .expect("sweep");
+    assert!(swept.contains(&lost.id) && !swept.contains(&delivered.id));
+    // Held now: a second sweeper does not publish it again.
+    assert!(
+        !db.claim_stale(10, Some(Duration::ZERO), Duration::from_secs(60))
+            .await
+            .expect("sweep")
+            .contains(&lost.id)
+    );
+    // A retry handed back is swept once due, even while the queue is busy.
+    db.release(delivered.id, Duration::ZERO)
+        .await
+        .expect("release");
+    assert!(
+        db.claim_stale(10, None, Duration::from_secs(60))
+            .await
+            .expect("sweep")
+            .contains(&delivered.id)
+    );
+    for id in [lost.id, delivered.id] {
+        assert!(db.delete_ad(id).await.expect("delete"));
+    }
+    assert!(!db.delete_ad(lost.id).await.expect("delete"));
+}
+
 #[tokio::test]
 async fn sqlite_file_with_wal() {
     let dir = std::env::temp_dir().join(format!("adpipe-store-{}", AdId::new()));
@@ -164,6 +224,7 @@ async fn sqlite_file_with_wal() {
     let db = Database::connect(&url, 4).await.expect("sqlite");
     assert_eq!(db.backend(), Backend::Sqlite);
     lifecycle(&db).await;
+    deliveries_and_sweep(&db).await;
     db.close().await;
     assert!(dir.join("adpipe.db-wal").exists() || dir.join("adpipe.db").exists());
     // Migrations are idempotent: a restart finds its data.
@@ -203,6 +264,7 @@ async fn postgres_server() {
     let db = Database::connect(&url, 4).await.expect("postgres");
     assert_eq!(db.backend(), Backend::Postgres);
     lifecycle(&db).await;
+    deliveries_and_sweep(&db).await;
 
     // Competing workers never claim the same ad.
     for _ in 0..20 {
