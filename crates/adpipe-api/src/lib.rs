@@ -1,0 +1,112 @@
+//! adpipe's HTTP API: `POST /ads` stores an ad and queues it for review,
+//! `GET /ads/{id}` tells where it stands, `GET /ads/{id}/image` serves the
+//! image of an approved ad. The API never tags; it validates, stores and
+//! enqueues, so it stays fast however slow the model is.
+
+mod error;
+mod status;
+mod submit;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adpipe_queue::Publisher;
+use adpipe_store::{Blobs, Database};
+use adpipe_tagger::DecodeLimits;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The largest image accepted, in bytes.
+    pub max_image_bytes: usize,
+    /// Pixel limits, checked from the image header before anything is stored.
+    pub decode_limits: DecodeLimits,
+    /// Base of the absolute links the API hands out (`image_url`).
+    pub public_url: String,
+    /// A request that takes longer (e.g. a body trickling in) is cut off.
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            max_image_bytes: 10 * 1024 * 1024,
+            decode_limits: DecodeLimits::default(),
+            public_url: "http://127.0.0.1:8080".into(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How a stored ad reaches the workers.
+#[derive(Debug, Clone)]
+pub enum Enqueue {
+    /// The built-in queue: the pending row is the job. The notify wakes a
+    /// worker in the same process at once instead of at its next poll.
+    Embedded(Option<Arc<Notify>>),
+    /// RabbitMQ: publish the id (with a confirm). A failed publish does not
+    /// fail the submission; the worker's sweep re-publishes stale ads.
+    Amqp(Publisher),
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub blobs: Blobs,
+    pub enqueue: Enqueue,
+    pub config: Arc<ApiConfig>,
+}
+
+/// The multipart envelope (field names, boundaries, text and email) on top
+/// of the image.
+const ENVELOPE_BYTES: usize = 256 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_image_bytes + ENVELOPE_BYTES;
+    let timeout = state.config.request_timeout;
+    Router::new()
+        .route("/ads", post(submit::submit))
+        .route("/ads/{id}", get(status::status))
+        .route("/ads/{id}/image", get(status::image))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("there is nothing at this address; see POST /ads and GET /ads/{id}")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this method is not allowed here",
+    )
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,140 @@
+//! `GET /ads/{id}` and `GET /ads/{id}/image`: what anyone holding an id may
+//! know. Only approved ads show their text and image.
+
+use std::str::FromStr;
+
+use adpipe_core::{AdId, Status, Tag};
+use adpipe_store::{AdRecord, BlobError};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::{ApiError, AppState};
+
+#[derive(Debug, Serialize)]
+pub struct AdStatus {
+    pub id: AdId,
+    pub status: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+}
+
+fn parse_id(text: &str) -> Result<AdId, ApiError> {
+    AdId::from_str(text).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_id",
+            "an ad id is a UUID like 0190a5e8-7c1e-7cc0-9c6e-5a7d3f0b1c2d",
+        )
+    })
+}
+
+async fn find(state: &AppState, id: AdId) -> Result<AdRecord, ApiError> {
+    state
+        .db
+        .get_ad(id)
+        .await
+        .map_err(|error| {
+            tracing::error!(%id, %error, "could not read an ad");
+            ApiError::unavailable(
+                "database_unavailable",
+                "the database is unavailable; please try again shortly",
+            )
+        })?
+        .ok_or_else(|| ApiError::not_found(format!("there is no ad with ID {id}")))
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<AdStatus>, ApiError> {
+    let id = parse_id(&id)?;
+    let ad = find(&state, id).await?;
+    let mut answer = AdStatus {
+        id,
+        status: ad.status.as_str(),
+        message: String::new(),
+        reason: None,
+        text: None,
+        category: None,
+        tags: None,
+        image_url: None,
+    };
+    match ad.status {
+        Status::Pending => answer.message = "Your ad is in the review queue".into(),
+        Status::Rejected => {
+            answer.message = "Your ad was not approved".into();
+            answer.reason = ad.reason;
+        }
+        Status::Failed => {
+            answer.message = "Your ad could not be processed".into();
+            answer.reason = ad.reason;
+        }
+        Status::Approved => {
+            answer.message = "Your ad was approved".into();
+            answer.text = Some(ad.text);
+            answer.category = ad.category;
+            answer.tags = Some(ad.tags);
+            answer.image_url = Some(format!(
+                "{}/ads/{id}/image",
+                state.config.public_url.trim_end_matches('/')
+            ));
+        }
+    }
+    Ok(Json(answer))
+}
+
+pub async fn image(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let ad = find(&state, id).await?;
+    if ad.status != Status::Approved {
+        return Err(ApiError::not_found(format!(
+            "ad {id} has no public image: only approved ads show theirs"
+        )));
+    }
+    let bytes = state
+        .blobs
+        .get(&ad.image_key)
+        .await
+        .map_err(|error| match error {
+            BlobError::NotFound(_) => ApiError::not_found(format!("the image of ad {id} is gone")),
+            other => {
+                tracing::error!(%id, error = %other, "could not read an image");
+                ApiError::unavailable(
+                    "storage_unavailable",
+                    "the image store is unavailable; please try again shortly",
+                )
+            }
+        })?;
+    let content_type = HeaderValue::from_str(&ad.content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'"),
+            ),
+        ],
+        Body::from(bytes),
+    )
+        .into_response())
+}

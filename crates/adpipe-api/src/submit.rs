@@ -1,0 +1,248 @@
+//! `POST /ads`: validate everything first, then store the image, insert the
+//! ad and enqueue it. Nothing is stored for a request that is refused, and
+//! an image stored for an ad whose insert failed is removed again.
+
+use adpipe_core::{AdId, AdText, Email};
+use adpipe_store::{Blobs, NewAd};
+use adpipe_tagger::{DecodeError, decode};
+use axum::Json;
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use bytes::{Bytes, BytesMut};
+use serde::Serialize;
+
+use crate::{ApiError, AppState, Enqueue};
+
+/// Text is at most 5000 characters; four bytes each, plus room to trim.
+const MAX_TEXT_BYTES: usize = 4 * AdText::MAX_CHARS + 1024;
+const MAX_EMAIL_BYTES: usize = 1024;
+
+#[derive(Debug, Serialize)]
+pub struct Submitted {
+    pub id: AdId,
+    pub status: &'static str,
+    pub message: String,
+}
+
+struct Submission {
+    text: AdText,
+    email: Email,
+    image: Bytes,
+}
+
+fn multipart_error(error: MultipartError) -> ApiError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is larger than the server accepts",
+        )
+    } else {
+        ApiError::bad_request(
+            "malformed_multipart",
+            format!(
+                "the multipart body could not be read: {}",
+                error.body_text()
+            ),
+        )
+    }
+}
+
+/// Reads a field, refusing it as soon as it passes `limit` bytes.
+async fn read_limited(
+    mut field: Field<'_>,
+    limit: usize,
+    too_large: impl Fn() -> ApiError,
+) -> Result<Bytes, ApiError> {
+    let mut bytes = BytesMut::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if bytes.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
+}
+
+async fn read_text_field(field: Field<'_>, name: &str, limit: usize) -> Result<String, ApiError> {
+    let bytes = read_limited(field, limit, || {
+        ApiError::bad_request(
+            if name == "email" {
+                "invalid_email"
+            } else {
+                "text_too_long"
+            },
+            format!("the {name} field is too long"),
+        )
+    })
+    .await?;
+    String::from_utf8(bytes.into()).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_utf8",
+            format!("the {name} field is not valid UTF-8"),
+        )
+    })
+}
+
+fn duplicate(name: &str) -> ApiError {
+    ApiError::bad_request(
+        "duplicate_field",
+        format!("the {name} field was sent more than once"),
+    )
+}
+
+fn missing(name: &str) -> ApiError {
+    ApiError::bad_request(
+        "missing_field",
+        format!("the {name} field is required (multipart fields: text, email, image)"),
+    )
+}
+
+async fn read_submission(
+    mut multipart: Multipart,
+    max_image_bytes: usize,
+) -> Result<Submission, ApiError> {
+    let (mut text, mut email, mut image) = (None, None, None);
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "text" if text.is_some() => return Err(duplicate("text")),
+            "email" if email.is_some() => return Err(duplicate("email")),
+            "image" if image.is_some() => return Err(duplicate("image")),
+            "text" => {
+                let value = read_text_field(field, "text", MAX_TEXT_BYTES).await?;
+                text =
+                    Some(AdText::parse(&value).map_err(|error| {
+                        ApiError::bad_request("invalid_text", error.to_string())
+                    })?);
+            }
+            "email" => {
+                let value = read_text_field(field, "email", MAX_EMAIL_BYTES).await?;
+                email =
+                    Some(Email::parse(&value).map_err(|error| {
+                        ApiError::bad_request("invalid_email", error.to_string())
+                    })?);
+            }
+            "image" => {
+                image = Some(
+                    read_limited(field, max_image_bytes, || {
+                        ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "image_too_many_bytes",
+                            format!(
+                                "the image is larger than {} bytes ({} MiB)",
+                                max_image_bytes,
+                                max_image_bytes / 1024 / 1024
+                            ),
+                        )
+                    })
+                    .await?,
+                );
+            }
+            other => {
+                let shown: String = other.chars().take(64).collect();
+                return Err(ApiError::bad_request(
+                    "unknown_field",
+                    format!("unknown field {shown:?}; the fields are text, email and image"),
+                ));
+            }
+        }
+    }
+    Ok(Submission {
+        text: text.ok_or_else(|| missing("text"))?,
+        email: email.ok_or_else(|| missing("email"))?,
+        image: image.ok_or_else(|| missing("image"))?,
+    })
+}
+
+fn image_error(error: DecodeError) -> ApiError {
+    let status = match error {
+        DecodeError::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        DecodeError::Empty | DecodeError::Corrupt { .. } => StatusCode::BAD_REQUEST,
+    };
+    ApiError::new(status, error.code(), error.to_string())
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, HeaderMap, Json<Submitted>), ApiError> {
+    let multipart = multipart.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected_multipart",
+            format!(
+                "send the ad as multipart/form-data with the fields text, email and image ({})",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let submission = read_submission(multipart, state.config.max_image_bytes).await?;
+    // The type comes from the bytes, never from the file name or the
+    // part's Content-Type, both of which the client chooses.
+    let info =
+        decode::probe(&submission.image, &state.config.decode_limits).map_err(image_error)?;
+
+    let id = AdId::new();
+    let image_key = Blobs::key_for(id, info.format.extension());
+    state
+        .blobs
+        .put(&image_key, submission.image)
+        .await
+        .map_err(|error| {
+            tracing::error!(%id, %error, "could not store an image");
+            ApiError::unavailable(
+                "storage_unavailable",
+                "the image store is unavailable; nothing was saved, please try again shortly",
+            )
+        })?;
+    let ad = NewAd {
+        id,
+        text: submission.text.as_str().to_owned(),
+        email: submission.email.as_str().to_owned(),
+        image_key: image_key.clone(),
+        content_type: info.format.mime_type().to_owned(),
+    };
+    if let Err(error) = state.db.insert_ad(&ad).await {
+        tracing::error!(%id, %error, "could not insert an ad");
+        if let Err(error) = state.blobs.delete(&image_key).await {
+            tracing::warn!(%id, %error, key = %image_key, "could not remove the image of a refused ad");
+        }
+        return Err(ApiError::unavailable(
+            "database_unavailable",
+            "the database is unavailable; nothing was saved, please try again shortly",
+        ));
+    }
+    match &state.enqueue {
+        Enqueue::Embedded(wakeup) => {
+            if let Some(wakeup) = wakeup {
+                wakeup.notify_one();
+            }
+        }
+        Enqueue::Amqp(publisher) => {
+            if let Err(error) = publisher.publish(id).await {
+                // The ad is stored and pending: the worker's sweep publishes
+                // it again, so the submitter need not retry.
+                tracing::warn!(%id, %error, "could not publish; the sweep will re-enqueue the ad");
+            }
+        }
+    }
+    tracing::info!(%id, content_type = %ad.content_type, "ad submitted");
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/ads/{id}")) {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        headers,
+        Json(Submitted {
+            id,
+            status: "pending",
+            message: format!(
+                "Your ad was registered with ID {id}. It is in the review queue; you will get an email when it is decided."
+            ),
+        }),
+    ))
+}
