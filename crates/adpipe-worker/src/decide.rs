@@ -1,0 +1,188 @@
+//! One batch: fetch the images, classify them in one run of the model,
+//! turn each result into an outcome and record it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adpipe_core::{AdId, Status};
+use adpipe_store::{AdRecord, BlobError, Blobs, Database, Outcome};
+use adpipe_tagger::{Assessment, Moderator};
+use bytes::Bytes;
+
+use crate::WorkerConfig;
+
+/// What became of one ad in a batch.
+enum Step {
+    Decided(Outcome),
+    /// It may work later (the image store was down, the model failed).
+    Retry(String),
+}
+
+pub struct Decider {
+    db: Database,
+    blobs: Blobs,
+    moderator: Arc<Moderator>,
+    config: Arc<WorkerConfig>,
+}
+
+/// 2 s, 4 s, 8 s … up to 5 minutes.
+fn retry_delay(attempts: i64) -> Duration {
+    let exponent = attempts.clamp(1, 8) as u32;
+    Duration::from_secs(2u64.pow(exponent)).min(Duration::from_secs(300))
+}
+
+impl Decider {
+    pub fn new(
+        db: Database,
+        blobs: Blobs,
+        moderator: Arc<Moderator>,
+        config: Arc<WorkerConfig>,
+    ) -> Self {
+        Self {
+            db,
+            blobs,
+            moderator,
+            config,
+        }
+    }
+
+    fn outcome(&self, assessment: Assessment) -> Outcome {
+        Outcome {
+            status: Status::from(assessment.decision.verdict),
+            category: assessment.decision.category,
+            tags: assessment.tags,
+            model: self.moderator.model_name().to_owned(),
+            policy: self.moderator.policy().name().to_owned(),
+            reason: assessment.decision.reason,
+        }
+    }
+
+    fn failure(&self, reason: String) -> Outcome {
+        Outcome {
+            status: Status::Failed,
+            category: None,
+            tags: Vec::new(),
+            model: self.moderator.model_name().to_owned(),
+            policy: self.moderator.policy().name().to_owned(),
+            reason: Some(reason),
+        }
+    }
+
+    /// Decides and records the claimed ads. Returns the ids whose outcome
+    /// (or hand-back) could not be written, so their messages are not
+    /// acked.
+    pub async fn decide(&self, ads: Vec<AdRecord>) -> Vec<AdId> {
+        if ads.is_empty() {
+            return Vec::new();
+        }
+        let started = std::time::Instant::now();
+        let steps = self.assess(&ads).await;
+        let mut unrecorded = Vec::new();
+        for (ad, step) in ads.iter().zip(steps) {
+            let result = match step {
+                Step::Decided(outcome) => self.db.record_outcome(ad.id, &outcome).await.map(|fresh| {
+                    if fresh {
+                        tracing::info!(id = %ad.id, status = outcome.status.as_str(), category = outcome.category.as_deref(), "decided");
+                    } else {
+                        tracing::debug!(id = %ad.id, "already decided by another worker");
+                    }
+                }),
+                Step::Retry(error) if ad.attempts >= self.config.max_attempts => {
+                    tracing::warn!(id = %ad.id, attempts = ad.attempts, %error, "giving up on an ad");
+                    let reason = format!(
+                        "We could not process your ad after {} attempts ({error}).",
+                        ad.attempts
+                    );
+                    self.db
+                        .record_outcome(ad.id, &self.failure(reason))
+                        .await
+                        .map(|_| ())
+                }
+                Step::Retry(error) => {
+                    let delay = retry_delay(ad.attempts);
+                    tracing::warn!(id = %ad.id, attempts = ad.attempts, %error, retry_in_s = delay.as_secs(), "will retry an ad");
+                    self.db.release(ad.id, delay).await
+                }
+            };
+            if let Err(error) = result {
+                tracing::warn!(id = %ad.id, %error, "could not record; the ad stays pending");
+                unrecorded.push(ad.id);
+            }
+        }
+        tracing::debug!(
+            ads = ads.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "batch done"
+        );
+        unrecorded
+    }
+
+    async fn assess(&self, ads: &[AdRecord]) -> Vec<Step> {
+        let fetched =
+            futures_util::future::join_all(ads.iter().map(|ad| self.blobs.get(&ad.image_key)))
+                .await;
+        let mut steps: Vec<Option<Step>> = Vec::with_capacity(ads.len());
+        let mut images: Vec<(usize, Bytes)> = Vec::with_capacity(ads.len());
+        for (index, blob) in fetched.into_iter().enumerate() {
+            steps.push(match blob {
+                Ok(bytes) => {
+                    images.push((index, bytes));
+                    None
+                }
+                Err(BlobError::NotFound(_)) => Some(Step::Decided(
+                    self.failure("The image of this ad is missing from the store.".into()),
+                )),
+                Err(error) => Some(Step::Retry(error.to_string())),
+            });
+        }
+        if !images.is_empty() {
+            let moderator = self.moderator.clone();
+            let (indices, bytes): (Vec<usize>, Vec<Bytes>) = images.into_iter().unzip();
+            // The model runs on its own threads; keep it off the async ones.
+            let results = tokio::task::spawn_blocking(move || {
+                let slices: Vec<&[u8]> = bytes.iter().map(|image| image.as_ref()).collect();
+                moderator.assess(&slices)
+            })
+            .await;
+            match results {
+                Ok(Ok(assessments)) => {
+                    for (index, assessment) in indices.into_iter().zip(assessments) {
+                        steps[index] = Some(match assessment {
+                            Ok(assessment) => Step::Decided(self.outcome(assessment)),
+                            Err(error) => Step::Decided(
+                                self.failure(format!("The image could not be read: {error}.")),
+                            ),
+                        });
+                    }
+                }
+                Ok(Err(error)) => {
+                    for index in indices {
+                        steps[index] = Some(Step::Retry(format!("the classifier failed: {error}")));
+                    }
+                }
+                Err(error) => {
+                    for index in indices {
+                        steps[index] =
+                            Some(Step::Retry(format!("the classifier crashed: {error}")));
+                    }
+                }
+            }
+        }
+        steps
+            .into_iter()
+            .map(|step| step.unwrap_or_else(|| Step::Retry("not classified".into())))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_and_level_off() {
+        assert_eq!(retry_delay(1), Duration::from_secs(2));
+        assert_eq!(retry_delay(3), Duration::from_secs(8));
+        assert_eq!(retry_delay(50), Duration::from_secs(256));
+    }
+}

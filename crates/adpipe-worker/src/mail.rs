@@ -1,0 +1,106 @@
+//! Emails decided ads' submitters. Driven by the database, not by the
+//! decision: an ad is decided and recorded first, and its email goes out
+//! whenever the SMTP server takes it (`notified_at` stays empty until then),
+//! so an SMTP outage delays emails but never loses a decision.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adpipe_notify::{Mailer, Notice};
+use adpipe_store::{AdRecord, Database};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::pause;
+
+const BATCH: u32 = 16;
+/// An email being sent is held this long before another worker may try it.
+const LEASE: Duration = Duration::from_secs(120);
+const IDLE_POLL: Duration = Duration::from_secs(2);
+
+/// 10 s, 20 s, 40 s … up to 10 minutes.
+fn retry_delay(attempts: i64) -> Duration {
+    let exponent = attempts.clamp(1, 7) as u32 - 1;
+    (Duration::from_secs(10) * 2u32.pow(exponent)).min(Duration::from_secs(600))
+}
+
+pub async fn run(
+    db: Database,
+    mailer: Mailer,
+    public_url: String,
+    wakeup: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    while !shutdown.is_cancelled() {
+        let ads = match db.claim_notifications(BATCH, LEASE).await {
+            Ok(ads) => ads,
+            Err(error) => {
+                tracing::warn!(%error, "cannot look for emails to send; retrying in 2 s");
+                if !pause(IDLE_POLL, &shutdown).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        if ads.is_empty() {
+            tokio::select! {
+                () = wakeup.notified() => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+                () = shutdown.cancelled() => break,
+            }
+            continue;
+        }
+        // Emails in hand are finished even when shutting down: they are
+        // claimed, and would otherwise wait for their lease to run out.
+        futures_util::future::join_all(
+            ads.iter().map(|ad| send_one(&db, &mailer, &public_url, ad)),
+        )
+        .await;
+    }
+}
+
+async fn send_one(db: &Database, mailer: &Mailer, public_url: &str, ad: &AdRecord) {
+    let notice = Notice {
+        id: ad.id,
+        to: &ad.email,
+        status: ad.status,
+        category: ad.category.as_deref(),
+        reason: ad.reason.as_deref(),
+        public_url,
+    };
+    match mailer.send(&notice).await {
+        Ok(()) => {
+            tracing::info!(id = %ad.id, status = ad.status.as_str(), "email sent");
+            // Sent but not marked would mean a second email after the lease:
+            // try a few times before giving up.
+            for attempt in 1..=3 {
+                match db.mark_notified(ad.id).await {
+                    Ok(()) => return,
+                    Err(error) => {
+                        tracing::warn!(id = %ad.id, %error, attempt, "could not mark the email as sent");
+                        tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+                    }
+                }
+            }
+        }
+        Err(error) => {
+            let delay = retry_delay(ad.notify_attempts);
+            tracing::warn!(id = %ad.id, %error, retry_in_s = delay.as_secs(), "email not sent; will retry");
+            if let Err(error) = db.notification_failed(ad.id, delay).await {
+                tracing::warn!(id = %ad.id, %error, "could not schedule the email's retry");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_retries_back_off_up_to_ten_minutes() {
+        assert_eq!(retry_delay(1), Duration::from_secs(10));
+        assert_eq!(retry_delay(2), Duration::from_secs(20));
+        assert_eq!(retry_delay(40), Duration::from_secs(600));
+    }
+}
