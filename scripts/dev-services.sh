@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts the development services adpipe's tests talk to, installing what
 # is missing: an SMTP catcher with an HTTP API (mailtutan: SMTP
-# 127.0.0.1:1025, HTTP 127.0.0.1:1080). PostgreSQL and RabbitMQ are
-# expected on the machine already (started here if installed but down).
+# 127.0.0.1:1025, HTTP 127.0.0.1:1080) and an S3 server (s3s-fs on
+# 127.0.0.1:9000, access key adpipe / secret key adpipe-secret, data in
+# .dev/s3, bucket "adpipe"). PostgreSQL and RabbitMQ are expected on the
+# machine already (started here if installed but down).
 # Idempotent: what already runs is left alone. Logs in .dev/.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +34,26 @@ if ! listening 1025; then
   wait_for 1025 mailtutan
   wait_for 1080 mailtutan
 fi
+
+if ! listening 9000; then
+  if ! command -v s3s-fs >/dev/null 2>&1; then
+    say "installing the S3 server (cargo install s3s-fs@0.14.1 --features binary)"
+    cargo install s3s-fs@0.14.1 --features binary --locked --quiet
+  fi
+  # s3s-fs keeps each bucket as a folder under its root.
+  mkdir -p .dev/s3/adpipe
+  say "starting s3s-fs (S3 on 9000, bucket adpipe)"
+  nohup s3s-fs --host 127.0.0.1 --port 9000 --access-key adpipe --secret-key adpipe-secret \
+    .dev/s3 >.dev/s3s-fs.log 2>&1 &
+  wait_for 9000 s3s-fs
+fi
+
+if ! listening 5672 && command -v rabbitmq-server >/dev/null 2>&1; then
+  say "starting RabbitMQ"
+  rabbitmq-server -detached
+  for _ in $(seq 1 300); do listening 5672 && break; sleep 0.2; done
+fi
+listening 5672 || say "RabbitMQ is not listening on 127.0.0.1:5672; its tests will fail"
 
 if ! listening 5432 && command -v pg_ctlcluster >/dev/null 2>&1; then
   say "starting PostgreSQL"

@@ -2,8 +2,11 @@
 //! together. Nothing else lives here.
 
 mod assets;
+mod config;
+mod service;
 mod tag;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -16,28 +19,74 @@ use tracing_subscriber::EnvFilter;
     about = "Self-hostable, air-gapped ad moderation pipeline"
 )]
 struct Cli {
+    /// A TOML configuration file; `ADPIPE_*` variables override it.
+    #[arg(long, global = true, env = "ADPIPE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the API and a worker in one process (SQLite, local disk and the
+    /// built-in queue unless configured otherwise).
+    Serve,
+    /// Run the HTTP API only.
+    Api,
+    /// Run a worker only: classify queued ads, record decisions, send emails.
+    Worker,
+    /// Create or update the database tables, then exit.
+    Migrate,
+    /// Print the effective configuration, secrets redacted.
+    Config,
     /// Tag image files with the local classifier and judge them with a policy.
     Tag(tag::TagArgs),
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let outcome = match cli.command {
-        Command::Tag(args) => tag::run(args),
+/// Services narrate their work; one-shot commands speak only of trouble.
+fn init_logging(service: bool, json: bool) {
+    let default = if service {
+        "info,ort=warn,sqlx=warn,lapin=warn"
+    } else {
+        "warn"
     };
-    match outcome {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn load_config(file: Option<&Path>, service: bool) -> anyhow::Result<config::Config> {
+    let config = config::Config::load(file)?;
+    init_logging(service, config.log_json);
+    Ok(config)
+}
+
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    let file = cli.config.as_deref();
+    match cli.command {
+        Command::Tag(args) => {
+            init_logging(false, false);
+            tag::run(args)
+        }
+        Command::Serve => service::run(&load_config(file, true)?, service::Role::Both),
+        Command::Api => service::run(&load_config(file, true)?, service::Role::Api),
+        Command::Worker => service::run(&load_config(file, true)?, service::Role::Worker),
+        Command::Migrate => service::migrate(&load_config(file, false)?),
+        Command::Config => {
+            print!("{}", load_config(file, false)?.redacted_toml());
+            Ok(true)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {

@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use adpipe_core::Verdict;
-use adpipe_tagger::{
-    Assessment, Device, ItemError, Moderator, RuntimeOptions, SessionConfig, TaggerConfig,
-};
+use adpipe_tagger::{Assessment, Device, ItemError, Moderator};
 use anyhow::Context;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -125,26 +123,12 @@ fn read_file(path: &PathBuf) -> Result<Vec<u8>, String> {
 
 /// Returns whether every file was tagged.
 pub fn run(args: TagArgs) -> anyhow::Result<bool> {
-    let threads = args
-        .threads
-        .map(usize::from)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let config = TaggerConfig {
-        runtime: RuntimeOptions {
-            library: args.ort_lib.clone(),
-            prefer_gpu: false,
-        },
-        session: SessionConfig {
-            intra_threads: threads,
-            spinning: false,
-            device: args.device.map(|device| match device {
-                DeviceArg::Cpu => Device::Cpu,
-                DeviceArg::Cuda => Device::Cuda,
-            }),
-        },
-        preprocess_threads: threads,
-        ..TaggerConfig::default()
-    };
+    let device = args.device.map(|device| match device {
+        DeviceArg::Cpu => Device::Cpu,
+        DeviceArg::Cuda => Device::Cuda,
+    });
+    let config =
+        crate::service::tagger_config(args.threads.map(usize::from), device, args.ort_lib.clone());
     let model = args
         .model
         .clone()

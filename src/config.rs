@@ -1,0 +1,404 @@
+//! The effective configuration: defaults, then the TOML file (`--config`),
+//! then `ADPIPE_*` environment variables, each overriding the one before.
+//! `adpipe config` prints the result with every secret redacted.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the HTTP API listens.
+    pub http_addr: String,
+    /// The SQLite file and the local image store live here by default.
+    pub data_dir: PathBuf,
+    /// `sqlite:PATH` or `postgres://…`; default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub database_max_connections: u32,
+    /// RabbitMQ; unset = the built-in queue in the database.
+    pub amqp_url: Option<String>,
+    pub amqp_queue: String,
+    /// Base of the links in emails and in `image_url`; default: `http://{http_addr}`.
+    pub public_url: Option<String>,
+    /// Bearer token of the admin endpoints; unset = no admin endpoints.
+    pub admin_token: Option<String>,
+    /// The classifier's model.toml; default: the bundled EfficientNet-Lite0.
+    pub model: Option<PathBuf>,
+    /// The policy; default: the bundled vehicles policy.
+    pub policy: Option<PathBuf>,
+    /// Gates that can veto any decision (e.g. models/policies/nsfw-gate.toml).
+    pub gates: Vec<PathBuf>,
+    /// The ONNX Runtime library; default: found in `.ort/`.
+    pub ort_lib: Option<PathBuf>,
+    /// `cpu` or `cuda`; default: what model.toml says.
+    pub device: Option<String>,
+    /// Log lines as JSON instead of text.
+    pub log_json: bool,
+    pub s3: S3Section,
+    pub smtp: SmtpSection,
+    pub api: ApiSection,
+    pub worker: WorkerSection,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Section {
+    /// e.g. `http://127.0.0.1:9000` (MinIO); unset with no bucket = local disk.
+    pub endpoint: Option<String>,
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    /// Path-style requests (MinIO and most self-hosted servers); default true.
+    pub path_style: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSection {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// `none`, `starttls` or `tls`.
+    pub tls: String,
+    /// `Name <address>`.
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSection {
+    pub max_image_bytes: usize,
+    pub max_image_pixels: u64,
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSection {
+    pub batch_size: usize,
+    pub max_wait_ms: u64,
+    pub poll_interval_ms: u64,
+    pub lease_secs: u64,
+    pub max_attempts: i64,
+    /// Threads for inference (and as many for decoding); default: one per core.
+    pub threads: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http_addr: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("adpipe-data"),
+            database_url: None,
+            database_max_connections: 16,
+            amqp_url: None,
+            amqp_queue: "adpipe.ads".into(),
+            public_url: None,
+            admin_token: None,
+            model: None,
+            policy: None,
+            gates: Vec::new(),
+            ort_lib: None,
+            device: None,
+            log_json: false,
+            s3: S3Section::default(),
+            smtp: SmtpSection::default(),
+            api: ApiSection::default(),
+            worker: WorkerSection::default(),
+        }
+    }
+}
+
+impl Default for SmtpSection {
+    fn default() -> Self {
+        let defaults = adpipe_notify::SmtpConfig::default();
+        Self {
+            host: defaults.host,
+            port: defaults.port,
+            username: None,
+            password: None,
+            tls: "none".into(),
+            from: defaults.from,
+        }
+    }
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        Self {
+            max_image_bytes: 10 * 1024 * 1024,
+            max_image_pixels: 100_000_000,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for WorkerSection {
+    fn default() -> Self {
+        let defaults = adpipe_worker::WorkerConfig::default();
+        Self {
+            batch_size: defaults.batch_size,
+            max_wait_ms: defaults.max_wait.as_millis() as u64,
+            poll_interval_ms: defaults.poll_interval.as_millis() as u64,
+            lease_secs: defaults.lease.as_secs(),
+            max_attempts: defaults.max_attempts,
+            threads: None,
+        }
+    }
+}
+
+fn parse<T: std::str::FromStr>(value: &str) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+/// Applies one `ADPIPE_*` variable; returns false for a name adpipe does
+/// not read.
+fn apply(c: &mut Config, name: &str, v: String) -> anyhow::Result<bool> {
+    match name {
+        "ADPIPE_HTTP_ADDR" => c.http_addr = v,
+        "ADPIPE_DATA_DIR" => c.data_dir = v.into(),
+        "ADPIPE_DATABASE_URL" => c.database_url = Some(v),
+        "ADPIPE_DATABASE_MAX_CONNECTIONS" => c.database_max_connections = parse(&v)?,
+        "ADPIPE_AMQP_URL" => c.amqp_url = Some(v),
+        "ADPIPE_AMQP_QUEUE" => c.amqp_queue = v,
+        "ADPIPE_PUBLIC_URL" => c.public_url = Some(v),
+        "ADPIPE_ADMIN_TOKEN" => c.admin_token = Some(v),
+        "ADPIPE_MODEL" => c.model = Some(v.into()),
+        "ADPIPE_POLICY" => c.policy = Some(v.into()),
+        "ADPIPE_GATES" => {
+            c.gates = v
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        }
+        "ADPIPE_ORT_LIB" => c.ort_lib = Some(v.into()),
+        "ADPIPE_DEVICE" => c.device = Some(v),
+        "ADPIPE_LOG_JSON" => c.log_json = parse(&v)?,
+        "ADPIPE_S3_ENDPOINT" => c.s3.endpoint = Some(v),
+        "ADPIPE_S3_BUCKET" => c.s3.bucket = Some(v),
+        "ADPIPE_S3_REGION" => c.s3.region = Some(v),
+        "ADPIPE_S3_ACCESS_KEY" => c.s3.access_key = Some(v),
+        "ADPIPE_S3_SECRET_KEY" => c.s3.secret_key = Some(v),
+        "ADPIPE_S3_PATH_STYLE" => c.s3.path_style = Some(parse(&v)?),
+        "ADPIPE_SMTP_HOST" => c.smtp.host = v,
+        "ADPIPE_SMTP_PORT" => c.smtp.port = parse(&v)?,
+        "ADPIPE_SMTP_USERNAME" => c.smtp.username = Some(v),
+        "ADPIPE_SMTP_PASSWORD" => c.smtp.password = Some(v),
+        "ADPIPE_SMTP_TLS" => c.smtp.tls = v,
+        "ADPIPE_SMTP_FROM" => c.smtp.from = v,
+        "ADPIPE_MAX_IMAGE_BYTES" => c.api.max_image_bytes = parse(&v)?,
+        "ADPIPE_MAX_IMAGE_PIXELS" => c.api.max_image_pixels = parse(&v)?,
+        "ADPIPE_REQUEST_TIMEOUT_SECS" => c.api.request_timeout_secs = parse(&v)?,
+        "ADPIPE_WORKER_BATCH_SIZE" => c.worker.batch_size = parse(&v)?,
+        "ADPIPE_WORKER_MAX_WAIT_MS" => c.worker.max_wait_ms = parse(&v)?,
+        "ADPIPE_WORKER_POLL_INTERVAL_MS" => c.worker.poll_interval_ms = parse(&v)?,
+        "ADPIPE_WORKER_LEASE_SECS" => c.worker.lease_secs = parse(&v)?,
+        "ADPIPE_WORKER_MAX_ATTEMPTS" => c.worker.max_attempts = parse(&v)?,
+        "ADPIPE_WORKER_THREADS" => c.worker.threads = Some(parse(&v)?),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+impl Config {
+    /// Defaults, then `file`, then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("invalid configuration {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        for (name, value) in std::env::vars() {
+            if name.starts_with("ADPIPE_") {
+                apply(&mut config, &name, value).with_context(|| format!("invalid {name}"))?;
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.worker.batch_size == 0 || self.worker.batch_size > 1024 {
+            bail!("worker.batch_size must be 1..=1024");
+        }
+        if !["none", "starttls", "tls"].contains(&self.smtp.tls.as_str()) {
+            bail!("smtp.tls must be none, starttls or tls");
+        }
+        if let Some(device) = &self.device
+            && !["cpu", "cuda"].contains(&device.as_str())
+        {
+            bail!("device must be cpu or cuda");
+        }
+        if self.api.max_image_bytes == 0 {
+            bail!("api.max_image_bytes must be above 0");
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("adpipe.db").display()))
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.http_addr))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    pub fn s3_enabled(&self) -> bool {
+        self.s3.endpoint.is_some() || self.s3.bucket.is_some()
+    }
+
+    pub fn s3_config(&self) -> adpipe_store::S3Config {
+        let defaults = adpipe_store::S3Config::default();
+        adpipe_store::S3Config {
+            endpoint: self.s3.endpoint.clone(),
+            bucket: self.s3.bucket.clone().unwrap_or(defaults.bucket),
+            region: self.s3.region.clone().unwrap_or(defaults.region),
+            access_key: self.s3.access_key.clone(),
+            secret_key: self.s3.secret_key.clone(),
+            path_style: self.s3.path_style.unwrap_or(defaults.path_style),
+            timeout: defaults.timeout,
+        }
+    }
+
+    pub fn smtp_config(&self) -> adpipe_notify::SmtpConfig {
+        adpipe_notify::SmtpConfig {
+            host: self.smtp.host.clone(),
+            port: self.smtp.port,
+            username: self.smtp.username.clone(),
+            password: self.smtp.password.clone(),
+            tls: match self.smtp.tls.as_str() {
+                "starttls" => adpipe_notify::TlsMode::StartTls,
+                "tls" => adpipe_notify::TlsMode::Tls,
+                _ => adpipe_notify::TlsMode::None,
+            },
+            from: self.smtp.from.clone(),
+            ..adpipe_notify::SmtpConfig::default()
+        }
+    }
+
+    pub fn worker_config(&self) -> adpipe_worker::WorkerConfig {
+        adpipe_worker::WorkerConfig {
+            batch_size: self.worker.batch_size,
+            max_wait: Duration::from_millis(self.worker.max_wait_ms),
+            poll_interval: Duration::from_millis(self.worker.poll_interval_ms.max(10)),
+            lease: Duration::from_secs(self.worker.lease_secs.max(5)),
+            max_attempts: self.worker.max_attempts.max(1),
+            public_url: self.public_url(),
+            ..adpipe_worker::WorkerConfig::default()
+        }
+    }
+
+    /// The configuration as TOML with passwords, keys, tokens and the
+    /// credentials inside URLs replaced by `***`.
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        let hide = |value: &mut Option<String>| {
+            if value.is_some() {
+                *value = Some("***".into());
+            }
+        };
+        hide(&mut shown.admin_token);
+        hide(&mut shown.s3.access_key);
+        hide(&mut shown.s3.secret_key);
+        hide(&mut shown.smtp.password);
+        shown.database_url = Some(redact_url(&self.database_url()));
+        shown.amqp_url = shown.amqp_url.as_deref().map(redact_url);
+        shown.public_url = Some(self.public_url());
+        toml::to_string_pretty(&shown).unwrap_or_else(|error| format!("# cannot show: {error}\n"))
+    }
+}
+
+/// `scheme://user:password@host/…` → `scheme://user:***@host/…`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &rest[..at];
+    let user = userinfo.split(':').next().unwrap_or_default();
+    let shown = if userinfo.contains(':') {
+        format!("{user}:***")
+    } else {
+        "***".to_owned()
+    };
+    format!("{}{shown}{}", &url[..scheme_end + 3], &rest[at..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        assert_eq!(
+            redact_url("postgres://adpipe:hunter2@db:5432/adpipe"),
+            "postgres://adpipe:***@db:5432/adpipe"
+        );
+        assert_eq!(
+            redact_url("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest:***@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(redact_url("amqps://token@mq/"), "amqps://***@mq/");
+        assert_eq!(
+            redact_url("sqlite:adpipe-data/adpipe.db"),
+            "sqlite:adpipe-data/adpipe.db"
+        );
+        assert_eq!(
+            redact_url("postgres://db/x?user=a@b"),
+            "postgres://db/x?user=a@b"
+        );
+    }
+
+    #[test]
+    fn secrets_never_reach_the_printed_configuration() {
+        let mut config = Config {
+            admin_token: Some("tok-123".into()),
+            ..Config::default()
+        };
+        config.s3.secret_key = Some("sk-456".into());
+        config.s3.access_key = Some("ak-789".into());
+        config.smtp.password = Some("pw-000".into());
+        config.database_url = Some("postgres://u:dbpass@h/d".into());
+        config.amqp_url = Some("amqp://u:mqpass@h/".into());
+        let shown = config.redacted_toml();
+        for secret in ["tok-123", "sk-456", "ak-789", "pw-000", "dbpass", "mqpass"] {
+            assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");
+        }
+        assert!(shown.contains("admin_token = \"***\""));
+    }
+
+    #[test]
+    fn the_file_is_strict_about_names() {
+        let error = toml::from_str::<Config>("htp_addr = \"x\"").unwrap_err();
+        assert!(error.to_string().contains("htp_addr"));
+        let config: Config = toml::from_str("[worker]\nbatch_size = 4\n").expect("valid");
+        assert_eq!(config.worker.batch_size, 4);
+        assert_eq!(config.http_addr, "127.0.0.1:8080");
+    }
+}

@@ -1,0 +1,251 @@
+//! `adpipe serve | api | worker | migrate`: builds the parts the
+//! configuration asks for and runs them until Ctrl-C or SIGTERM.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adpipe_api::{ApiConfig, AppState, Enqueue};
+use adpipe_notify::Mailer;
+use adpipe_queue::{AmqpConfig, Consumer, Publisher};
+use adpipe_store::{Blobs, Database};
+use adpipe_tagger::{DecodeLimits, Device, Moderator, RuntimeOptions, SessionConfig, TaggerConfig};
+use adpipe_worker::{Source, Worker};
+use anyhow::Context;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::assets;
+use crate::config::{Config, redact_url};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// API and worker in one process.
+    Both,
+    Api,
+    Worker,
+}
+
+pub fn tagger_config(
+    threads: Option<usize>,
+    device: Option<Device>,
+    ort_lib: Option<PathBuf>,
+) -> TaggerConfig {
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    TaggerConfig {
+        runtime: RuntimeOptions {
+            library: ort_lib,
+            prefer_gpu: device == Some(Device::Cuda),
+        },
+        session: SessionConfig {
+            intra_threads: threads,
+            spinning: false,
+            device,
+        },
+        preprocess_threads: threads,
+        ..TaggerConfig::default()
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn open_database(config: &Config) -> anyhow::Result<Database> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    Database::connect(&url, config.database_max_connections)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact_url(&url)))
+}
+
+fn open_blobs(config: &Config) -> anyhow::Result<Blobs> {
+    if config.s3_enabled() {
+        Ok(Blobs::s3(&config.s3_config())?)
+    } else {
+        Ok(Blobs::local(&config.data_dir.join("blobs"))?)
+    }
+}
+
+fn load_moderator(config: &Config) -> anyhow::Result<Moderator> {
+    let model = config
+        .model
+        .clone()
+        .unwrap_or_else(|| assets::locate(assets::DEFAULT_MODEL));
+    let policy = config
+        .policy
+        .clone()
+        .unwrap_or_else(|| assets::locate(assets::DEFAULT_POLICY));
+    let device = config.device.as_deref().map(|device| match device {
+        "cuda" => Device::Cuda,
+        _ => Device::Cpu,
+    });
+    let tagger = tagger_config(config.worker.threads, device, config.ort_lib.clone());
+    Moderator::load(&model, &policy, &config.gates, &tagger).context("cannot load the classifier")
+}
+
+fn amqp_config(config: &Config, url: &str) -> AmqpConfig {
+    let mut amqp = AmqpConfig::new(url);
+    amqp.queue = config.amqp_queue.clone();
+    amqp.prefetch = config.worker.batch_size.min(u16::MAX as usize) as u16;
+    amqp
+}
+
+/// Cancelled on Ctrl-C or SIGTERM.
+fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down: finishing the work in hand");
+        cancel.cancel();
+    });
+    token
+}
+
+pub fn migrate(config: &Config) -> anyhow::Result<bool> {
+    runtime()?.block_on(async {
+        let db = open_database(config).await?;
+        db.close().await;
+        eprintln!(
+            "adpipe: the database {} is up to date",
+            redact_url(&config.database_url())
+        );
+        Ok(true)
+    })
+}
+
+pub fn run(config: &Config, role: Role) -> anyhow::Result<bool> {
+    // Load the model before anything listens: a missing model or ONNX
+    // Runtime is a start-up error, not a worker that fails every ad.
+    let moderator = match role {
+        Role::Api => None,
+        Role::Both | Role::Worker => Some(Arc::new(load_moderator(config)?)),
+    };
+    runtime()?.block_on(run_async(config, role, moderator))?;
+    Ok(true)
+}
+
+async fn run_async(
+    config: &Config,
+    role: Role,
+    moderator: Option<Arc<Moderator>>,
+) -> anyhow::Result<()> {
+    let shutdown = shutdown_on_signal();
+    let db = open_database(config).await?;
+    let blobs = open_blobs(config)?;
+    let wakeup = Arc::new(Notify::new());
+    let publisher = config
+        .amqp_url
+        .as_deref()
+        .map(|url| Publisher::new(amqp_config(config, url)));
+    tracing::info!(
+        database = %redact_url(&config.database_url()),
+        blobs = blobs.description(),
+        queue = %config.amqp_url.as_deref().map_or("built-in (database)".to_owned(), redact_url),
+        "adpipe starting"
+    );
+
+    let mut tasks = tokio::task::JoinSet::new();
+    if let Some(moderator) = moderator {
+        let mailer = Mailer::new(&config.smtp_config()).context("invalid SMTP settings")?;
+        let source = match (&config.amqp_url, &publisher) {
+            (Some(url), Some(publisher)) => Source::Amqp {
+                consumer: Box::new(Consumer::new(amqp_config(config, url))),
+                publisher: publisher.clone(),
+            },
+            _ => Source::Embedded {
+                wakeup: wakeup.clone(),
+            },
+        };
+        tracing::info!(
+            model = moderator.model_name(),
+            policy = moderator.policy().name(),
+            smtp = mailer.server(),
+            "worker ready"
+        );
+        let worker = Worker::new(
+            db.clone(),
+            blobs.clone(),
+            moderator,
+            mailer,
+            config.worker_config(),
+        );
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            worker.run(source, token).await;
+            Ok(())
+        });
+    }
+    if role != Role::Worker {
+        let listener = tokio::net::TcpListener::bind(&config.http_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+        let address = listener.local_addr()?;
+        let state = AppState {
+            db: db.clone(),
+            blobs,
+            enqueue: match &publisher {
+                Some(publisher) => Enqueue::Amqp(publisher.clone()),
+                None => Enqueue::Embedded((role == Role::Both).then(|| wakeup.clone())),
+            },
+            config: Arc::new(ApiConfig {
+                max_image_bytes: config.api.max_image_bytes,
+                decode_limits: DecodeLimits {
+                    max_pixels: config.api.max_image_pixels,
+                    ..DecodeLimits::default()
+                },
+                public_url: config.public_url(),
+                request_timeout: Duration::from_secs(config.api.request_timeout_secs.max(1)),
+            }),
+        };
+        eprintln!("adpipe: listening on http://{address} (POST /ads, GET /ads/{{id}})");
+        let app = adpipe_api::router(state);
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            adpipe_api::serve(listener, app, async move { token.cancelled().await })
+                .await
+                .context("the HTTP server failed")
+        });
+    }
+    // One part failing stops the others: a half-running service hides it.
+    let mut outcome = Ok(());
+    while let Some(result) = tasks.join_next().await {
+        let result = result.context("a task panicked").and_then(|inner| inner);
+        if let Err(error) = result {
+            if outcome.is_ok() {
+                outcome = Err(error);
+            }
+            shutdown.cancel();
+        }
+    }
+    if let Some(publisher) = publisher {
+        publisher.close().await;
+    }
+    db.close().await;
+    outcome
+}
