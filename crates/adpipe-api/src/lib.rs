@@ -3,11 +3,14 @@
 //! image of an approved ad. The API never tags; it validates, stores and
 //! enqueues, so it stays fast however slow the model is.
 
+mod admin;
 mod error;
+mod limits;
 mod status;
 mod submit;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,10 +22,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use limits::RateLimiter;
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -34,6 +37,14 @@ pub struct ApiConfig {
     pub public_url: String,
     /// A request that takes longer (e.g. a body trickling in) is cut off.
     pub request_timeout: Duration,
+    /// Bearer token of the admin endpoints; `None`: they do not exist.
+    pub admin_token: Option<String>,
+    /// Submissions per minute and client address (0: no limit), and how
+    /// many may come at once.
+    pub rate_limit_per_minute: u32,
+    pub rate_limit_burst: u32,
+    /// Requests handled at once; more wait their turn.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for ApiConfig {
@@ -43,6 +54,10 @@ impl Default for ApiConfig {
             decode_limits: DecodeLimits::default(),
             public_url: "http://127.0.0.1:8080".into(),
             request_timeout: Duration::from_secs(30),
+            admin_token: None,
+            rate_limit_per_minute: 0,
+            rate_limit_burst: 20,
+            max_concurrent_requests: 1024,
         }
     }
 }
@@ -64,6 +79,25 @@ pub struct AppState {
     pub blobs: Blobs,
     pub enqueue: Enqueue,
     pub config: Arc<ApiConfig>,
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+}
+
+impl AppState {
+    pub fn new(db: Database, blobs: Blobs, enqueue: Enqueue, config: ApiConfig) -> Self {
+        let rate_limiter = (config.rate_limit_per_minute > 0).then(|| {
+            Arc::new(RateLimiter::new(
+                config.rate_limit_per_minute,
+                config.rate_limit_burst,
+            ))
+        });
+        Self {
+            db,
+            blobs,
+            enqueue,
+            config: Arc::new(config),
+            rate_limiter,
+        }
+    }
 }
 
 /// The multipart envelope (field names, boundaries, text and email) on top
@@ -72,18 +106,29 @@ const ENVELOPE_BYTES: usize = 256 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_image_bytes + ENVELOPE_BYTES;
-    let timeout = state.config.request_timeout;
-    Router::new()
-        .route("/ads", post(submit::submit))
+    let submit = post(submit::submit).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        limits::rate_limit,
+    ));
+    let mut router = Router::new()
+        .route("/ads", submit)
         .route("/ads/{id}", get(status::status))
-        .route("/ads/{id}/image", get(status::image))
+        .route("/ads/{id}/image", get(status::image));
+    if state.config.admin_token.is_some() {
+        router = router.merge(admin::routes(state.clone()));
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            timeout,
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::deadline,
         ))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(
+            state.config.max_concurrent_requests.max(1),
+        ))
+        .layer(axum::middleware::from_fn(limits::json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -106,7 +151,11 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The client's address feeds the per-client rate limit.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -31,7 +31,7 @@ pub struct AdStatus {
     pub image_url: Option<String>,
 }
 
-fn parse_id(text: &str) -> Result<AdId, ApiError> {
+pub(crate) fn parse_id(text: &str) -> Result<AdId, ApiError> {
     AdId::from_str(text).map_err(|_| {
         ApiError::bad_request(
             "invalid_id",

@@ -3,7 +3,6 @@
 //! nothing behind.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use adpipe_api::{ApiConfig, AppState, Enqueue};
 use adpipe_core::AdId;
@@ -42,15 +41,15 @@ async fn start(config: ApiConfig) -> Server {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let state = AppState {
-        db: db.clone(),
+    let state = AppState::new(
+        db.clone(),
         blobs,
-        enqueue: Enqueue::Embedded(None),
-        config: Arc::new(ApiConfig {
+        Enqueue::Embedded(None),
+        ApiConfig {
             public_url: base.clone(),
             ..config
-        }),
-    };
+        },
+    );
     tokio::spawn(adpipe_api::serve(
         listener,
         adpipe_api::router(state),
@@ -290,4 +289,222 @@ async fn ids_are_checked_and_unknown_routes_answer_json() {
         .await
         .expect("DELETE");
     assert_eq!(response.status(), 405);
+}
+
+async fn submit_cat(server: &Server) -> AdId {
+    let (status, body) = server
+        .post(form(
+            "Cat",
+            "ana@example.com",
+            photo("other/cat_chelsea.png"),
+        ))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    body["id"].as_str().expect("id").parse().expect("uuid")
+}
+
+#[tokio::test]
+async fn admin_endpoints_do_not_exist_without_a_token() {
+    let server = start(ApiConfig::default()).await;
+    let response = server
+        .http
+        .get(format!("{}/admin/ads", server.base))
+        .bearer_auth("anything")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn admins_list_review_and_delete_with_their_token() {
+    let token = "correct-horse-battery-staple";
+    let server = start(ApiConfig {
+        admin_token: Some(token.into()),
+        ..ApiConfig::default()
+    })
+    .await;
+    let ids = [
+        submit_cat(&server).await,
+        submit_cat(&server).await,
+        submit_cat(&server).await,
+    ];
+    let admin = |method: reqwest::Method, path: &str| {
+        server
+            .http
+            .request(method, format!("{}{path}", server.base))
+    };
+
+    for bad in [None, Some("wrong"), Some("correct-horse-battery-stapl")] {
+        let mut request = admin(reqwest::Method::GET, "/admin/ads");
+        if let Some(bad) = bad {
+            request = request.bearer_auth(bad);
+        }
+        let response = request.send().await.expect("GET");
+        assert_eq!(response.status(), 401, "{bad:?}");
+        assert!(response.headers().contains_key("www-authenticate"));
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(body["error"]["code"], "unauthorized");
+    }
+
+    // Two per page, newest first, following `next`.
+    let page: Value = admin(reqwest::Method::GET, "/admin/ads?status=pending&limit=2")
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let first: Vec<&str> = page["ads"]
+        .as_array()
+        .expect("ads")
+        .iter()
+        .map(|ad| ad["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(first, [ids[2].to_string(), ids[1].to_string()]);
+    let next = page["next"].as_str().expect("a next page");
+    let page: Value = admin(
+        reqwest::Method::GET,
+        &format!("/admin/ads?status=pending&limit=2&before={next}"),
+    )
+    .bearer_auth(token)
+    .send()
+    .await
+    .expect("GET")
+    .json()
+    .await
+    .expect("JSON");
+    assert_eq!(page["ads"][0]["id"], ids[0].to_string());
+    assert!(page["next"].is_null());
+    let response = admin(reqwest::Method::GET, "/admin/ads?status=bogus")
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 400);
+
+    // Re-review: a decided ad goes back to pending.
+    let outcome = adpipe_store::Outcome {
+        status: adpipe_core::Status::Rejected,
+        category: None,
+        tags: Vec::new(),
+        model: "m".into(),
+        policy: "p".into(),
+        reason: Some("no".into()),
+    };
+    assert!(
+        server
+            .db
+            .record_outcome(ids[0], &outcome)
+            .await
+            .expect("record")
+    );
+    let response = admin(
+        reqwest::Method::POST,
+        &format!("/admin/ads/{}/review", ids[0]),
+    )
+    .bearer_auth(token)
+    .send()
+    .await
+    .expect("POST");
+    assert_eq!(response.status(), 202);
+    let ad = server.db.get_ad(ids[0]).await.expect("get").expect("ad");
+    assert_eq!(ad.status, adpipe_core::Status::Pending);
+    assert_eq!(
+        (ad.reason, ad.decided_at, ad.notified_at),
+        (None, None, None)
+    );
+
+    // Delete: row and image gone; a second delete is a 404.
+    let image = server.dir.join("blobs").join(&ad.image_key);
+    assert!(image.exists());
+    let path = format!("/admin/ads/{}", ids[0]);
+    let response = admin(reqwest::Method::DELETE, &path)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status(), 204);
+    assert!(server.db.get_ad(ids[0]).await.expect("get").is_none());
+    assert!(!image.exists());
+    let response = admin(reqwest::Method::DELETE, &path)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_gets_429_with_retry_after() {
+    let server = start(ApiConfig {
+        rate_limit_per_minute: 6,
+        rate_limit_burst: 2,
+        ..ApiConfig::default()
+    })
+    .await;
+    submit_cat(&server).await;
+    submit_cat(&server).await;
+    let response = server
+        .http
+        .post(format!("{}/ads", server.base))
+        .multipart(form(
+            "Cat",
+            "ana@example.com",
+            photo("other/cat_chelsea.png"),
+        ))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=10).contains(&wait), "{wait}");
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // Reading is not limited.
+    let response = server
+        .http
+        .get(format!("{}/ads/{}", server.base, AdId::new()))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn a_trickling_body_is_cut_off_with_a_json_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(ApiConfig {
+        request_timeout: std::time::Duration::from_millis(500),
+        ..ApiConfig::default()
+    })
+    .await;
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            b"POST /ads HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+              Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nhel",
+        )
+        .await
+        .expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut response),
+    )
+    .await
+    .expect("answered within 5 s")
+    .expect("read");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("\"request_timeout\""), "{response}");
+    assert_eq!(server.residue().await, (0, 0));
 }

@@ -361,6 +361,42 @@ impl Database {
         Ok(())
     }
 
+    /// One page of ads, newest first, optionally of one status. `before` is
+    /// the last id of the previous page (ids are UUIDv7, so they sort by
+    /// creation time).
+    pub async fn list_ads(
+        &self,
+        status: Option<Status>,
+        before: Option<AdId>,
+        limit: u32,
+    ) -> Result<Vec<AdRecord>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM ads WHERE ($1 IS NULL OR status = $1) \
+             AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(status.map(Status::as_str))
+        .bind(before.map(|id| id.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record).collect()
+    }
+
+    /// Puts a decided ad back in the queue to be judged again (after a
+    /// model or policy change); its submitter hears the new outcome.
+    /// Returns false for an unknown ad.
+    pub async fn reset_for_review(&self, id: AdId) -> Result<bool, DbError> {
+        let result = sqlx::query(
+            "UPDATE ads SET status = 'pending', category = NULL, tags = NULL, reason = NULL, \
+             decided_at = NULL, notified_at = NULL, notify_after = NULL, notify_attempts = 0, \
+             lease_until = NULL, attempts = 0 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     /// Removes the row; returns whether there was one.
     pub async fn delete_ad(&self, id: AdId) -> Result<bool, DbError> {
         let result = sqlx::query("DELETE FROM ads WHERE id = $1")

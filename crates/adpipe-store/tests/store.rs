@@ -210,6 +210,38 @@ async fn deliveries_and_sweep(db: &Database) {
             .expect("sweep")
             .contains(&delivered.id)
     );
+    // The admin's view: newest first, by status, page by page.
+    let pending = db
+        .list_ads(Some(Status::Pending), None, 100)
+        .await
+        .expect("list");
+    let position = |id| pending.iter().position(|ad| ad.id == id).expect("listed");
+    assert!(position(delivered.id) < position(lost.id), "newest first");
+    let after = db
+        .list_ads(None, Some(delivered.id), 1)
+        .await
+        .expect("page");
+    assert_eq!(after.iter().map(|ad| ad.id).collect::<Vec<_>>(), [lost.id]);
+    assert!(
+        db.list_ads(Some(Status::Failed), None, 10)
+            .await
+            .expect("list")
+            .iter()
+            .all(|ad| ad.status == Status::Failed)
+    );
+    assert!(
+        db.record_outcome(lost.id, &approved())
+            .await
+            .expect("record")
+    );
+    assert!(db.reset_for_review(lost.id).await.expect("reset"));
+    let reset = db.get_ad(lost.id).await.expect("get").expect("ad");
+    assert_eq!(
+        (reset.status, reset.category, reset.decided_at),
+        (Status::Pending, None, None)
+    );
+    assert!(!db.reset_for_review(AdId::new()).await.expect("reset"));
+
     for id in [lost.id, delivered.id] {
         assert!(db.delete_ad(id).await.expect("delete"));
     }

@@ -1,0 +1,225 @@
+//! Admin endpoints, mounted only when an admin token is configured: list
+//! ads, send one back for review, delete one with its image. Every request
+//! needs `Authorization: Bearer <token>`.
+
+use std::str::FromStr;
+
+use adpipe_core::{AdId, Status, Tag};
+use adpipe_store::AdRecord;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router, middleware, routing};
+use serde::{Deserialize, Serialize};
+
+use crate::status::parse_id;
+use crate::{ApiError, AppState, Enqueue};
+
+const MAX_PAGE: u32 = 500;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/admin/ads", routing::get(list))
+        .route("/admin/ads/{id}", routing::delete(delete))
+        .route("/admin/ads/{id}/review", routing::post(review))
+        .route_layer(middleware::from_fn_with_state(state, require_token))
+}
+
+/// Compares in time that does not depend on where the first difference is.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    let mut difference = given.len() ^ expected.len();
+    for (index, byte) in expected.iter().enumerate() {
+        difference |= usize::from(byte ^ given.get(index).copied().unwrap_or(0));
+    }
+    difference == 0
+}
+
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let expected = state.config.admin_token.as_deref().unwrap_or_default();
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if expected.is_empty() || !same_secret(given.as_bytes(), expected.as_bytes()) {
+        let mut response = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "admin endpoints need Authorization: Bearer <ADPIPE_ADMIN_TOKEN>",
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"adpipe admin\""),
+        );
+        return response;
+    }
+    next.run(request).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    /// The `next` of the previous page.
+    before: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AdminAd {
+    id: AdId,
+    status: &'static str,
+    text: String,
+    email: String,
+    content_type: String,
+    category: Option<String>,
+    tags: Vec<Tag>,
+    model: Option<String>,
+    policy: Option<String>,
+    reason: Option<String>,
+    attempts: i64,
+    created_at_ms: i64,
+    decided_at_ms: Option<i64>,
+    notified_at_ms: Option<i64>,
+}
+
+impl From<AdRecord> for AdminAd {
+    fn from(ad: AdRecord) -> Self {
+        Self {
+            id: ad.id,
+            status: ad.status.as_str(),
+            text: ad.text,
+            email: ad.email,
+            content_type: ad.content_type,
+            category: ad.category,
+            tags: ad.tags,
+            model: ad.model,
+            policy: ad.policy,
+            reason: ad.reason,
+            attempts: ad.attempts,
+            created_at_ms: ad.created_at,
+            decided_at_ms: ad.decided_at,
+            notified_at_ms: ad.notified_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page {
+    ads: Vec<AdminAd>,
+    /// Pass as `before` for the next page; absent on the last one.
+    next: Option<AdId>,
+}
+
+fn database_error(error: adpipe_store::DbError) -> ApiError {
+    tracing::error!(%error, "admin: database error");
+    ApiError::unavailable(
+        "database_unavailable",
+        "the database is unavailable; please try again shortly",
+    )
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
+    let status = query
+        .status
+        .as_deref()
+        .map(Status::from_str)
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_status",
+                "status must be pending, approved, rejected or failed",
+            )
+        })?;
+    let before = query.before.as_deref().map(parse_id).transpose()?;
+    let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let ads = state
+        .db
+        .list_ads(status, before, limit)
+        .await
+        .map_err(database_error)?;
+    let next = (ads.len() == limit as usize)
+        .then(|| ads.last().map(|ad| ad.id))
+        .flatten();
+    Ok(Json(Page {
+        ads: ads.into_iter().map(AdminAd::from).collect(),
+        next,
+    }))
+}
+
+async fn review(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let id = parse_id(&id)?;
+    if !state
+        .db
+        .reset_for_review(id)
+        .await
+        .map_err(database_error)?
+    {
+        return Err(ApiError::not_found(format!("there is no ad with ID {id}")));
+    }
+    match &state.enqueue {
+        Enqueue::Embedded(Some(wakeup)) => wakeup.notify_one(),
+        Enqueue::Embedded(None) => {}
+        Enqueue::Amqp(publisher) => {
+            if let Err(error) = publisher.publish(id).await {
+                tracing::warn!(%id, %error, "could not publish; the sweep will re-enqueue the ad");
+            }
+        }
+    }
+    tracing::info!(%id, "admin: ad sent back for review");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({
+            "id": id,
+            "status": "pending",
+            "message": "The ad is back in the review queue",
+        })),
+    ))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    let ad = state
+        .db
+        .get_ad(id)
+        .await
+        .map_err(database_error)?
+        .ok_or_else(|| ApiError::not_found(format!("there is no ad with ID {id}")))?;
+    // The image first: a row without its image is visible to nobody, an
+    // image without its row would be an orphan no one can find.
+    state.blobs.delete(&ad.image_key).await.map_err(|error| {
+        tracing::error!(%id, %error, "admin: could not delete an image");
+        ApiError::unavailable(
+            "storage_unavailable",
+            "the image store is unavailable; nothing was deleted",
+        )
+    })?;
+    state.db.delete_ad(id).await.map_err(database_error)?;
+    tracing::info!(%id, "admin: ad deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_secret;
+
+    #[test]
+    fn tokens_must_match_exactly() {
+        assert!(same_secret(b"s3cret", b"s3cret"));
+        assert!(!same_secret(b"s3cre", b"s3cret"));
+        assert!(!same_secret(b"s3cretX", b"s3cret"));
+        assert!(!same_secret(b"", b"s3cret"));
+        assert!(!same_secret(b"S3cret", b"s3cret"));
+    }
+}
