@@ -75,6 +75,10 @@ pub struct ApiSection {
     pub max_image_bytes: usize,
     pub max_image_pixels: u64,
     pub request_timeout_secs: u64,
+    /// Submissions per minute per client address; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+    pub rate_limit_burst: u32,
+    pub max_concurrent_requests: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,6 +89,10 @@ pub struct WorkerSection {
     pub poll_interval_ms: u64,
     pub lease_secs: u64,
     pub max_attempts: i64,
+    /// RabbitMQ: how often to look for pending ads to re-publish, and how
+    /// old an ad no worker took must be to count as lost.
+    pub sweep_interval_ms: u64,
+    pub sweep_min_age_ms: u64,
     /// Threads for inference (and as many for decoding); default: one per core.
     pub threads: Option<usize>,
 }
@@ -134,6 +142,9 @@ impl Default for ApiSection {
             max_image_bytes: 10 * 1024 * 1024,
             max_image_pixels: 100_000_000,
             request_timeout_secs: 30,
+            rate_limit_per_minute: 120,
+            rate_limit_burst: 30,
+            max_concurrent_requests: 1024,
         }
     }
 }
@@ -147,6 +158,8 @@ impl Default for WorkerSection {
             poll_interval_ms: defaults.poll_interval.as_millis() as u64,
             lease_secs: defaults.lease.as_secs(),
             max_attempts: defaults.max_attempts,
+            sweep_interval_ms: defaults.sweep_interval.as_millis() as u64,
+            sweep_min_age_ms: defaults.sweep_min_age.as_millis() as u64,
             threads: None,
         }
     }
@@ -201,11 +214,16 @@ fn apply(c: &mut Config, name: &str, v: String) -> anyhow::Result<bool> {
         "ADPIPE_MAX_IMAGE_BYTES" => c.api.max_image_bytes = parse(&v)?,
         "ADPIPE_MAX_IMAGE_PIXELS" => c.api.max_image_pixels = parse(&v)?,
         "ADPIPE_REQUEST_TIMEOUT_SECS" => c.api.request_timeout_secs = parse(&v)?,
+        "ADPIPE_RATE_LIMIT_PER_MINUTE" => c.api.rate_limit_per_minute = parse(&v)?,
+        "ADPIPE_RATE_LIMIT_BURST" => c.api.rate_limit_burst = parse(&v)?,
+        "ADPIPE_MAX_CONCURRENT_REQUESTS" => c.api.max_concurrent_requests = parse(&v)?,
         "ADPIPE_WORKER_BATCH_SIZE" => c.worker.batch_size = parse(&v)?,
         "ADPIPE_WORKER_MAX_WAIT_MS" => c.worker.max_wait_ms = parse(&v)?,
         "ADPIPE_WORKER_POLL_INTERVAL_MS" => c.worker.poll_interval_ms = parse(&v)?,
         "ADPIPE_WORKER_LEASE_SECS" => c.worker.lease_secs = parse(&v)?,
         "ADPIPE_WORKER_MAX_ATTEMPTS" => c.worker.max_attempts = parse(&v)?,
+        "ADPIPE_WORKER_SWEEP_INTERVAL_MS" => c.worker.sweep_interval_ms = parse(&v)?,
+        "ADPIPE_WORKER_SWEEP_MIN_AGE_MS" => c.worker.sweep_min_age_ms = parse(&v)?,
         "ADPIPE_WORKER_THREADS" => c.worker.threads = Some(parse(&v)?),
         _ => return Ok(false),
     }
@@ -306,7 +324,8 @@ impl Config {
             lease: Duration::from_secs(self.worker.lease_secs.max(5)),
             max_attempts: self.worker.max_attempts.max(1),
             public_url: self.public_url(),
-            ..adpipe_worker::WorkerConfig::default()
+            sweep_interval: Duration::from_millis(self.worker.sweep_interval_ms.max(100)),
+            sweep_min_age: Duration::from_millis(self.worker.sweep_min_age_ms),
         }
     }
 

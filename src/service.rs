@@ -206,14 +206,15 @@ async fn run_async(
             .await
             .with_context(|| format!("cannot listen on {}", config.http_addr))?;
         let address = listener.local_addr()?;
-        let state = AppState {
-            db: db.clone(),
+        let enqueue = match &publisher {
+            Some(publisher) => Enqueue::Amqp(publisher.clone()),
+            None => Enqueue::Embedded((role == Role::Both).then(|| wakeup.clone())),
+        };
+        let state = AppState::new(
+            db.clone(),
             blobs,
-            enqueue: match &publisher {
-                Some(publisher) => Enqueue::Amqp(publisher.clone()),
-                None => Enqueue::Embedded((role == Role::Both).then(|| wakeup.clone())),
-            },
-            config: Arc::new(ApiConfig {
+            enqueue,
+            ApiConfig {
                 max_image_bytes: config.api.max_image_bytes,
                 decode_limits: DecodeLimits {
                     max_pixels: config.api.max_image_pixels,
@@ -221,8 +222,12 @@ async fn run_async(
                 },
                 public_url: config.public_url(),
                 request_timeout: Duration::from_secs(config.api.request_timeout_secs.max(1)),
-            }),
-        };
+                admin_token: config.admin_token.clone().filter(|token| !token.is_empty()),
+                rate_limit_per_minute: config.api.rate_limit_per_minute,
+                rate_limit_burst: config.api.rate_limit_burst,
+                max_concurrent_requests: config.api.max_concurrent_requests,
+            },
+        );
         eprintln!("adpipe: listening on http://{address} (POST /ads, GET /ads/{{id}})");
         let app = adpipe_api::router(state);
         let token = shutdown.clone();

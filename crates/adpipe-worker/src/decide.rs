@@ -149,9 +149,10 @@ impl Decider {
                     for (index, assessment) in indices.into_iter().zip(assessments) {
                         steps[index] = Some(match assessment {
                             Ok(assessment) => Step::Decided(self.outcome(assessment)),
-                            Err(error) => Step::Decided(
-                                self.failure(format!("The image could not be read: {error}.")),
-                            ),
+                            Err(error) => Step::Decided(self.failure(format!(
+                                "The image could not be read: {}.",
+                                error.to_string().trim_end_matches('.')
+                            ))),
                         });
                     }
                 }

@@ -1,0 +1,502 @@
+//! Nothing lost: under a steady stream of submissions, workers are killed,
+//! RabbitMQ and PostgreSQL restarted, the SMTP and S3 servers taken away —
+//! and every accepted ad still ends decided exactly once with exactly one
+//! email. Runs `adpipe api` + two `adpipe worker` processes on PostgreSQL +
+//! RabbitMQ + S3, the production topology.
+//!
+//! These tests stop and start the machine's services, so they run one at a
+//! time, and each puts back what it stopped even when it fails. Each prints
+//! one line `FAULT name accepted decided emails lost duplicates refused`
+//! (see it with `--nocapture`).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use adpipe_core::AdId;
+use sqlx::Connection;
+use support::{Api, Catcher, Processes, env_or, fixture, free_port};
+use tokio::sync::Mutex;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+const PHOTOS: [&str; 4] = [
+    "vehicle/car_rear_motionblur.jpg",
+    "other/cat_chelsea.png",
+    "vehicle/boats_nagasaki.jpg",
+    "other/coffee_cup.png",
+];
+
+fn sh(program: &str, args: &[&str]) {
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .unwrap_or_else(|error| panic!("{program}: {error}"));
+    assert!(status.success(), "{program} {args:?}: {status}");
+}
+
+fn dev_services() {
+    sh(
+        "bash",
+        &[concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/dev-services.sh"
+        )],
+    );
+}
+
+/// Starts again, on drop, whatever a test stopped.
+struct Restore(Vec<fn()>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        for restore in self.0.drain(..) {
+            restore();
+        }
+    }
+}
+
+fn start_rabbitmq() {
+    let _ = Command::new("rabbitmqctl").arg("start_app").status();
+}
+
+fn start_postgres() {
+    let _ = Command::new("pg_ctlcluster")
+        .args([
+            "--skip-systemctl-redirect",
+            &postgres_version(),
+            "main",
+            "start",
+        ])
+        .status();
+}
+
+fn postgres_version() -> String {
+    std::fs::read_dir("/etc/postgresql")
+        .ok()
+        .and_then(|mut entries| entries.next())
+        .and_then(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .unwrap_or_else(|| "15".into())
+}
+
+/// `adpipe api` + two workers on a fresh PostgreSQL database, their own
+/// RabbitMQ queue and the S3 server.
+struct Stack {
+    processes: Processes,
+    api: Api,
+    env: Vec<(&'static str, String)>,
+    admin: sqlx::PgConnection,
+    database: String,
+    /// Recipients of this stack end with it, so emails are counted apart.
+    domain: String,
+}
+
+impl Stack {
+    async fn start() -> Self {
+        let admin_url = env_or(
+            "ADPIPE_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:5432/test",
+        );
+        let database = format!("adpipe_fault_{}", AdId::new().to_string().replace('-', ""));
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|error| panic!("PostgreSQL at {admin_url} is needed: {error}"));
+        sqlx::query(&format!("CREATE DATABASE {database}"))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+        let (server, _) = admin_url.rsplit_once('/').expect("a database in the URL");
+        let mut processes = Processes::new();
+        let port = free_port();
+        let env = vec![
+            ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
+            (
+                "ADPIPE_DATA_DIR",
+                processes.dir.join("unused").display().to_string(),
+            ),
+            ("ADPIPE_DATABASE_URL", format!("{server}/{database}")),
+            (
+                "ADPIPE_AMQP_URL",
+                env_or(
+                    "ADPIPE_TEST_AMQP_URL",
+                    "amqp://guest:guest@127.0.0.1:5672/%2f",
+                ),
+            ),
+            ("ADPIPE_AMQP_QUEUE", format!("adpipe.fault.{}", AdId::new())),
+            (
+                "ADPIPE_S3_ENDPOINT",
+                env_or("ADPIPE_TEST_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ),
+            (
+                "ADPIPE_S3_BUCKET",
+                env_or("ADPIPE_TEST_S3_BUCKET", "adpipe"),
+            ),
+            (
+                "ADPIPE_S3_ACCESS_KEY",
+                env_or("ADPIPE_TEST_S3_ACCESS_KEY", "adpipe"),
+            ),
+            (
+                "ADPIPE_S3_SECRET_KEY",
+                env_or("ADPIPE_TEST_S3_SECRET_KEY", "adpipe-secret"),
+            ),
+            ("ADPIPE_RATE_LIMIT_PER_MINUTE", "0".into()),
+            ("ADPIPE_WORKER_THREADS", "1".into()),
+            ("ADPIPE_WORKER_SWEEP_INTERVAL_MS", "1000".into()),
+            ("ADPIPE_WORKER_SWEEP_MIN_AGE_MS", "3000".into()),
+            ("ADPIPE_WORKER_LEASE_SECS", "10".into()),
+        ];
+        processes.run(&["migrate"], &env);
+        processes.spawn("api", &["api"], &env);
+        processes.spawn("worker-1", &["worker"], &env);
+        processes.spawn("worker-2", &["worker"], &env);
+        let api = Api::new(port);
+        api.wait_until_up(&mut processes).await;
+        let domain = format!(
+            "{}.example.com",
+            &AdId::new().to_string().replace('-', "")[16..]
+        );
+        Self {
+            processes,
+            api,
+            env,
+            admin,
+            database,
+            domain,
+        }
+    }
+
+    fn restart_worker(&mut self, name: &str) {
+        let env = self.env.clone();
+        self.processes.spawn(name, &["worker"], &env);
+    }
+
+    async fn rows(&self) -> i64 {
+        let url = &self.env[2].1;
+        let mut connection = sqlx::PgConnection::connect(url).await.expect("connect");
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM ads")
+            .fetch_one(&mut connection)
+            .await
+            .expect("count")
+    }
+
+    async fn finish(mut self) {
+        self.processes.stop_gracefully();
+        drop(self.processes);
+        // The first admin connection may not have survived the test (a
+        // PostgreSQL restart); use a fresh one.
+        let admin_url = env_or(
+            "ADPIPE_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:5432/test",
+        );
+        if let Ok(fresh) = sqlx::PgConnection::connect(&admin_url).await {
+            self.admin = fresh;
+        }
+        sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.database))
+            .execute(&mut self.admin)
+            .await
+            .expect("drop database");
+    }
+}
+
+#[derive(Default)]
+struct Load {
+    /// Accepted ads and their submitters.
+    accepted: Vec<(String, String)>,
+    /// Refused submissions by HTTP status (0: no answer).
+    refused: BTreeMap<u16, usize>,
+}
+
+/// Submits `rate` ads a second for `duration`, each from its own address.
+async fn steady_load(api: &Api, domain: &str, rate: u32, duration: Duration) -> Load {
+    let mut load = Load::default();
+    let started = Instant::now();
+    let mut sent = 0u32;
+    while started.elapsed() < duration {
+        let email = format!("u{sent}@{domain}");
+        let photo = fixture(PHOTOS[sent as usize % PHOTOS.len()]);
+        match api.try_submit("Ad under fire", &email, &photo).await {
+            Ok((202, body)) => load
+                .accepted
+                .push((body["id"].as_str().expect("id").to_owned(), email)),
+            Ok((status, _)) => *load.refused.entry(status).or_default() += 1,
+            Err(_) => *load.refused.entry(0).or_default() += 1,
+        }
+        sent += 1;
+        let next = Duration::from_secs_f64(f64::from(sent) / f64::from(rate));
+        if let Some(wait) = next.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+    load
+}
+
+struct Tally {
+    decided: usize,
+    pending: usize,
+    emails: usize,
+    lost: usize,
+    duplicates: usize,
+}
+
+/// Waits until every accepted ad is decided and its email arrived (or the
+/// time is up), then counts.
+async fn tally(api: &Api, load: &Load, within: Duration) -> Tally {
+    let catcher = Catcher::new();
+    let started = Instant::now();
+    loop {
+        let mut decided = 0;
+        for (id, _) in &load.accepted {
+            let (_, body) = api.status(id).await;
+            if matches!(
+                body["status"].as_str(),
+                Some("approved" | "rejected" | "failed")
+            ) {
+                decided += 1;
+            }
+        }
+        let mut emails = 0;
+        let mut duplicates = 0;
+        let mut missing = 0;
+        let all = catcher.all_messages().await;
+        for (_, email) in &load.accepted {
+            let count = all
+                .iter()
+                .filter(|message| {
+                    message["recipients"]
+                        .as_array()
+                        .is_some_and(|to| to.iter().any(|address| address == email.as_str()))
+                })
+                .count();
+            emails += count.min(1);
+            duplicates += count.saturating_sub(1);
+            missing += usize::from(count == 0);
+        }
+        let done = decided == load.accepted.len() && missing == 0;
+        if done || started.elapsed() > within {
+            return Tally {
+                decided,
+                pending: load.accepted.len() - decided,
+                emails,
+                lost: load.accepted.len() - decided.min(emails),
+                duplicates,
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn report(name: &str, load: &Load, tally: &Tally) {
+    eprintln!(
+        "FAULT {name}: accepted={} decided={} pending={} emails={} lost={} duplicate_emails={} refused={:?}",
+        load.accepted.len(),
+        tally.decided,
+        tally.pending,
+        tally.emails,
+        tally.lost,
+        tally.duplicates,
+        load.refused
+    );
+    assert!(!load.accepted.is_empty(), "{name}: nothing was accepted");
+    assert_eq!(tally.lost, 0, "{name}: ads lost");
+    assert_eq!(tally.pending, 0, "{name}: ads stuck pending");
+    assert_eq!(tally.duplicates, 0, "{name}: duplicate emails");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_killed_mid_batch_lose_nothing() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let mut stack = Stack::start().await;
+    let api = Api::new(0).with_base(&stack.api.base);
+    let domain = stack.domain.clone();
+    let load =
+        tokio::spawn(async move { steady_load(&api, &domain, 8, Duration::from_secs(12)).await });
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(3000)).await;
+        stack.processes.kill_hard("worker-1");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stack.restart_worker("worker-1");
+    }
+    let load = load.await.expect("load");
+    let tally = tally(&stack.api, &load, Duration::from_secs(90)).await;
+    report("worker_sigkill_x3", &load, &tally);
+    stack.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rabbitmq_stopped_and_started_loses_nothing() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let _restore = Restore(vec![start_rabbitmq]);
+    let stack = Stack::start().await;
+    let api = Api::new(0).with_base(&stack.api.base);
+    let domain = stack.domain.clone();
+    let load =
+        tokio::spawn(async move { steady_load(&api, &domain, 8, Duration::from_secs(12)).await });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sh("rabbitmqctl", &["stop_app"]);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    sh("rabbitmqctl", &["start_app"]);
+    let load = load.await.expect("load");
+    let tally = tally(&stack.api, &load, Duration::from_secs(120)).await;
+    report("rabbitmq_stop_start", &load, &tally);
+    stack.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_restarted_loses_nothing() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let _restore = Restore(vec![start_postgres]);
+    let stack = Stack::start().await;
+    let api = Api::new(0).with_base(&stack.api.base);
+    let domain = stack.domain.clone();
+    let load =
+        tokio::spawn(async move { steady_load(&api, &domain, 8, Duration::from_secs(12)).await });
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    sh(
+        "pg_ctlcluster",
+        &[
+            "--skip-systemctl-redirect",
+            &postgres_version(),
+            "main",
+            "restart",
+        ],
+    );
+    let load = load.await.expect("load");
+    let tally = tally(&stack.api, &load, Duration::from_secs(120)).await;
+    report("postgres_restart", &load, &tally);
+    // Refused submissions while it was down got a 503 and left no row.
+    assert!(
+        load.refused.keys().all(|status| *status == 503),
+        "{:?}",
+        load.refused
+    );
+    assert_eq!(
+        stack.rows().await,
+        load.accepted.len() as i64,
+        "no orphan rows"
+    );
+    stack.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smtp_down_delays_emails_but_loses_no_decision() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let _restore = Restore(vec![dev_services]);
+    let stack = Stack::start().await;
+    let _ = Command::new("pkill").args(["-x", "mailtutan"]).status();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let load = steady_load(&stack.api, &stack.domain, 8, Duration::from_secs(4)).await;
+    // Every decision is recorded while no email can go out.
+    let started = Instant::now();
+    loop {
+        let mut pending = 0;
+        for (id, _) in &load.accepted {
+            if stack.api.status(id).await.1["status"] == "pending" {
+                pending += 1;
+            }
+        }
+        if pending == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{pending} still pending"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    dev_services();
+    let tally = tally(&stack.api, &load, Duration::from_secs(120)).await;
+    report("smtp_down", &load, &tally);
+    stack.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_down_at_submit_is_a_clear_503_and_leaves_nothing() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let _restore = Restore(vec![dev_services]);
+    let stack = Stack::start().await;
+    let _ = Command::new("pkill").args(["-x", "s3s-fs"]).status();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for n in 0..5 {
+        let (status, body) = stack
+            .api
+            .try_submit(
+                "No storage",
+                &format!("s3-{n}@{}", stack.domain),
+                &fixture(PHOTOS[0]),
+            )
+            .await
+            .expect("an answer");
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"]["code"], "storage_unavailable");
+    }
+    assert_eq!(stack.rows().await, 0, "no row for a refused ad");
+    dev_services();
+    let (status, body) = stack
+        .api
+        .try_submit(
+            "Storage back",
+            &format!("s3-ok@{}", stack.domain),
+            &fixture(PHOTOS[0]),
+        )
+        .await
+        .expect("an answer");
+    assert_eq!(status, 202, "{body}");
+    eprintln!(
+        "FAULT s3_down_at_submit: tried=5 refused_503=5 rows=0 blobs=0; accepted again once back"
+    );
+    stack.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poison_never_loops_an_undecodable_image_fails_with_a_reason() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let stack = Stack::start().await;
+    // A message for an ad that does not exist is acked and dropped.
+    let publisher = adpipe_queue::Publisher::new({
+        let mut config = adpipe_queue::AmqpConfig::new(stack.env[3].1.clone());
+        config.queue = stack.env[4].1.clone();
+        config
+    });
+    publisher.publish(AdId::new()).await.expect("publish");
+    // A PNG whose header and end are fine and whose compressed pixels are
+    // not: it passes the API's checks and fails in the decoder.
+    let mut png = std::fs::read(fixture("other/coffee_cup.png")).expect("photo");
+    let middle = png.len() / 2;
+    for byte in &mut png[middle..middle + 256] {
+        *byte ^= 0x5A;
+    }
+    let broken = std::env::temp_dir().join(format!("broken-{}.png", AdId::new()));
+    std::fs::write(&broken, &png).expect("write");
+    let (status, body) = stack
+        .api
+        .try_submit("Broken", &format!("broken@{}", stack.domain), &broken)
+        .await
+        .expect("answer");
+    let _ = std::fs::remove_file(&broken);
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().expect("id");
+    let (_, decided) = stack.api.until_decided(id).await;
+    assert_eq!(decided["status"], "failed", "{decided}");
+    assert_eq!(decided["message"], "Your ad could not be processed");
+    assert!(
+        decided["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("could not be read")),
+        "{decided}"
+    );
+    eprintln!("FAULT poison: undecodable image -> {decided}");
+    let started = Instant::now();
+    while publisher.depth().await.expect("depth") > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the unknown id is still queued"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    publisher.close().await;
+    stack.finish().await;
+}
