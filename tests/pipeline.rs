@@ -215,7 +215,23 @@ async fn postgres_rabbitmq_and_s3_with_separate_api_and_worker() {
         !processes.dir.join("unused").exists(),
         "nothing written to local disk"
     );
+    // Secrets stay out of the logs and out of `adpipe config`.
+    let config = processes
+        .command(&["config"], &env)
+        .output()
+        .expect("config");
+    let shown = String::from_utf8_lossy(&config.stdout);
+    assert!(shown.contains("secret_key = \"***\""), "{shown}");
     processes.stop_gracefully();
+    let logs = processes.logs();
+    assert!(
+        logs.contains("amqp://guest:***@"),
+        "the broker is named, redacted"
+    );
+    for secret in [env[8].1.as_str(), "guest:guest"] {
+        assert!(!logs.contains(secret), "{secret} appears in the logs");
+        assert!(!shown.contains(secret), "{secret} appears in adpipe config");
+    }
     drop(processes);
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&mut admin)

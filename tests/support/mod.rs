@@ -81,6 +81,14 @@ impl Processes {
         self.children.push((name.to_owned(), child, log));
     }
 
+    /// Everything the processes logged so far.
+    pub fn logs(&self) -> String {
+        self.children
+            .iter()
+            .map(|(_, _, log)| std::fs::read_to_string(log).unwrap_or_default())
+            .collect()
+    }
+
     /// SIGKILL one process, as a crash or the OOM killer would.
     pub fn kill_hard(&mut self, name: &str) {
         let index = self
