@@ -79,6 +79,9 @@ pub struct ApiSection {
     pub rate_limit_per_minute: u32,
     pub rate_limit_burst: u32,
     pub max_concurrent_requests: usize,
+    /// Open connections at most, and how long a client has to send headers.
+    pub max_connections: usize,
+    pub header_read_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -145,6 +148,8 @@ impl Default for ApiSection {
             rate_limit_per_minute: 120,
             rate_limit_burst: 30,
             max_concurrent_requests: 1024,
+            max_connections: 4096,
+            header_read_timeout_secs: 10,
         }
     }
 }
@@ -217,6 +222,8 @@ fn apply(c: &mut Config, name: &str, v: String) -> anyhow::Result<bool> {
         "ADPIPE_RATE_LIMIT_PER_MINUTE" => c.api.rate_limit_per_minute = parse(&v)?,
         "ADPIPE_RATE_LIMIT_BURST" => c.api.rate_limit_burst = parse(&v)?,
         "ADPIPE_MAX_CONCURRENT_REQUESTS" => c.api.max_concurrent_requests = parse(&v)?,
+        "ADPIPE_MAX_CONNECTIONS" => c.api.max_connections = parse(&v)?,
+        "ADPIPE_HEADER_READ_TIMEOUT_SECS" => c.api.header_read_timeout_secs = parse(&v)?,
         "ADPIPE_WORKER_BATCH_SIZE" => c.worker.batch_size = parse(&v)?,
         "ADPIPE_WORKER_MAX_WAIT_MS" => c.worker.max_wait_ms = parse(&v)?,
         "ADPIPE_WORKER_POLL_INTERVAL_MS" => c.worker.poll_interval_ms = parse(&v)?,

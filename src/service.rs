@@ -230,11 +230,18 @@ async fn run_async(
         );
         eprintln!("adpipe: listening on http://{address} (POST /ads, GET /ads/{{id}})");
         let app = adpipe_api::router(state);
+        let server_limits = adpipe_api::ServerLimits {
+            max_connections: config.api.max_connections,
+            header_read_timeout: Duration::from_secs(config.api.header_read_timeout_secs.max(1)),
+            ..adpipe_api::ServerLimits::default()
+        };
         let token = shutdown.clone();
         tasks.spawn(async move {
-            adpipe_api::serve(listener, app, async move { token.cancelled().await })
-                .await
-                .context("the HTTP server failed")
+            adpipe_api::serve(listener, app, server_limits, async move {
+                token.cancelled().await
+            })
+            .await
+            .context("the HTTP server failed")
         });
     }
     // One part failing stops the others: a half-running service hides it.

@@ -53,6 +53,10 @@ async fn start(config: ApiConfig) -> Server {
     tokio::spawn(adpipe_api::serve(
         listener,
         adpipe_api::router(state),
+        adpipe_api::ServerLimits {
+            header_read_timeout: std::time::Duration::from_millis(500),
+            ..adpipe_api::ServerLimits::default()
+        },
         std::future::pending(),
     ));
     Server {
@@ -507,4 +511,28 @@ async fn a_trickling_body_is_cut_off_with_a_json_408() {
     assert!(response.starts_with("HTTP/1.1 408"), "{response}");
     assert!(response.contains("\"request_timeout\""), "{response}");
     assert_eq!(server.residue().await, (0, 0));
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(ApiConfig::default()).await;
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /ads/x HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("write");
+    let mut response = Vec::new();
+    // The server closes the connection (hyper answers 408 or just closes)
+    // well before the client would have finished.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut response),
+    )
+    .await
+    .expect("closed within 5 s")
+    .ok();
 }
