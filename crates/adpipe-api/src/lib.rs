@@ -5,6 +5,7 @@
 
 mod admin;
 mod error;
+mod health;
 mod limits;
 mod status;
 mod submit;
@@ -112,7 +113,9 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/ads", submit)
         .route("/ads/{id}", get(status::status))
-        .route("/ads/{id}/image", get(status::image));
+        .route("/ads/{id}/image", get(status::image))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
     if state.config.admin_token.is_some() {
         router = router.merge(admin::routes(state.clone()));
     }

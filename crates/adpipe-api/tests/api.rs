@@ -536,3 +536,29 @@ async fn slow_headers_are_cut_off() {
     .expect("closed within 5 s")
     .ok();
 }
+
+#[tokio::test]
+async fn health_and_readiness_answer_json() {
+    let server = start(ApiConfig::default()).await;
+    for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let response = server
+            .http
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), 200, "{path}");
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(body["status"], status, "{path}: {body}");
+    }
+    server.db.close().await;
+    let response = server
+        .http
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["checks"]["database"]["ok"], false, "{body}");
+}
