@@ -434,3 +434,196 @@ fn corrupted_bytes_never_panic() {
         "the corruptions were noticed at least sometimes"
     );
 }
+
+/// Every committed photo, as `(name, bytes)`.
+fn all_photos() -> Vec<(String, Vec<u8>)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/photos");
+    let mut photos = Vec::new();
+    for folder in std::fs::read_dir(&root).expect("photos folder") {
+        let folder = folder.expect("entry").path();
+        if !folder.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&folder).expect("photo folder") {
+            let file = file.expect("entry").path();
+            let name = file
+                .strip_prefix(&root)
+                .expect("under root")
+                .display()
+                .to_string();
+            photos.push((name, std::fs::read(&file).expect("photo")));
+        }
+    }
+    photos.sort();
+    photos
+}
+
+/// Asserts that probing refuses `bytes` as a truncated file.
+fn assert_truncated(what: &str, bytes: &[u8]) {
+    let started = Instant::now();
+    let error = decode::probe(bytes, &limits()).expect_err(what);
+    assert_eq!(error.code(), "image_corrupt", "{what}: {error}");
+    assert!(
+        error.to_string().contains("the file is truncated"),
+        "{what}: {error}"
+    );
+    assert!(
+        started.elapsed().as_millis() < 200,
+        "{what}: probing stays cheap"
+    );
+}
+
+#[test]
+fn every_committed_photo_probes_as_complete() {
+    let photos = all_photos();
+    assert!(photos.len() >= 26, "{} photos", photos.len());
+    let started = Instant::now();
+    for (name, bytes) in &photos {
+        let info =
+            decode::probe(bytes, &limits()).unwrap_or_else(|error| panic!("{name}: {error}"));
+        assert!(info.width > 0 && info.height > 0, "{name}");
+    }
+    eprintln!("probed {} photos in {:?}", photos.len(), started.elapsed());
+}
+
+#[test]
+fn data_after_the_end_of_an_image_is_not_truncation() {
+    let mut noise_state = 0x9E37_79B9_7F4A_7C15u64;
+    let noise: Vec<u8> = (0..200_000)
+        .map(|_| {
+            noise_state ^= noise_state << 13;
+            noise_state ^= noise_state >> 7;
+            noise_state ^= noise_state << 17;
+            noise_state as u8
+        })
+        .collect();
+    for (name, bytes) in all_photos() {
+        // Padding, a trailer or a video after the image, a second picture
+        // (MPF, gain maps) whole or cut short: the first image is whole.
+        let second = photo("other/lion.jpg");
+        for (what, tail) in [
+            ("zeros", vec![0u8; 4096]),
+            ("noise", noise.clone()),
+            ("a second jpeg", second.clone()),
+            ("half a second jpeg", second[..second.len() / 2].to_vec()),
+        ] {
+            let mut padded = bytes.clone();
+            padded.extend_from_slice(&tail);
+            decode::probe(&padded, &limits())
+                .unwrap_or_else(|error| panic!("{name} + {what}: {error}"));
+        }
+    }
+}
+
+#[test]
+fn truncated_real_photos_are_refused_by_probe() {
+    for name in [
+        "vehicle/car_rear_motionblur.jpg",
+        "other/honey_bee_flower.jpg",        // progressive
+        "other/bridge_night_cincinnati.jpg", // progressive, EXIF
+        "other/cat_chelsea.png",
+        "vehicle/motorcycle_garage.png",
+    ] {
+        let bytes = photo(name);
+        let len = bytes.len();
+        // The header only: up to the first scan of a JPEG, past IHDR (and
+        // the chunks after it) of a PNG.
+        let header_only = if name.ends_with(".jpg") {
+            bytes
+                .windows(2)
+                .position(|marker| marker == [0xFF, 0xDA])
+                .expect("SOS")
+                + 14
+        } else {
+            33
+        };
+        for cut in [
+            12,
+            header_only,
+            len / 10,
+            len / 2,
+            len * 9 / 10,
+            len - 100,
+            len - 2,
+            len - 1,
+        ] {
+            assert_truncated(&format!("{name} cut at {cut} of {len}"), &bytes[..cut]);
+        }
+        // Cut, then padded with zeros to look whole.
+        let mut padded = bytes[..len / 2].to_vec();
+        padded.resize(len, 0);
+        assert_truncated(&format!("{name} cut and zero-padded"), &padded);
+        // Cut, then followed by the start of a second picture (as in a
+        // multi-picture file): the first one is still truncated. (Followed
+        // by a whole second JPEG, the file ends with an end-of-image marker
+        // and passes the cheap check; the decoder then sees a partial image.)
+        if name.ends_with(".jpg") {
+            let second = photo("other/lion.jpg");
+            let mut joined = bytes[..len / 2].to_vec();
+            joined.extend_from_slice(&second[..second.len() / 2]);
+            assert_truncated(&format!("{name} cut, then half a JPEG"), &joined);
+        }
+    }
+}
+
+#[test]
+fn truncated_generated_images_are_refused_by_probe() {
+    let image = DynamicImage::ImageRgb8(ImageBuffer::from_fn(64, 48, |x, y| {
+        Rgb([x as u8 * 4, y as u8 * 5, (x * y) as u8])
+    }));
+    let mut animated = Vec::new();
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new(&mut animated);
+        let frames = [Rgba([255u8, 0, 0, 255]), Rgba([0, 0, 255, 255])]
+            .map(|colour| image::Frame::new(ImageBuffer::from_pixel(6, 6, colour)));
+        encoder.encode_frames(frames).expect("encode gif");
+    }
+    let cases = [
+        ("webp", encode(&image, image::ImageFormat::WebP)),
+        ("gif", encode(&image, image::ImageFormat::Gif)),
+        ("animated gif", animated),
+        ("bmp", encode(&image, image::ImageFormat::Bmp)),
+        (
+            "jpeg",
+            jpeg(
+                64,
+                48,
+                &image.to_rgb8().into_raw(),
+                jpeg_encoder::ColorType::Rgb,
+                None,
+            ),
+        ),
+        ("png", encode(&image, image::ImageFormat::Png)),
+    ];
+    for (name, bytes) in cases {
+        let len = bytes.len();
+        decode::probe(&bytes, &limits()).unwrap_or_else(|error| panic!("{name}: {error}"));
+        for cut in [14, 30, len / 2, len * 9 / 10, len - 1] {
+            assert_truncated(&format!("{name} cut at {cut} of {len}"), &bytes[..cut]);
+        }
+    }
+
+    // A BMP may leave its file size at 0: the rows are counted instead.
+    let mut bmp = encode(&image, image::ImageFormat::Bmp);
+    bmp[2..6].copy_from_slice(&[0; 4]);
+    decode::probe(&bmp, &limits()).expect("a BMP with no file size");
+    for cut in [bmp.len() / 2, bmp.len() - 1] {
+        assert_truncated(&format!("bmp without a size, cut at {cut}"), &bmp[..cut]);
+    }
+    // A WebP whose RIFF size was patched to fit, with its image chunk cut.
+    let webp = encode(&image, image::ImageFormat::WebP);
+    let mut patched = webp[..webp.len() / 2].to_vec();
+    let riff = (patched.len() - 8) as u32;
+    patched[4..8].copy_from_slice(&riff.to_le_bytes());
+    assert_truncated("webp with a patched RIFF size", &patched);
+}
+
+#[test]
+fn gif_bombs_are_refused_from_the_logical_screen() {
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&65_535u16.to_le_bytes());
+    gif.extend_from_slice(&65_535u16.to_le_bytes());
+    gif.extend_from_slice(&[0, 0, 0, 0x3B]);
+    let error = decode::probe(&gif, &limits()).expect_err("bomb");
+    assert!(matches!(error, DecodeError::TooLarge { .. }), "{error:?}");
+}
