@@ -102,7 +102,7 @@ impl AppState {
 
 /// The multipart envelope (field names, boundaries, text and email) on top
 /// of the image.
-const ENVELOPE_BYTES: usize = 256 * 1024;
+pub(crate) const ENVELOPE_BYTES: usize = 256 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_image_bytes + ENVELOPE_BYTES;

@@ -2,14 +2,20 @@
 //! ad and enqueue it. Nothing is stored for a request that is refused, and
 //! an image stored for an ad whose insert failed is removed again.
 
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
 use adpipe_core::{AdId, AdText, Email};
 use adpipe_store::{Blobs, NewAd};
 use adpipe_tagger::{DecodeError, decode};
 use axum::Json;
-use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
-use axum::extract::{Multipart, State};
+use axum::body::{Body, BodyDataStream};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use multer::{Field, Multipart};
 use serde::Serialize;
 
 use crate::{ApiError, AppState, Enqueue};
@@ -31,32 +37,135 @@ struct Submission {
     image: Bytes,
 }
 
-fn multipart_error(error: MultipartError) -> ApiError {
-    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the request body is larger than the server accepts",
-        )
+fn body_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "the request body is larger than the server accepts",
+    )
+}
+
+/// Bytes after the closing boundary that are read and thrown away; a client
+/// sending more is not sending a form.
+const MAX_EPILOGUE_BYTES: usize = 64 * 1024;
+
+/// The request body, shared by the multipart parser and the handler: once
+/// the parser has seen the closing boundary, the handler reads on to the
+/// end the client announced. The parser alone would stop at the boundary
+/// and accept an upload whose connection then broke or stalled, storing an
+/// ad for a client that never finished sending it (and never learns its id).
+#[derive(Clone)]
+struct CountedBody(Arc<Mutex<BodyState>>);
+
+struct BodyState {
+    stream: BodyDataStream,
+    read: usize,
+    limit: usize,
+    over_limit: bool,
+}
+
+#[derive(Debug)]
+struct OverLimit;
+
+impl std::fmt::Display for OverLimit {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("the request body is larger than the server accepts")
+    }
+}
+
+impl std::error::Error for OverLimit {}
+
+impl CountedBody {
+    fn new(body: Body, limit: usize) -> Self {
+        CountedBody(Arc::new(Mutex::new(BodyState {
+            stream: body.into_data_stream(),
+            read: 0,
+            limit,
+            over_limit: false,
+        })))
+    }
+
+    fn over_limit(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .over_limit
+    }
+
+    /// Reads what follows the closing boundary up to the end of the body.
+    async fn finish(&mut self) -> Result<(), ApiError> {
+        let mut epilogue = 0;
+        while let Some(chunk) = futures_util::StreamExt::next(self).await {
+            let chunk = chunk.map_err(|error| {
+                if self.over_limit() {
+                    body_too_large()
+                } else {
+                    ApiError::bad_request(
+                        "incomplete_body",
+                        format!("the request body ended before its declared length: {error}"),
+                    )
+                }
+            })?;
+            epilogue += chunk.len();
+            if epilogue > MAX_EPILOGUE_BYTES {
+                return Err(ApiError::bad_request(
+                    "malformed_multipart",
+                    "too much data after the closing multipart boundary",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Stream for CountedBody {
+    type Item = Result<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+    fn poll_next(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.over_limit {
+            return Poll::Ready(Some(Err(Box::new(OverLimit))));
+        }
+        match Pin::new(&mut state.stream).poll_next(context) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                state.read += chunk.len();
+                if state.read > state.limit {
+                    state.over_limit = true;
+                    return Poll::Ready(Some(Err(Box::new(OverLimit))));
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(Box::new(error)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+fn multipart_error(body: &CountedBody, error: multer::Error) -> ApiError {
+    if body.over_limit() {
+        body_too_large()
     } else {
         ApiError::bad_request(
             "malformed_multipart",
-            format!(
-                "the multipart body could not be read: {}",
-                error.body_text()
-            ),
+            format!("the multipart body could not be read: {error}"),
         )
     }
 }
 
 /// Reads a field, refusing it as soon as it passes `limit` bytes.
 async fn read_limited(
-    mut field: Field<'_>,
+    body: &CountedBody,
+    mut field: Field<'static>,
     limit: usize,
     too_large: impl Fn() -> ApiError,
 ) -> Result<Bytes, ApiError> {
     let mut bytes = BytesMut::new();
-    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|error| multipart_error(body, error))?
+    {
         if bytes.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -65,8 +174,13 @@ async fn read_limited(
     Ok(bytes.freeze())
 }
 
-async fn read_text_field(field: Field<'_>, name: &str, limit: usize) -> Result<String, ApiError> {
-    let bytes = read_limited(field, limit, || {
+async fn read_text_field(
+    body: &CountedBody,
+    field: Field<'static>,
+    name: &str,
+    limit: usize,
+) -> Result<String, ApiError> {
+    let bytes = read_limited(body, field, limit, || {
         ApiError::bad_request(
             if name == "email" {
                 "invalid_email"
@@ -100,25 +214,53 @@ fn missing(name: &str) -> ApiError {
 }
 
 async fn read_submission(
-    mut multipart: Multipart,
+    headers: &HeaderMap,
+    body: Body,
     max_image_bytes: usize,
 ) -> Result<Submission, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let boundary = multer::parse_boundary(content_type).map_err(|error| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected_multipart",
+            format!(
+                "send the ad as multipart/form-data with the fields text, email and image ({error})"
+            ),
+        )
+    })?;
+    let body_limit = max_image_bytes + crate::ENVELOPE_BYTES;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > body_limit as u64) {
+        return Err(body_too_large());
+    }
+    let mut body = CountedBody::new(body, body_limit);
+    let mut multipart = Multipart::new(body.clone(), boundary);
     let (mut text, mut email, mut image) = (None, None, None);
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|error| multipart_error(&body, error))?
+    {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "text" if text.is_some() => return Err(duplicate("text")),
             "email" if email.is_some() => return Err(duplicate("email")),
             "image" if image.is_some() => return Err(duplicate("image")),
             "text" => {
-                let value = read_text_field(field, "text", MAX_TEXT_BYTES).await?;
+                let value = read_text_field(&body, field, "text", MAX_TEXT_BYTES).await?;
                 text =
                     Some(AdText::parse(&value).map_err(|error| {
                         ApiError::bad_request("invalid_text", error.to_string())
                     })?);
             }
             "email" => {
-                let value = read_text_field(field, "email", MAX_EMAIL_BYTES).await?;
+                let value = read_text_field(&body, field, "email", MAX_EMAIL_BYTES).await?;
                 email =
                     Some(Email::parse(&value).map_err(|error| {
                         ApiError::bad_request("invalid_email", error.to_string())
@@ -126,7 +268,7 @@ async fn read_submission(
             }
             "image" => {
                 image = Some(
-                    read_limited(field, max_image_bytes, || {
+                    read_limited(&body, field, max_image_bytes, || {
                         ApiError::new(
                             StatusCode::PAYLOAD_TOO_LARGE,
                             "image_too_many_bytes",
@@ -149,6 +291,8 @@ async fn read_submission(
             }
         }
     }
+    drop(multipart);
+    body.finish().await?;
     Ok(Submission {
         text: text.ok_or_else(|| missing("text"))?,
         email: email.ok_or_else(|| missing("email"))?,
@@ -167,19 +311,10 @@ fn image_error(error: DecodeError) -> ApiError {
 
 pub async fn submit(
     State(state): State<AppState>,
-    multipart: Result<Multipart, MultipartRejection>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<(StatusCode, HeaderMap, Json<Submitted>), ApiError> {
-    let multipart = multipart.map_err(|rejection| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "expected_multipart",
-            format!(
-                "send the ad as multipart/form-data with the fields text, email and image ({})",
-                rejection.body_text()
-            ),
-        )
-    })?;
-    let submission = read_submission(multipart, state.config.max_image_bytes).await?;
+    let submission = read_submission(&headers, body, state.config.max_image_bytes).await?;
     // The type comes from the bytes, never from the file name or the
     // part's Content-Type, both of which the client chooses.
     let info =
