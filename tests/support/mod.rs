@@ -81,6 +81,20 @@ impl Processes {
         self.children.push((name.to_owned(), child, log));
     }
 
+    /// Starts another program than adpipe (e.g. a script, prepared by the
+    /// caller) as one of these processes; its stdout and stderr both go to
+    /// its log.
+    pub fn spawn_command(&mut self, name: &str, mut command: Command) {
+        let log = self.dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = command
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|error| panic!("start {name}: {error}"));
+        self.children.push((name.to_owned(), child, log));
+    }
+
     /// Everything the processes logged so far.
     pub fn logs(&self) -> String {
         self.children
