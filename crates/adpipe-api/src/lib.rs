@@ -7,6 +7,7 @@ mod admin;
 mod error;
 mod health;
 mod limits;
+mod page;
 mod status;
 mod submit;
 
@@ -119,6 +120,7 @@ pub fn router(state: AppState) -> Router {
     if state.config.admin_token.is_some() {
         router = router.merge(admin::routes(state.clone()));
     }
+    router = router.merge(page::routes());
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
