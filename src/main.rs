@@ -3,6 +3,7 @@
 
 mod assets;
 mod config;
+mod retag;
 mod service;
 mod tag;
 
@@ -41,6 +42,9 @@ enum Command {
     Config,
     /// Tag image files with the local classifier and judge them with a policy.
     Tag(tag::TagArgs),
+    /// Judge stored ads again with the configured model and policy, record
+    /// the new decisions and report what changed.
+    Retag(retag::RetagArgs),
 }
 
 /// Services narrate their work; one-shot commands speak only of trouble.
@@ -78,6 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Api => service::run(&load_config(file, true)?, service::Role::Api),
         Command::Worker => service::run(&load_config(file, true)?, service::Role::Worker),
         Command::Migrate => service::migrate(&load_config(file, false)?),
+        Command::Retag(args) => retag::run(&load_config(file, false)?, args),
         Command::Config => {
             print!("{}", load_config(file, false)?.redacted_toml());
             Ok(true)

@@ -49,14 +49,14 @@ pub fn tagger_config(
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
 }
 
-async fn open_database(config: &Config) -> anyhow::Result<Database> {
+pub(crate) async fn open_database(config: &Config) -> anyhow::Result<Database> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
@@ -71,7 +71,7 @@ async fn open_database(config: &Config) -> anyhow::Result<Database> {
         .with_context(|| format!("cannot open the database {}", redact_url(&url)))
 }
 
-fn open_blobs(config: &Config) -> anyhow::Result<Blobs> {
+pub(crate) fn open_blobs(config: &Config) -> anyhow::Result<Blobs> {
     if config.s3_enabled() {
         Ok(Blobs::s3(&config.s3_config())?)
     } else {
@@ -79,7 +79,7 @@ fn open_blobs(config: &Config) -> anyhow::Result<Blobs> {
     }
 }
 
-fn load_moderator(config: &Config) -> anyhow::Result<Moderator> {
+pub(crate) fn load_moderator(config: &Config) -> anyhow::Result<Moderator> {
     let model = config
         .model
         .clone()

@@ -458,3 +458,209 @@ fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
         notify_attempts: row.try_get("notify_attempts")?,
     })
 }
+
+/// Which ads `adpipe retag` looks at: every condition that is set must hold.
+#[derive(Debug, Clone, Default)]
+pub struct AdFilter {
+    /// Empty: every status.
+    pub statuses: Vec<Status>,
+    /// Created at or after this time (Unix milliseconds).
+    pub created_from: Option<i64>,
+    /// Created before this time (Unix milliseconds).
+    pub created_before: Option<i64>,
+}
+
+impl AdFilter {
+    /// The conditions as SQL. Only statuses (fixed words) and numbers are
+    /// written into it, nothing a user typed.
+    fn sql(&self) -> String {
+        let mut conditions = vec!["1 = 1".to_owned()];
+        if !self.statuses.is_empty() {
+            let statuses = self
+                .statuses
+                .iter()
+                .map(|status| format!("'{}'", status.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            conditions.push(format!("status IN ({statuses})"));
+        }
+        if let Some(from) = self.created_from {
+            conditions.push(format!("created_at >= {from}"));
+        }
+        if let Some(before) = self.created_before {
+            conditions.push(format!("created_at < {before}"));
+        }
+        conditions.join(" AND ")
+    }
+}
+
+/// `$first, $first+1, …` for `count` values.
+fn numbered_params(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|index| format!("${index}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Judging stored ads again (`adpipe retag`) beside running workers: the
+/// workers' pending ads are taken only the way a worker takes them, and a
+/// new decision is written only over the row as it was read.
+impl Database {
+    /// How many ads the filter matches.
+    pub async fn count_ads(&self, filter: &AdFilter) -> Result<i64, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM ads WHERE {}",
+            filter.sql()
+        ))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// One page of the ads the filter matches, oldest first: those after
+    /// `after` (the last id of the previous page; ids are UUIDv7, so they
+    /// sort by creation time). A keyset, not an offset: rows that change or
+    /// vanish between pages neither repeat nor hide others.
+    pub async fn ads_after(
+        &self,
+        filter: &AdFilter,
+        after: Option<AdId>,
+        limit: u32,
+    ) -> Result<Vec<AdRecord>, DbError> {
+        let rows = match after {
+            Some(after) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM ads WHERE {} AND id > $1 ORDER BY id LIMIT $2",
+                    filter.sql()
+                ))
+                .bind(after.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM ads WHERE {} ORDER BY id LIMIT $1",
+                    filter.sql()
+                ))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(record).collect()
+    }
+
+    /// Holds those of the given ads that are pending and that no worker
+    /// holds, for `lease`, as a worker of the built-in queue would (unlike
+    /// [`Database::claim_ids`], a lease is respected). The rest come back
+    /// absent: a worker has them, or they were decided meanwhile.
+    pub async fn claim_pending_ids(
+        &self,
+        ids: &[AdId],
+        lease: Duration,
+    ) -> Result<Vec<AdRecord>, DbError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "UPDATE ads SET lease_until = $1, attempts = attempts + 1 \
+             WHERE status = 'pending' AND (lease_until IS NULL OR lease_until <= $2) \
+             AND id IN ({}) RETURNING {COLUMNS}",
+            numbered_params(3, ids.len())
+        );
+        let now = now_millis();
+        let mut query = sqlx::query(&sql)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now);
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut ads = rows.iter().map(record).collect::<Result<Vec<_>, _>>()?;
+        ads.sort_by_key(|ad| ad.created_at);
+        Ok(ads)
+    }
+
+    /// Records a new decision for an ad if its row is still as `seen` (same
+    /// status, same decision time): a second retag, a worker, an admin's
+    /// review or a delete in between make it return false and write
+    /// nothing. A pending ad (held with [`Database::claim_pending_ids`]) is
+    /// recorded as the worker records it, its email due.
+    ///
+    /// `renotify`: the submitter hears the new outcome; an ad already
+    /// emailed is made due again. One whose email has not gone out yet is
+    /// left as it is: that email reads the row when it is sent, so it
+    /// carries the new outcome, and a second one would be a duplicate.
+    pub async fn record_redecision(
+        &self,
+        seen: &AdRecord,
+        outcome: &Outcome,
+        renotify: bool,
+    ) -> Result<bool, DbError> {
+        if seen.status == Status::Pending {
+            return self.record_outcome(seen.id, outcome).await;
+        }
+        // Later than the decision it replaces, even on a clock that stepped.
+        let decided_at = now_millis().max(seen.decided_at.map_or(0, |at| at + 1));
+        let same = match self.backend {
+            Backend::Sqlite => "IS",
+            Backend::Postgres => "IS NOT DISTINCT FROM",
+        };
+        // SET reads the row as it was: `notified_at` here is the old one.
+        let notify = if renotify {
+            ", notify_after = CASE WHEN notified_at IS NULL THEN notify_after ELSE $11 END, \
+             notify_attempts = CASE WHEN notified_at IS NULL THEN notify_attempts ELSE 0 END, \
+             notified_at = NULL"
+        } else {
+            ""
+        };
+        let tags = serde_json::to_string(&outcome.tags).expect("tags serialise");
+        let result = sqlx::query(&format!(
+            "UPDATE ads SET status = $1, category = $2, tags = $3, model = $4, policy = $5, \
+             reason = $6, decided_at = $7 {notify} \
+             WHERE id = $8 AND status = $9 AND decided_at {same} $10"
+        ))
+        .bind(outcome.status.as_str())
+        .bind(outcome.category.as_deref())
+        .bind(tags)
+        .bind(&outcome.model)
+        .bind(&outcome.policy)
+        .bind(outcome.reason.as_deref())
+        .bind(decided_at)
+        .bind(seen.id.to_string())
+        .bind(seen.status.as_str())
+        .bind(seen.decided_at)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// [`Database::claim_notifications`] for the given ads only: those
+    /// whose email is due, held for `lease` so no worker sends it too.
+    pub async fn claim_notifications_of(
+        &self,
+        ids: &[AdId],
+        lease: Duration,
+    ) -> Result<Vec<AdRecord>, DbError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "UPDATE ads SET notify_after = $1, notify_attempts = notify_attempts + 1 \
+             WHERE decided_at IS NOT NULL AND notified_at IS NULL AND notify_after <= $2 \
+             AND id IN ({}) RETURNING {COLUMNS}",
+            numbered_params(3, ids.len())
+        );
+        let now = now_millis();
+        let mut query = sqlx::query(&sql)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now);
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(record).collect()
+    }
+}

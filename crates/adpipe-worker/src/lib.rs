@@ -9,6 +9,7 @@
 
 mod decide;
 mod mail;
+mod retag;
 mod sweep;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use decide::Decider;
+pub use retag::{EmailTally, Judgement, Rejudge, send_due_emails};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
