@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The test command of the README and of CI: fetch what the tests load at
 # run time (scripts/setup.sh), start the services they talk to
-# (scripts/dev-services.sh), check formatting and lints, then run every
-# test of the workspace. Extra arguments go to `cargo test`.
+# (scripts/dev-services.sh) and the browser the web page test drives
+# (scripts/install-chromium.sh), validate docker-compose.yml and the
+# Dockerfile (scripts/check-compose.sh), check formatting and lints, then
+# run every test of the workspace. Extra arguments go to `cargo test`.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 bash scripts/setup.sh
 bash scripts/dev-services.sh
+bash scripts/install-chromium.sh
+bash scripts/check-compose.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked "$@"
