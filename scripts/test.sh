@@ -10,6 +10,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 bash scripts/setup.sh
+# The OpenAPI validator crates/adpipe-api/tests/openapi.rs runs.
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+  openapi-spec-validator==0.9.0
 bash scripts/dev-services.sh
 bash scripts/install-chromium.sh
 bash scripts/check-compose.sh

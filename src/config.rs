@@ -37,6 +37,10 @@ pub struct Config {
     pub device: Option<String>,
     /// Log lines as JSON instead of text.
     pub log_json: bool,
+    /// `adpipe worker` only: serve `GET /metrics` and `GET /healthz` here
+    /// (e.g. `0.0.0.0:9090`); unset = no listener. `serve` and `api` serve
+    /// `/metrics` on `http_addr`.
+    pub metrics_addr: Option<String>,
     pub s3: S3Section,
     pub smtp: SmtpSection,
     pub api: ApiSection,
@@ -117,6 +121,7 @@ impl Default for Config {
             ort_lib: None,
             device: None,
             log_json: false,
+            metrics_addr: None,
             s3: S3Section::default(),
             smtp: SmtpSection::default(),
             api: ApiSection::default(),
@@ -204,6 +209,7 @@ fn apply(c: &mut Config, name: &str, v: String) -> anyhow::Result<bool> {
         "ADPIPE_ORT_LIB" => c.ort_lib = Some(v.into()),
         "ADPIPE_DEVICE" => c.device = Some(v),
         "ADPIPE_LOG_JSON" => c.log_json = parse(&v)?,
+        "ADPIPE_METRICS_ADDR" => c.metrics_addr = Some(v).filter(|addr| !addr.is_empty()),
         "ADPIPE_S3_ENDPOINT" => c.s3.endpoint = Some(v),
         "ADPIPE_S3_BUCKET" => c.s3.bucket = Some(v),
         "ADPIPE_S3_REGION" => c.s3.region = Some(v),

@@ -59,7 +59,13 @@ fn init_logging(service: bool, json: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     if json {
-        builder.json().init();
+        // Each line carries the span it was logged in and the spans around
+        // it, so the `ad` span's `ad_id` is on every line about an ad.
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init();
     } else {
         builder.init();
     }

@@ -156,6 +156,9 @@ async fn run_async(
     moderator: Option<Arc<Moderator>>,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signal();
+    // Every role records metrics; `serve` and `api` serve them on the API's
+    // port, `worker` on ADPIPE_METRICS_ADDR when set.
+    let metrics = adpipe_api::metrics::install_recorder().map_err(anyhow::Error::msg)?;
     let db = open_database(config).await?;
     let blobs = open_blobs(config)?;
     let wakeup = Arc::new(Notify::new());
@@ -170,6 +173,9 @@ async fn run_async(
         "adpipe starting"
     );
 
+    let loaded_model = moderator
+        .as_ref()
+        .map(|moderator| moderator.model_name().to_owned());
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(moderator) = moderator {
         let mailer = Mailer::new(&config.smtp_config()).context("invalid SMTP settings")?;
@@ -201,6 +207,33 @@ async fn run_async(
             Ok(())
         });
     }
+    match (&config.metrics_addr, role) {
+        (Some(addr), Role::Worker) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (ADPIPE_METRICS_ADDR)"))?;
+            eprintln!(
+                "adpipe: metrics on http://{}/metrics",
+                listener.local_addr()?
+            );
+            let app = adpipe_api::metrics::standalone_router(metrics.clone());
+            let token = shutdown.clone();
+            tasks.spawn(async move {
+                adpipe_api::serve(
+                    listener,
+                    app,
+                    adpipe_api::ServerLimits::default(),
+                    async move { token.cancelled().await },
+                )
+                .await
+                .context("the metrics server failed")
+            });
+        }
+        (Some(_), _) => tracing::info!(
+            "metrics_addr is only used by `adpipe worker`; /metrics is served on the API's address"
+        ),
+        (None, _) => {}
+    }
     if role != Role::Worker {
         let listener = tokio::net::TcpListener::bind(&config.http_addr)
             .await
@@ -227,7 +260,12 @@ async fn run_async(
                 rate_limit_burst: config.api.rate_limit_burst,
                 max_concurrent_requests: config.api.max_concurrent_requests,
             },
-        );
+        )
+        .with_metrics(metrics);
+        let state = match loaded_model {
+            Some(model) => state.with_model(model),
+            None => state,
+        };
         eprintln!("adpipe: listening on http://{address} (POST /ads, GET /ads/{{id}})");
         let app = adpipe_api::router(state);
         let server_limits = adpipe_api::ServerLimits {

@@ -125,6 +125,7 @@ async fn embedded_defaults_serve_the_whole_story() {
     let env = [
         ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
         ("ADPIPE_DATA_DIR", data.display().to_string()),
+        ("ADPIPE_LOG_JSON", "true".to_owned()),
     ];
     processes.spawn("serve", &["serve"], &env);
     let api = Api::new(port);
@@ -136,7 +137,81 @@ async fn embedded_defaults_serve_the_whole_story() {
         data.join(format!("blobs/images/{car}.jpg")).exists(),
         "the image on local disk, named by the ad id"
     );
+
+    // Ready, with the worker's model loaded in this process.
+    let ready: serde_json::Value = api
+        .http
+        .get(format!("{}/readyz", api.base))
+        .send()
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["checks"]["model"]["ok"], true, "{ready}");
+
+    // Prometheus sees what happened, in its text format.
+    let text = api
+        .http
+        .get(format!("{}/metrics", api.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let metrics = prometheus_samples(&text);
+    for series in [
+        "adpipe_ads_decided_total{status=\"approved\"}",
+        "adpipe_ads_decided_total{status=\"rejected\"}",
+        "adpipe_tagging_duration_seconds_count",
+        "adpipe_ads{status=\"approved\"}",
+        "adpipe_ads_submitted_total",
+    ] {
+        assert!(
+            metrics.get(series).is_some_and(|n| *n >= 1.0),
+            "{series}:\n{text}"
+        );
+    }
+
+    // JSON logs: the decision's line carries the ad's id in its span.
+    let logs = processes.logs();
+    let decided = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| {
+            line["fields"]["message"] == "decided" && line["span"]["ad_id"] == car.as_str()
+        });
+    let decided = decided.unwrap_or_else(|| panic!("no JSON line of {car}'s decision:\n{logs}"));
+    assert_eq!(decided["span"]["name"], "ad", "{decided}");
+    assert!(
+        decided["spans"]
+            .as_array()
+            .is_some_and(|spans| spans.iter().any(|span| span["ad_id"] == car.as_str())),
+        "{decided}"
+    );
     processes.stop_gracefully();
+}
+
+/// `series value` lines of the Prometheus text format, by series; every
+/// line that is not a comment must be one.
+fn prometheus_samples(text: &str) -> std::collections::HashMap<String, f64> {
+    text.lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let (series, value) = line
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("not a sample: {line}"));
+            let value = match value {
+                "+Inf" => f64::INFINITY,
+                value => value
+                    .parse()
+                    .unwrap_or_else(|_| panic!("not a number: {line}")),
+            };
+            (series.to_owned(), value)
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

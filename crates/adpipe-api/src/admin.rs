@@ -59,22 +59,29 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
     next.run(request).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only ads with this status: pending, approved, rejected or failed.
     status: Option<String>,
     /// The `next` of the previous page.
     before: Option<String>,
+    /// Ads per page, 1 to 500 (default 50).
     limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+/// Everything stored about an ad (times in milliseconds since the epoch).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdminAd {
+    #[schema(value_type = String, format = Uuid)]
     id: AdId,
+    #[schema(value_type = crate::openapi::StatusName)]
     status: &'static str,
     text: String,
     email: String,
     content_type: String,
     category: Option<String>,
+    #[schema(value_type = Vec<crate::openapi::TagSchema>)]
     tags: Vec<Tag>,
     model: Option<String>,
     policy: Option<String>,
@@ -106,10 +113,13 @@ impl From<AdRecord> for AdminAd {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One page of ads, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AdminPage)]
 pub struct Page {
     ads: Vec<AdminAd>,
-    /// Pass as `before` for the next page; absent on the last one.
+    /// Pass as `before` for the next page; null on the last one.
+    #[schema(value_type = Option<String>, format = Uuid)]
     next: Option<AdId>,
 }
 
@@ -121,7 +131,21 @@ fn database_error(error: adpipe_store::DbError) -> ApiError {
     )
 }
 
-async fn list(
+/// List ads, newest first, optionally by status.
+#[utoipa::path(
+    get,
+    path = "/admin/ads",
+    tag = "admin",
+    params(ListQuery),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "A page of ads.", body = Page),
+        (status = 400, description = "`invalid_status`, `invalid_id` (before).", body = crate::error::Body),
+        (status = 401, description = "Missing or wrong bearer token: `unauthorized`.", body = crate::error::Body),
+        (status = 503, description = "`database_unavailable`.", body = crate::error::Body),
+    )
+)]
+pub(crate) async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Page>, ApiError> {
@@ -152,7 +176,23 @@ async fn list(
     }))
 }
 
-async fn review(
+/// Send an ad back to the review queue (its decision is cleared; the
+/// submitter hears the new outcome).
+#[utoipa::path(
+    post,
+    path = "/admin/ads/{id}/review",
+    tag = "admin",
+    params(("id" = String, Path, description = "The ad id (a UUID)")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 202, description = "Pending again and queued.", body = crate::submit::Submitted),
+        (status = 400, description = "`invalid_id`.", body = crate::error::Body),
+        (status = 401, description = "Missing or wrong bearer token: `unauthorized`.", body = crate::error::Body),
+        (status = 404, description = "`not_found`.", body = crate::error::Body),
+        (status = 503, description = "`database_unavailable`.", body = crate::error::Body),
+    )
+)]
+pub(crate) async fn review(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
@@ -185,7 +225,22 @@ async fn review(
     ))
 }
 
-async fn delete(
+/// Delete an ad and its image.
+#[utoipa::path(
+    delete,
+    path = "/admin/ads/{id}",
+    tag = "admin",
+    params(("id" = String, Path, description = "The ad id (a UUID)")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 204, description = "Deleted, image included."),
+        (status = 400, description = "`invalid_id`.", body = crate::error::Body),
+        (status = 401, description = "Missing or wrong bearer token: `unauthorized`.", body = crate::error::Body),
+        (status = 404, description = "`not_found`.", body = crate::error::Body),
+        (status = 503, description = "`database_unavailable`, `storage_unavailable` (nothing deleted).", body = crate::error::Body),
+    )
+)]
+pub(crate) async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {

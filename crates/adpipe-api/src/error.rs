@@ -13,19 +13,85 @@ pub struct ApiError {
     pub message: String,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Detail<'a>,
+/// Every code the API answers with, its usual HTTP status and what it
+/// means (`bad_request` also stands for the rarer 4xx that layers raise).
+/// The OpenAPI document lists them; a code missing here fails the tests
+/// (see `ApiError::new`), so the document cannot fall behind the code.
+#[rustfmt::skip]
+pub const ERROR_CODES: &[(&str, u16, &str)] = &[
+    ("bad_request", 400, "The request is malformed (a header, the URL or the body)."),
+    ("invalid_id", 400, "The ad id is not a UUID."),
+    ("invalid_status", 400, "The status filter is not pending, approved, rejected or failed."),
+    ("expected_multipart", 400, "POST /ads needs a multipart/form-data body with a boundary."),
+    ("malformed_multipart", 400, "The multipart body cannot be parsed."),
+    ("incomplete_body", 400, "The body ended before its declared end, or went on after the form."),
+    ("missing_field", 400, "One of the fields text, email, image is missing."),
+    ("duplicate_field", 400, "A field was sent twice."),
+    ("unknown_field", 400, "A field other than text, email and image was sent."),
+    ("invalid_text", 400, "The text is empty, longer than 5000 characters or holds control characters."),
+    ("text_too_long", 400, "A text field is far longer than any valid value."),
+    ("invalid_utf8", 400, "A text field is not valid UTF-8."),
+    ("invalid_email", 400, "The email address is not a valid address."),
+    ("image_empty", 400, "The image file is empty."),
+    ("image_corrupt", 400, "The image is truncated or corrupt."),
+    ("unauthorized", 401, "Admin endpoints need Authorization: Bearer <ADPIPE_ADMIN_TOKEN>."),
+    ("not_found", 404, "No ad with this id, no public image, or nothing at this address."),
+    ("method_not_allowed", 405, "This method is not allowed on this address."),
+    ("request_timeout", 408, "The request (its body, say) took longer than the deadline."),
+    ("payload_too_large", 413, "The request body is larger than the server accepts."),
+    ("image_too_many_bytes", 413, "The image file is larger than ADPIPE_MAX_IMAGE_BYTES."),
+    ("image_too_large", 413, "The image has more pixels or a larger side than allowed (decompression bombs)."),
+    ("unsupported_media_type", 415, "The body's content type is not accepted here."),
+    ("image_unsupported_type", 415, "The image is not JPEG, PNG, WebP, GIF or BMP (judged by its bytes)."),
+    ("rate_limited", 429, "Too many submissions from this address; see Retry-After."),
+    ("internal_error", 500, "An unexpected error; nothing was stored."),
+    ("database_unavailable", 503, "The database is unavailable; nothing was stored; retry later."),
+    ("storage_unavailable", 503, "The image store is unavailable; nothing was stored; retry later."),
+];
+
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
+pub(crate) struct Body {
+    error: Detail,
 }
 
-#[derive(Serialize)]
-struct Detail<'a> {
-    code: &'a str,
-    message: &'a str,
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
+pub(crate) struct Detail {
+    /// Stable and machine-readable: one of the `ErrorCode` values.
+    #[schema(value_type = ErrorCode)]
+    code: &'static str,
+    /// A sentence for people, saying what to do.
+    message: String,
 }
+
+/// The codes of `ErrorDetail.code`, with their HTTP status.
+pub(crate) struct ErrorCode;
+
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let description = ERROR_CODES
+            .iter()
+            .map(|(code, status, meaning)| format!("- `{code}` ({status}): {meaning}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(ERROR_CODES.iter().map(|(code, ..)| *code)))
+            .description(Some(description))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(
+            ERROR_CODES.iter().any(|(known, ..)| *known == code),
+            "error code {code} is missing from ERROR_CODES"
+        );
         Self {
             status,
             code,
@@ -52,7 +118,7 @@ impl IntoResponse for ApiError {
         let body = Json(Body {
             error: Detail {
                 code: self.code,
-                message: &self.message,
+                message: self.message,
             },
         });
         let mut response = (self.status, body).into_response();

@@ -1,5 +1,6 @@
 //! `/healthz`: the process answers. `/readyz`: it can do its job — the
-//! database, the image store and (with RabbitMQ) the broker answer —
+//! database, the image store and (with RabbitMQ) the broker answer, and
+//! the model is loaded where this process runs a worker —
 //! so a load balancer or compose healthcheck sends traffic only then.
 
 use axum::Json;
@@ -9,10 +10,28 @@ use serde_json::{Value, json};
 
 use crate::{AppState, Enqueue};
 
+/// The process answers (liveness).
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "Alive.", body = crate::openapi::Health))
+)]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// The process can do its job (readiness): the database, the image store
+/// and the queue answer.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready.", body = crate::openapi::Readiness),
+        (status = 503, description = "A dependency is down; `checks` says which.", body = crate::openapi::Readiness),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await.map_err(|error| error.to_string());
     let blobs = state.blobs.ping().await.map_err(|error| error.to_string());
@@ -29,6 +48,16 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         Ok(detail) => json!({"ok": true, "detail": detail}),
         Err(error) => json!({"ok": false, "error": error}),
     };
+    let mut checks = json!({
+        "database": show(database.map(|()| "answers".to_owned())),
+        "blobs": show(blobs.map(|()| state.blobs.description().to_owned())),
+        "queue": show(queue),
+    });
+    // The model is loaded before the server listens, so where there is one
+    // it is ready; an API-only process has none to report.
+    if let Some(model) = &state.model {
+        checks["model"] = show(Ok(format!("{model} loaded")));
+    }
     (
         if ready {
             StatusCode::OK
@@ -37,11 +66,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         },
         Json(json!({
             "status": if ready { "ready" } else { "not_ready" },
-            "checks": {
-                "database": show(database.map(|()| "answers".to_owned())),
-                "blobs": show(blobs.map(|()| state.blobs.description().to_owned())),
-                "queue": show(queue),
-            }
+            "checks": checks
         })),
     )
 }

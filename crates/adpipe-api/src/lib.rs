@@ -7,6 +7,8 @@ mod admin;
 mod error;
 mod health;
 mod limits;
+pub mod metrics;
+mod openapi;
 mod page;
 mod status;
 mod submit;
@@ -25,8 +27,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
 
-pub use error::ApiError;
+pub use error::{ApiError, ERROR_CODES};
 pub use limits::RateLimiter;
+pub use openapi::ApiDoc;
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -81,6 +84,11 @@ pub struct AppState {
     pub enqueue: Enqueue,
     pub config: Arc<ApiConfig>,
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Renders `GET /metrics`; `None`: no such route.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The model a worker in this process loaded (`adpipe serve`), shown by
+    /// `/readyz`; `None` where no worker runs (`adpipe api`).
+    pub model: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -97,7 +105,21 @@ impl AppState {
             enqueue,
             config: Arc::new(config),
             rate_limiter,
+            metrics: None,
+            model: None,
         }
+    }
+
+    /// Serves `GET /metrics` from this recorder's handle.
+    pub fn with_metrics(mut self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
+        self
+    }
+
+    /// Readiness also reports this loaded model.
+    pub fn with_model(mut self, description: impl Into<Arc<str>>) -> Self {
+        self.model = Some(description.into());
+        self
     }
 }
 
@@ -116,11 +138,15 @@ pub fn router(state: AppState) -> Router {
         .route("/ads/{id}", get(status::status))
         .route("/ads/{id}/image", get(status::image))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi::openapi_json));
     if state.config.admin_token.is_some() {
         router = router.merge(admin::routes(state.clone()));
     }
     router = router.merge(page::routes());
+    if state.metrics.is_some() {
+        router = router.route("/metrics", get(metrics::metrics));
+    }
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -134,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(limits::json_errors))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
 

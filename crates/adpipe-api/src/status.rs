@@ -14,19 +14,30 @@ use serde::Serialize;
 
 use crate::{ApiError, AppState};
 
-#[derive(Debug, Serialize)]
+/// Where an ad stands. Only approved ads show their text, tags and image.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdStatus {
+    #[schema(value_type = String, format = Uuid)]
     pub id: AdId,
+    #[schema(value_type = crate::openapi::StatusName)]
     pub status: &'static str,
+    /// For people: "Your ad is in the review queue", "Your ad was not
+    /// approved", "Your ad was approved", "Your ad could not be processed".
     pub message: String,
+    /// Why a rejected or failed ad was not approved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Approved ads: the ad's text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Approved ads: the category the first tag maps to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// Approved ads: the classifier's top labels, most confident first.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::openapi::TagSchema>>)]
     pub tags: Option<Vec<Tag>>,
+    /// Approved ads: absolute link to the image.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
 }
@@ -55,11 +66,26 @@ async fn find(state: &AppState, id: AdId) -> Result<AdRecord, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("there is no ad with ID {id}")))
 }
 
+/// The status of an ad.
+#[utoipa::path(
+    get,
+    path = "/ads/{id}",
+    tag = "ads",
+    params(("id" = String, Path, description = "The ad id (a UUID) from `POST /ads`")),
+    responses(
+        (status = 200, description = "Pending, approved, rejected or failed.", body = AdStatus),
+        (status = 400, description = "Not a UUID: `invalid_id`.", body = crate::error::Body),
+        (status = 404, description = "No such ad: `not_found`.", body = crate::error::Body),
+        (status = 503, description = "`database_unavailable`.", body = crate::error::Body),
+    )
+)]
+#[tracing::instrument(name = "ad", skip_all, fields(ad_id = tracing::field::Empty))]
 pub async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<AdStatus>, ApiError> {
     let id = parse_id(&id)?;
+    tracing::Span::current().record("ad_id", tracing::field::display(id));
     let ad = find(&state, id).await?;
     let mut answer = AdStatus {
         id,
@@ -95,11 +121,30 @@ pub async fn status(
     Ok(Json(answer))
 }
 
+/// The image of an approved ad, with its content type.
+#[utoipa::path(
+    get,
+    path = "/ads/{id}/image",
+    tag = "ads",
+    params(("id" = String, Path, description = "The ad id (a UUID)")),
+    responses(
+        (status = 200, description = "The image bytes.",
+            content(
+                (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"),
+                (Vec<u8> = "image/gif"), (Vec<u8> = "image/bmp"),
+            )),
+        (status = 400, description = "Not a UUID: `invalid_id`.", body = crate::error::Body),
+        (status = 404, description = "No such ad, or it is not approved: `not_found`.", body = crate::error::Body),
+        (status = 503, description = "`database_unavailable`, `storage_unavailable`.", body = crate::error::Body),
+    )
+)]
+#[tracing::instrument(name = "ad", skip_all, fields(ad_id = tracing::field::Empty))]
 pub async fn image(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
+    tracing::Span::current().record("ad_id", tracing::field::display(id));
     let ad = find(&state, id).await?;
     if ad.status != Status::Approved {
         return Err(ApiError::not_found(format!(

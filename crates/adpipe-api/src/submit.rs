@@ -17,6 +17,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use multer::{Field, Multipart};
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::{ApiError, AppState, Enqueue};
 
@@ -24,9 +25,14 @@ use crate::{ApiError, AppState, Enqueue};
 const MAX_TEXT_BYTES: usize = 4 * AdText::MAX_CHARS + 1024;
 const MAX_EMAIL_BYTES: usize = 1024;
 
-#[derive(Debug, Serialize)]
+/// The answer to an accepted submission.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Submitted {
+    /// The ad's id (UUIDv7): keep it to ask for the status.
+    #[schema(value_type = String, format = Uuid)]
     pub id: AdId,
+    /// Always `pending`: the ad waits for the worker.
+    #[schema(value_type = String, example = "pending")]
     pub status: &'static str,
     pub message: String,
 }
@@ -309,6 +315,26 @@ fn image_error(error: DecodeError) -> ApiError {
     ApiError::new(status, error.code(), error.to_string())
 }
 
+/// Submit an ad: it is validated, stored and queued for review; the
+/// submitter gets an email once it is decided.
+#[utoipa::path(
+    post,
+    path = "/ads",
+    tag = "ads",
+    request_body(content = crate::openapi::SubmitForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "Stored and queued; poll `Location`.", body = Submitted,
+            headers(("Location" = String, description = "`/ads/{id}`"))),
+        (status = 400, description = "A field is missing, duplicated, unknown or invalid, the body is malformed or cut off, or the image is corrupt: `expected_multipart`, `malformed_multipart`, `incomplete_body`, `missing_field`, `duplicate_field`, `unknown_field`, `invalid_text`, `text_too_long`, `invalid_email`, `image_empty`, `image_corrupt`.", body = crate::error::Body),
+        (status = 408, description = "The body took longer than the deadline: `request_timeout`.", body = crate::error::Body),
+        (status = 413, description = "Too many bytes or pixels: `payload_too_large`, `image_too_many_bytes`, `image_too_large`.", body = crate::error::Body),
+        (status = 415, description = "Not an image adpipe reads (judged by its bytes): `image_unsupported_type`.", body = crate::error::Body),
+        (status = 429, description = "Over the per-client rate: `rate_limited`.", body = crate::error::Body,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "The database or image store is down; nothing was stored: `database_unavailable`, `storage_unavailable`.", body = crate::error::Body,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -321,6 +347,19 @@ pub async fn submit(
         decode::probe(&submission.image, &state.config.decode_limits).map_err(image_error)?;
 
     let id = AdId::new();
+    accept(&state, submission, info, id)
+        .instrument(tracing::info_span!("ad", ad_id = %id))
+        .await
+}
+
+/// Stores a validated submission and queues it, in the span of its ad id so
+/// every log line of the ad carries it.
+async fn accept(
+    state: &AppState,
+    submission: Submission,
+    info: decode::ImageInfo,
+    id: AdId,
+) -> Result<(StatusCode, HeaderMap, Json<Submitted>), ApiError> {
     let image_key = Blobs::key_for(id, info.format.extension());
     state
         .blobs

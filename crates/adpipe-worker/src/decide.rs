@@ -8,6 +8,7 @@ use adpipe_core::{AdId, Status};
 use adpipe_store::{AdRecord, BlobError, Blobs, Database, Outcome};
 use adpipe_tagger::{Assessment, Moderator};
 use bytes::Bytes;
+use tracing::Instrument;
 
 use crate::WorkerConfig;
 
@@ -76,36 +77,13 @@ impl Decider {
             return Vec::new();
         }
         let started = std::time::Instant::now();
+        metrics::histogram!("adpipe_batch_size").record(ads.len() as f64);
         let steps = self.assess(&ads).await;
         let mut unrecorded = Vec::new();
         for (ad, step) in ads.iter().zip(steps) {
-            let result = match step {
-                Step::Decided(outcome) => self.db.record_outcome(ad.id, &outcome).await.map(|fresh| {
-                    if fresh {
-                        tracing::info!(id = %ad.id, status = outcome.status.as_str(), category = outcome.category.as_deref(), "decided");
-                    } else {
-                        tracing::debug!(id = %ad.id, "already decided by another worker");
-                    }
-                }),
-                Step::Retry(error) if ad.attempts >= self.config.max_attempts => {
-                    tracing::warn!(id = %ad.id, attempts = ad.attempts, %error, "giving up on an ad");
-                    let reason = format!(
-                        "We could not process your ad after {} attempts ({error}).",
-                        ad.attempts
-                    );
-                    self.db
-                        .record_outcome(ad.id, &self.failure(reason))
-                        .await
-                        .map(|_| ())
-                }
-                Step::Retry(error) => {
-                    let delay = retry_delay(ad.attempts);
-                    tracing::warn!(id = %ad.id, attempts = ad.attempts, %error, retry_in_s = delay.as_secs(), "will retry an ad");
-                    self.db.release(ad.id, delay).await
-                }
-            };
-            if let Err(error) = result {
-                tracing::warn!(id = %ad.id, %error, "could not record; the ad stays pending");
+            // Every line about this ad carries its id as a span field.
+            let span = tracing::info_span!("ad", ad_id = %ad.id);
+            if !self.record(ad, step).instrument(span).await {
                 unrecorded.push(ad.id);
             }
         }
@@ -115,6 +93,49 @@ impl Decider {
             "batch done"
         );
         unrecorded
+    }
+
+    /// Records one ad's step; false when it could not be written.
+    async fn record(&self, ad: &AdRecord, step: Step) -> bool {
+        let result = match step {
+            Step::Decided(outcome) => self.db.record_outcome(ad.id, &outcome).await.map(|fresh| {
+                if fresh {
+                    decided(outcome.status);
+                    tracing::info!(id = %ad.id, status = outcome.status.as_str(), category = outcome.category.as_deref(), "decided");
+                } else {
+                    tracing::debug!(id = %ad.id, "already decided by another worker");
+                }
+            }),
+            Step::Retry(error) if ad.attempts >= self.config.max_attempts => {
+                tracing::warn!(id = %ad.id, attempts = ad.attempts, %error, "giving up on an ad");
+                let reason = format!(
+                    "We could not process your ad after {} attempts ({error}).",
+                    ad.attempts
+                );
+                self.db
+                    .record_outcome(ad.id, &self.failure(reason))
+                    .await
+                    .map(|fresh| {
+                        if fresh {
+                            decided(Status::Failed);
+                        }
+                    })
+            }
+            Step::Retry(error) => {
+                metrics::counter!("adpipe_worker_errors_total", "kind" => "retry").increment(1);
+                let delay = retry_delay(ad.attempts);
+                tracing::warn!(id = %ad.id, attempts = ad.attempts, %error, retry_in_s = delay.as_secs(), "will retry an ad");
+                self.db.release(ad.id, delay).await
+            }
+        };
+        match result {
+            Ok(()) => true,
+            Err(error) => {
+                metrics::counter!("adpipe_worker_errors_total", "kind" => "record").increment(1);
+                tracing::warn!(id = %ad.id, %error, "could not record; the ad stays pending");
+                false
+            }
+        }
     }
 
     async fn assess(&self, ads: &[AdRecord]) -> Vec<Step> {
@@ -139,11 +160,14 @@ impl Decider {
             let moderator = self.moderator.clone();
             let (indices, bytes): (Vec<usize>, Vec<Bytes>) = images.into_iter().unzip();
             // The model runs on its own threads; keep it off the async ones.
+            let started = std::time::Instant::now();
             let results = tokio::task::spawn_blocking(move || {
                 let slices: Vec<&[u8]> = bytes.iter().map(|image| image.as_ref()).collect();
                 moderator.assess(&slices)
             })
             .await;
+            metrics::histogram!("adpipe_tagging_duration_seconds")
+                .record(started.elapsed().as_secs_f64());
             match results {
                 Ok(Ok(assessments)) => {
                     for (index, assessment) in indices.into_iter().zip(assessments) {
@@ -174,6 +198,10 @@ impl Decider {
             .map(|step| step.unwrap_or_else(|| Step::Retry("not classified".into())))
             .collect()
     }
+}
+
+fn decided(status: Status) {
+    metrics::counter!("adpipe_ads_decided_total", "status" => status.as_str()).increment(1);
 }
 
 #[cfg(test)]

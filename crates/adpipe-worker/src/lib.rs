@@ -150,6 +150,8 @@ impl Worker {
             let mut ads = match self.db.claim_pending(batch_size, self.config.lease).await {
                 Ok(ads) => ads,
                 Err(error) => {
+                    metrics::counter!("adpipe_worker_errors_total", "kind" => "database")
+                        .increment(1);
                     tracing::warn!(%error, "cannot take ads from the database; retrying in 1 s");
                     if !pause(Duration::from_secs(1), shutdown).await {
                         break;
@@ -201,6 +203,8 @@ impl Worker {
             match delivery.ad_id() {
                 Ok(id) => valid.push((id, delivery)),
                 Err(error) => {
+                    metrics::counter!("adpipe_worker_errors_total", "kind" => "message")
+                        .increment(1);
                     tracing::warn!(%error, "malformed message; moving it to the dead-letter queue");
                     if let Err(error) = delivery.dead_letter().await {
                         tracing::warn!(%error, "could not dead-letter a malformed message");
@@ -212,6 +216,7 @@ impl Worker {
         let ads: Vec<AdRecord> = match self.db.claim_ids(&ids, self.config.lease).await {
             Ok(ads) => ads,
             Err(error) => {
+                metrics::counter!("adpipe_worker_errors_total", "kind" => "database").increment(1);
                 tracing::warn!(%error, "cannot claim ads in the database; handing the messages back in 1 s");
                 pause(Duration::from_secs(1), shutdown).await;
                 for (_, delivery) in valid {

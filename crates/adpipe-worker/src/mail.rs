@@ -10,6 +10,7 @@ use adpipe_notify::{Mailer, Notice};
 use adpipe_store::{AdRecord, Database};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::pause;
 
@@ -35,6 +36,7 @@ pub async fn run(
         let ads = match db.claim_notifications(BATCH, LEASE).await {
             Ok(ads) => ads,
             Err(error) => {
+                metrics::counter!("adpipe_worker_errors_total", "kind" => "database").increment(1);
                 tracing::warn!(%error, "cannot look for emails to send; retrying in 2 s");
                 if !pause(IDLE_POLL, &shutdown).await {
                     break;
@@ -52,9 +54,10 @@ pub async fn run(
         }
         // Emails in hand are finished even when shutting down: they are
         // claimed, and would otherwise wait for their lease to run out.
-        futures_util::future::join_all(
-            ads.iter().map(|ad| send_one(&db, &mailer, &public_url, ad)),
-        )
+        futures_util::future::join_all(ads.iter().map(|ad| {
+            send_one(&db, &mailer, &public_url, ad)
+                .instrument(tracing::info_span!("ad", ad_id = %ad.id))
+        }))
         .await;
     }
 }
@@ -70,6 +73,7 @@ async fn send_one(db: &Database, mailer: &Mailer, public_url: &str, ad: &AdRecor
     };
     match mailer.send(&notice).await {
         Ok(()) => {
+            metrics::counter!("adpipe_emails_sent_total").increment(1);
             tracing::info!(id = %ad.id, status = ad.status.as_str(), "email sent");
             // Sent but not marked would mean a second email after the lease:
             // try a few times before giving up.
@@ -84,6 +88,7 @@ async fn send_one(db: &Database, mailer: &Mailer, public_url: &str, ad: &AdRecor
             }
         }
         Err(error) => {
+            metrics::counter!("adpipe_email_failures_total").increment(1);
             let delay = retry_delay(ad.notify_attempts);
             tracing::warn!(id = %ad.id, %error, retry_in_s = delay.as_secs(), "email not sent; will retry");
             if let Err(error) = db.notification_failed(ad.id, delay).await {

@@ -186,9 +186,12 @@ pub async fn send_due_emails(
             }
         };
         tally.left += chunk.len() - ads.len();
-        let sent = futures_util::future::join_all(
-            ads.iter().map(|ad| send_one(db, mailer, public_url, ad)),
-        )
+        let sent = futures_util::future::join_all(ads.iter().map(|ad| {
+            tracing::Instrument::instrument(
+                send_one(db, mailer, public_url, ad),
+                tracing::info_span!("ad", ad_id = %ad.id),
+            )
+        }))
         .await;
         for sent in sent {
             match sent {
@@ -224,6 +227,7 @@ async fn send_one(db: &Database, mailer: &Mailer, public_url: &str, ad: &AdRecor
     };
     match mailer.send(&notice).await {
         Ok(()) => {
+            metrics::counter!("adpipe_emails_sent_total").increment(1);
             tracing::info!(id = %ad.id, status = ad.status.as_str(), "email sent");
             // Sent but not marked would mean a second email after the lease.
             for attempt in 1..=3 {
@@ -238,6 +242,7 @@ async fn send_one(db: &Database, mailer: &Mailer, public_url: &str, ad: &AdRecor
             Sent::Yes
         }
         Err(error) => {
+            metrics::counter!("adpipe_email_failures_total").increment(1);
             tracing::warn!(id = %ad.id, %error, "email not sent; a worker will retry it");
             if let Err(error) = db.notification_failed(ad.id, EMAIL_RETRY).await {
                 tracing::warn!(id = %ad.id, %error, "could not schedule the email's retry");

@@ -1,0 +1,189 @@
+//! The OpenAPI 3.1 document at `/openapi.json`, generated from the
+//! handlers' `#[utoipa::path]` annotations and the response types, so it
+//! changes with the code. The types here exist only to describe shapes
+//! the handlers build in other ways (a multipart form, JSON made with
+//! `json!`, a domain type of adpipe-core, which knows nothing of HTTP).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::error::{Body as ErrorBody, ErrorCode};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "adpipe",
+        description = "Self-hostable, air-gapped ad moderation. Submit an ad (text, email, image) with `POST /ads`; a worker tags the image with a local ONNX classifier, a policy approves or rejects it and the submitter gets an email. Anyone holding the id may ask `GET /ads/{id}`. Every error is `{\"error\": {\"code\", \"message\"}}`; the codes are listed under `ErrorCode`.",
+        license(name = "MIT OR Apache-2.0"),
+    ),
+    paths(
+        crate::submit::submit,
+        crate::status::status,
+        crate::status::image,
+        crate::admin::list,
+        crate::admin::review,
+        crate::admin::delete,
+        crate::health::healthz,
+        crate::health::readyz,
+        metrics,
+        openapi_json,
+        web_page,
+        docs_page,
+    ),
+    components(schemas(ErrorCode, ErrorBody)),
+    modifiers(&AdminToken),
+    tags(
+        (name = "ads", description = "Submit an ad and follow it."),
+        (name = "admin", description = "Moderation by operators. These endpoints exist only when `ADPIPE_ADMIN_TOKEN` is set, and need `Authorization: Bearer <token>`."),
+        (name = "operations", description = "Health, readiness, metrics and this document."),
+        (name = "pages", description = "The web page and the API docs, for browsers."),
+    )
+)]
+pub struct ApiDoc;
+
+struct AdminToken;
+
+impl Modify for AdminToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "admin_token",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+    }
+}
+
+/// The fields of `POST /ads` (multipart/form-data, in any order, each once).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SubmitForm {
+    /// The ad's text: 1 to 5000 characters, no control characters but
+    /// newlines and tabs; trimmed.
+    #[schema(min_length = 1, max_length = 5000)]
+    text: String,
+    /// Where the outcome is emailed.
+    #[schema(format = Email, max_length = 254)]
+    email: String,
+    /// One JPEG, PNG, WebP, GIF or BMP image, at most `ADPIPE_MAX_IMAGE_BYTES`
+    /// (10 MiB) and `ADPIPE_MAX_IMAGE_PIXELS`. The type is read from the
+    /// bytes; the file name and part content type are ignored.
+    #[schema(value_type = String, format = Binary)]
+    image: Vec<u8>,
+}
+
+/// An ad's status.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(crate) enum StatusName {
+    /// In the review queue.
+    Pending,
+    Approved,
+    /// Not approved by the policy; see `reason`.
+    Rejected,
+    /// Could not be processed (an undecodable image, say); see `reason`.
+    Failed,
+}
+
+/// One label of the classifier.
+#[derive(ToSchema)]
+#[schema(as = Tag)]
+#[allow(dead_code)]
+pub(crate) struct TagSchema {
+    /// A label of the model's `labels.txt`.
+    label: String,
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    confidence: f32,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Health {
+    #[schema(example = "ok")]
+    status: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Readiness {
+    /// `ready` or `not_ready`.
+    #[schema(example = "ready")]
+    status: String,
+    /// One entry per dependency: `database`, `blobs`, `queue`, and `model`
+    /// where this process runs a worker.
+    checks: BTreeMap<String, Check>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Check {
+    ok: bool,
+    /// What answered, when ok.
+    detail: Option<String>,
+    /// Why not, otherwise.
+    error: Option<String>,
+}
+
+/// Prometheus metrics (`adpipe_*` series) in the text exposition format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format 0.0.4.", content_type = "text/plain; version=0.0.4", body = String))
+)]
+#[allow(dead_code)]
+fn metrics() {}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1.", content_type = "application/json", body = Object))
+)]
+pub(crate) async fn openapi_json() -> Response {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    let document = DOCUMENT.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises")
+    });
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        document.as_str(),
+    )
+        .into_response()
+}
+
+/// The web page: submit an ad and watch it until it is decided.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "pages",
+    responses((status = 200, description = "HTML.", content_type = "text/html", body = String))
+)]
+#[allow(dead_code)]
+fn web_page() {}
+
+/// This document, rendered for people.
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "pages",
+    responses((status = 200, description = "HTML.", content_type = "text/html", body = String))
+)]
+#[allow(dead_code)]
+fn docs_page() {}
