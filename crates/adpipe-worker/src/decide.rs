@@ -12,11 +12,17 @@ use tracing::Instrument;
 
 use crate::WorkerConfig;
 
-/// What became of one ad in a batch.
-enum Step {
+/// What the model and policy make of one stored ad.
+#[derive(Debug, Clone)]
+pub enum Judgement {
+    /// Judged: approved or rejected.
     Decided(Outcome),
-    /// It may work later (the image store was down, the model failed).
-    Retry(String),
+    /// The image is missing from the store or does not decode: `failed`,
+    /// with the reason; trying again would not help.
+    Unreadable(Outcome),
+    /// Passing trouble (the image store or the model failed): it may work
+    /// later.
+    Unavailable(String),
 }
 
 pub struct Decider {
@@ -47,28 +53,6 @@ impl Decider {
         }
     }
 
-    fn outcome(&self, assessment: Assessment) -> Outcome {
-        Outcome {
-            status: Status::from(assessment.decision.verdict),
-            category: assessment.decision.category,
-            tags: assessment.tags,
-            model: self.moderator.model_name().to_owned(),
-            policy: self.moderator.policy().name().to_owned(),
-            reason: assessment.decision.reason,
-        }
-    }
-
-    fn failure(&self, reason: String) -> Outcome {
-        Outcome {
-            status: Status::Failed,
-            category: None,
-            tags: Vec::new(),
-            model: self.moderator.model_name().to_owned(),
-            policy: self.moderator.policy().name().to_owned(),
-            reason: Some(reason),
-        }
-    }
-
     /// Decides and records the claimed ads. Returns the ids whose outcome
     /// (or hand-back) could not be written, so their messages are not
     /// acked.
@@ -78,7 +62,7 @@ impl Decider {
         }
         let started = std::time::Instant::now();
         metrics::histogram!("adpipe_batch_size").record(ads.len() as f64);
-        let steps = self.assess(&ads).await;
+        let steps = judge(&self.blobs, &self.moderator, &ads).await;
         let mut unrecorded = Vec::new();
         for (ad, step) in ads.iter().zip(steps) {
             // Every line about this ad carries its id as a span field.
@@ -96,9 +80,9 @@ impl Decider {
     }
 
     /// Records one ad's step; false when it could not be written.
-    async fn record(&self, ad: &AdRecord, step: Step) -> bool {
+    async fn record(&self, ad: &AdRecord, step: Judgement) -> bool {
         let result = match step {
-            Step::Decided(outcome) => self.db.record_outcome(ad.id, &outcome).await.map(|fresh| {
+            Judgement::Decided(outcome) | Judgement::Unreadable(outcome) => self.db.record_outcome(ad.id, &outcome).await.map(|fresh| {
                 if fresh {
                     decided(outcome.status);
                     tracing::info!(id = %ad.id, status = outcome.status.as_str(), category = outcome.category.as_deref(), "decided");
@@ -106,14 +90,14 @@ impl Decider {
                     tracing::debug!(id = %ad.id, "already decided by another worker");
                 }
             }),
-            Step::Retry(error) if ad.attempts >= self.config.max_attempts => {
+            Judgement::Unavailable(error) if ad.attempts >= self.config.max_attempts => {
                 tracing::warn!(id = %ad.id, attempts = ad.attempts, %error, "giving up on an ad");
                 let reason = format!(
                     "We could not process your ad after {} attempts ({error}).",
                     ad.attempts
                 );
                 self.db
-                    .record_outcome(ad.id, &self.failure(reason))
+                    .record_outcome(ad.id, &failure(&self.moderator, reason))
                     .await
                     .map(|fresh| {
                         if fresh {
@@ -121,7 +105,7 @@ impl Decider {
                         }
                     })
             }
-            Step::Retry(error) => {
+            Judgement::Unavailable(error) => {
                 metrics::counter!("adpipe_worker_errors_total", "kind" => "retry").increment(1);
                 let delay = retry_delay(ad.attempts);
                 tracing::warn!(id = %ad.id, attempts = ad.attempts, %error, retry_in_s = delay.as_secs(), "will retry an ad");
@@ -137,66 +121,99 @@ impl Decider {
             }
         }
     }
+}
 
-    async fn assess(&self, ads: &[AdRecord]) -> Vec<Step> {
-        let fetched =
-            futures_util::future::join_all(ads.iter().map(|ad| self.blobs.get(&ad.image_key)))
-                .await;
-        let mut steps: Vec<Option<Step>> = Vec::with_capacity(ads.len());
-        let mut images: Vec<(usize, Bytes)> = Vec::with_capacity(ads.len());
-        for (index, blob) in fetched.into_iter().enumerate() {
-            steps.push(match blob {
-                Ok(bytes) => {
-                    images.push((index, bytes));
-                    None
-                }
-                Err(BlobError::NotFound(_)) => Some(Step::Decided(
-                    self.failure("The image of this ad is missing from the store.".into()),
-                )),
-                Err(error) => Some(Step::Retry(error.to_string())),
-            });
-        }
-        if !images.is_empty() {
-            let moderator = self.moderator.clone();
-            let (indices, bytes): (Vec<usize>, Vec<Bytes>) = images.into_iter().unzip();
-            // The model runs on its own threads; keep it off the async ones.
-            let started = std::time::Instant::now();
-            let results = tokio::task::spawn_blocking(move || {
-                let slices: Vec<&[u8]> = bytes.iter().map(|image| image.as_ref()).collect();
-                moderator.assess(&slices)
-            })
-            .await;
-            metrics::histogram!("adpipe_tagging_duration_seconds")
-                .record(started.elapsed().as_secs_f64());
-            match results {
-                Ok(Ok(assessments)) => {
-                    for (index, assessment) in indices.into_iter().zip(assessments) {
-                        steps[index] = Some(match assessment {
-                            Ok(assessment) => Step::Decided(self.outcome(assessment)),
-                            Err(error) => Step::Decided(self.failure(format!(
+/// Fetches the ads' images and classifies them in one run of the model: one
+/// judgement per ad, in order. The worker and `adpipe retag` share it, so a
+/// re-judged ad reads like any other.
+pub async fn judge(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) -> Vec<Judgement> {
+    let fetched =
+        futures_util::future::join_all(ads.iter().map(|ad| blobs.get(&ad.image_key))).await;
+    let mut steps: Vec<Option<Judgement>> = Vec::with_capacity(ads.len());
+    let mut images: Vec<(usize, Bytes)> = Vec::with_capacity(ads.len());
+    for (index, blob) in fetched.into_iter().enumerate() {
+        steps.push(match blob {
+            Ok(bytes) => {
+                images.push((index, bytes));
+                None
+            }
+            Err(BlobError::NotFound(_)) => Some(Judgement::Unreadable(failure(
+                moderator,
+                "The image of this ad is missing from the store.".into(),
+            ))),
+            Err(error) => Some(Judgement::Unavailable(format!(
+                "the image store failed: {error}"
+            ))),
+        });
+    }
+    if !images.is_empty() {
+        let model = moderator.clone();
+        let (indices, bytes): (Vec<usize>, Vec<Bytes>) = images.into_iter().unzip();
+        // The model runs on its own threads; keep it off the async ones.
+        let started = std::time::Instant::now();
+        let results = tokio::task::spawn_blocking(move || {
+            let slices: Vec<&[u8]> = bytes.iter().map(|image| image.as_ref()).collect();
+            model.assess(&slices)
+        })
+        .await;
+        metrics::histogram!("adpipe_tagging_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        match results {
+            Ok(Ok(assessments)) => {
+                for (index, assessment) in indices.into_iter().zip(assessments) {
+                    steps[index] = Some(match assessment {
+                        Ok(assessment) => Judgement::Decided(outcome(moderator, assessment)),
+                        Err(error) => Judgement::Unreadable(failure(
+                            moderator,
+                            format!(
                                 "The image could not be read: {}.",
                                 error.to_string().trim_end_matches('.')
-                            ))),
-                        });
-                    }
+                            ),
+                        )),
+                    });
                 }
-                Ok(Err(error)) => {
-                    for index in indices {
-                        steps[index] = Some(Step::Retry(format!("the classifier failed: {error}")));
-                    }
+            }
+            Ok(Err(error)) => {
+                for index in indices {
+                    steps[index] = Some(Judgement::Unavailable(format!(
+                        "the classifier failed: {error}"
+                    )));
                 }
-                Err(error) => {
-                    for index in indices {
-                        steps[index] =
-                            Some(Step::Retry(format!("the classifier crashed: {error}")));
-                    }
+            }
+            Err(error) => {
+                for index in indices {
+                    steps[index] = Some(Judgement::Unavailable(format!(
+                        "the classifier crashed: {error}"
+                    )));
                 }
             }
         }
-        steps
-            .into_iter()
-            .map(|step| step.unwrap_or_else(|| Step::Retry("not classified".into())))
-            .collect()
+    }
+    steps
+        .into_iter()
+        .map(|step| step.unwrap_or_else(|| Judgement::Unavailable("not classified".into())))
+        .collect()
+}
+
+fn outcome(moderator: &Moderator, assessment: Assessment) -> Outcome {
+    Outcome {
+        status: Status::from(assessment.decision.verdict),
+        category: assessment.decision.category,
+        tags: assessment.tags,
+        model: moderator.model_name().to_owned(),
+        policy: moderator.policy().name().to_owned(),
+        reason: assessment.decision.reason,
+    }
+}
+
+fn failure(moderator: &Moderator, reason: String) -> Outcome {
+    Outcome {
+        status: Status::Failed,
+        category: None,
+        tags: Vec::new(),
+        model: moderator.model_name().to_owned(),
+        policy: moderator.policy().name().to_owned(),
+        reason: Some(reason),
     }
 }
 

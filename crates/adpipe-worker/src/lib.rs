@@ -23,8 +23,8 @@ use adpipe_tagger::Moderator;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub use decide::Decider;
-pub use retag::{EmailTally, Judgement, Rejudge, send_due_emails};
+pub use decide::{Decider, Judgement};
+pub use retag::{EmailTally, Rejudge, send_due_emails};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {

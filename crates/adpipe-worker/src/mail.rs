@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpipe_notify::{Mailer, Notice};
+use adpipe_notify::{Mailer, Notice, NotifyError};
 use adpipe_store::{AdRecord, Database};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -55,14 +55,37 @@ pub async fn run(
         // Emails in hand are finished even when shutting down: they are
         // claimed, and would otherwise wait for their lease to run out.
         futures_util::future::join_all(ads.iter().map(|ad| {
-            send_one(&db, &mailer, &public_url, ad)
-                .instrument(tracing::info_span!("ad", ad_id = %ad.id))
+            send_one(
+                &db,
+                &mailer,
+                &public_url,
+                ad,
+                retry_delay(ad.notify_attempts),
+            )
+            .instrument(tracing::info_span!("ad", ad_id = %ad.id))
         }))
         .await;
     }
 }
 
-async fn send_one(db: &Database, mailer: &Mailer, public_url: &str, ad: &AdRecord) {
+/// What became of one claimed email.
+pub(crate) enum Sent {
+    Yes,
+    /// The SMTP server did not take it (down, or it refused).
+    Refused,
+    /// Not sendable as it is (e.g. the address).
+    No,
+}
+
+/// Sends one claimed email and marks it sent, or schedules its retry in
+/// `retry`. Shared by the mail loop and `adpipe retag`.
+pub(crate) async fn send_one(
+    db: &Database,
+    mailer: &Mailer,
+    public_url: &str,
+    ad: &AdRecord,
+    retry: Duration,
+) -> Sent {
     let notice = Notice {
         id: ad.id,
         to: &ad.email,
@@ -79,20 +102,24 @@ async fn send_one(db: &Database, mailer: &Mailer, public_url: &str, ad: &AdRecor
             // try a few times before giving up.
             for attempt in 1..=3 {
                 match db.mark_notified(ad.id).await {
-                    Ok(()) => return,
+                    Ok(()) => break,
                     Err(error) => {
                         tracing::warn!(id = %ad.id, %error, attempt, "could not mark the email as sent");
                         tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
                     }
                 }
             }
+            Sent::Yes
         }
         Err(error) => {
             metrics::counter!("adpipe_email_failures_total").increment(1);
-            let delay = retry_delay(ad.notify_attempts);
-            tracing::warn!(id = %ad.id, %error, retry_in_s = delay.as_secs(), "email not sent; will retry");
-            if let Err(error) = db.notification_failed(ad.id, delay).await {
+            tracing::warn!(id = %ad.id, %error, retry_in_s = retry.as_secs(), "email not sent; will retry");
+            if let Err(error) = db.notification_failed(ad.id, retry).await {
                 tracing::warn!(id = %ad.id, %error, "could not schedule the email's retry");
+            }
+            match error {
+                NotifyError::Send(_) => Sent::Refused,
+                _ => Sent::No,
             }
         }
     }
