@@ -196,7 +196,8 @@ fn apply(c: &mut Config, name: &str, v: String) -> anyhow::Result<bool> {
         "ADPIPE_AMQP_URL" => c.amqp_url = Some(v),
         "ADPIPE_AMQP_QUEUE" => c.amqp_queue = v,
         "ADPIPE_PUBLIC_URL" => c.public_url = Some(v),
-        "ADPIPE_ADMIN_TOKEN" => c.admin_token = Some(v),
+        // Empty means unset, as the API treats it: no admin endpoints.
+        "ADPIPE_ADMIN_TOKEN" => c.admin_token = Some(v).filter(|token| !token.is_empty()),
         "ADPIPE_MODEL" => c.model = Some(v.into()),
         "ADPIPE_POLICY" => c.policy = Some(v.into()),
         "ADPIPE_GATES" => {

@@ -55,9 +55,13 @@ fn init_logging(service: bool, json: bool) {
         "warn"
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // A closed stderr (the reader of a log pipe gone) must not stop the
+    // service: tracing would report the failed write with eprintln!, which
+    // panics on that same closed stderr.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     if json {
         // Each line carries the span it was logged in and the spans around
         // it, so the `ad` span's `ad_id` is on every line about an ad.

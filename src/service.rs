@@ -127,14 +127,21 @@ fn shutdown_on_signal() -> CancellationToken {
     token
 }
 
+/// A line for the operator on stderr. Unlike eprintln!, a closed stderr
+/// (the log pipe's reader gone) does not bring the service down.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 pub fn migrate(config: &Config) -> anyhow::Result<bool> {
     runtime()?.block_on(async {
         let db = open_database(config).await?;
         db.close().await;
-        eprintln!(
+        say(format_args!(
             "adpipe: the database {} is up to date",
             redact_url(&config.database_url())
-        );
+        ));
         Ok(true)
     })
 }
@@ -212,10 +219,10 @@ async fn run_async(
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr} (ADPIPE_METRICS_ADDR)"))?;
-            eprintln!(
+            say(format_args!(
                 "adpipe: metrics on http://{}/metrics",
                 listener.local_addr()?
-            );
+            ));
             let app = adpipe_api::metrics::standalone_router(metrics.clone());
             let token = shutdown.clone();
             tasks.spawn(async move {
@@ -266,7 +273,9 @@ async fn run_async(
             Some(model) => state.with_model(model),
             None => state,
         };
-        eprintln!("adpipe: listening on http://{address} (POST /ads, GET /ads/{{id}})");
+        say(format_args!(
+            "adpipe: listening on http://{address} (POST /ads, GET /ads/{{id}})"
+        ));
         let app = adpipe_api::router(state);
         let server_limits = adpipe_api::ServerLimits {
             max_connections: config.api.max_connections,
