@@ -204,18 +204,32 @@ impl Database {
     /// returning those still pending. A redelivered id whose ad is decided
     /// or gone comes back absent, and the caller just acks it.
     pub async fn claim_ids(&self, ids: &[AdId], lease: Duration) -> Result<Vec<AdRecord>, DbError> {
+        self.claim_listed(ids, lease, false).await
+    }
+
+    /// Holds the listed pending ads for `lease`, oldest first; with
+    /// `only_unheld`, not those a worker holds now.
+    async fn claim_listed(
+        &self,
+        ids: &[AdId],
+        lease: Duration,
+        only_unheld: bool,
+    ) -> Result<Vec<AdRecord>, DbError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders = (0..ids.len())
-            .map(|index| format!("${}", index + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let now = now_millis();
+        // A lease ending after this does not stop the claim.
+        let lease_ended_by = if only_unheld { now } else { i64::MAX };
         let sql = format!(
             "UPDATE ads SET lease_until = $1, attempts = attempts + 1 \
-             WHERE status = 'pending' AND id IN ({placeholders}) RETURNING {COLUMNS}"
+             WHERE status = 'pending' AND (lease_until IS NULL OR lease_until <= $2) \
+             AND id IN ({}) RETURNING {COLUMNS}",
+            numbered_params(3, ids.len())
         );
-        let mut query = sqlx::query(&sql).bind(now_millis() + lease.as_millis() as i64);
+        let mut query = sqlx::query(&sql)
+            .bind(now + lease.as_millis() as i64)
+            .bind(lease_ended_by);
         for id in ids {
             query = query.bind(id.to_string());
         }
@@ -560,26 +574,7 @@ impl Database {
         ids: &[AdId],
         lease: Duration,
     ) -> Result<Vec<AdRecord>, DbError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "UPDATE ads SET lease_until = $1, attempts = attempts + 1 \
-             WHERE status = 'pending' AND (lease_until IS NULL OR lease_until <= $2) \
-             AND id IN ({}) RETURNING {COLUMNS}",
-            numbered_params(3, ids.len())
-        );
-        let now = now_millis();
-        let mut query = sqlx::query(&sql)
-            .bind(now + lease.as_millis() as i64)
-            .bind(now);
-        for id in ids {
-            query = query.bind(id.to_string());
-        }
-        let rows = query.fetch_all(&self.pool).await?;
-        let mut ads = rows.iter().map(record).collect::<Result<Vec<_>, _>>()?;
-        ads.sort_by_key(|ad| ad.created_at);
-        Ok(ads)
+        self.claim_listed(ids, lease, true).await
     }
 
     /// Records a new decision for an ad if its row is still as `seen` (same
