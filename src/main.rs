@@ -3,6 +3,7 @@
 
 mod assets;
 mod config;
+mod loadgen;
 mod retag;
 mod service;
 mod tag;
@@ -45,6 +46,10 @@ enum Command {
     /// Judge stored ads again with the configured model and policy, record
     /// the new decisions and report what changed.
     Retag(retag::RetagArgs),
+    /// Drive a running adpipe over HTTP: submit photos at a fixed rate or as
+    /// fast as it answers, watch them until decided, report throughput and
+    /// latency percentiles.
+    Loadgen(loadgen::LoadgenArgs),
 }
 
 /// Services narrate their work; one-shot commands speak only of trouble.
@@ -93,6 +98,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Worker => service::run(&load_config(file, true)?, service::Role::Worker),
         Command::Migrate => service::migrate(&load_config(file, false)?),
         Command::Retag(args) => retag::run(&load_config(file, false)?, args),
+        Command::Loadgen(args) => {
+            init_logging(false, false);
+            loadgen::run(args)
+        }
         Command::Config => {
             print!("{}", load_config(file, false)?.redacted_toml());
             Ok(true)
