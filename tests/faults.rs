@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 
 use adpipe_core::AdId;
 use sqlx::Connection;
-use support::{Api, Catcher, Processes, env_or, fixture, free_port};
+use support::{
+    Api, Catcher, Processes, drop_postgres, env_or, fixture, free_port, fresh_postgres,
+    postgres_admin_url,
+};
 use tokio::sync::Mutex;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
@@ -96,19 +99,7 @@ struct Stack {
 
 impl Stack {
     async fn start() -> Self {
-        let admin_url = env_or(
-            "ADPIPE_TEST_POSTGRES_URL",
-            "postgres://postgres@127.0.0.1:5432/test",
-        );
-        let database = format!("adpipe_fault_{}", AdId::new().to_string().replace('-', ""));
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|error| panic!("PostgreSQL at {admin_url} is needed: {error}"));
-        sqlx::query(&format!("CREATE DATABASE {database}"))
-            .execute(&mut admin)
-            .await
-            .expect("create database");
-        let (server, _) = admin_url.rsplit_once('/').expect("a database in the URL");
+        let (admin, database, database_url) = fresh_postgres("adpipe_fault").await;
         let mut processes = Processes::new();
         let port = free_port();
         let env = vec![
@@ -117,7 +108,7 @@ impl Stack {
                 "ADPIPE_DATA_DIR",
                 processes.dir.join("unused").display().to_string(),
             ),
-            ("ADPIPE_DATABASE_URL", format!("{server}/{database}")),
+            ("ADPIPE_DATABASE_URL", database_url),
             (
                 "ADPIPE_AMQP_URL",
                 env_or(
@@ -187,17 +178,10 @@ impl Stack {
         drop(self.processes);
         // The first admin connection may not have survived the test (a
         // PostgreSQL restart); use a fresh one.
-        let admin_url = env_or(
-            "ADPIPE_TEST_POSTGRES_URL",
-            "postgres://postgres@127.0.0.1:5432/test",
-        );
-        if let Ok(fresh) = sqlx::PgConnection::connect(&admin_url).await {
+        if let Ok(fresh) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
             self.admin = fresh;
         }
-        sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.database))
-            .execute(&mut self.admin)
-            .await
-            .expect("drop database");
+        drop_postgres(self.admin, &self.database).await;
     }
 }
 

@@ -11,8 +11,7 @@
 mod support;
 
 use adpipe_core::AdId;
-use sqlx::Connection;
-use support::{Api, Catcher, Processes, env_or, fixture, free_port};
+use support::{Api, Catcher, Processes, drop_postgres, env_or, fixture, free_port, fresh_postgres};
 
 /// The user's story, whatever runs underneath.
 async fn vehicle_approved_and_cat_rejected(api: &Api) -> (String, String) {
@@ -216,20 +215,7 @@ fn prometheus_samples(text: &str) -> std::collections::HashMap<String, f64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_rabbitmq_and_s3_with_separate_api_and_worker() {
-    let admin_url = env_or(
-        "ADPIPE_TEST_POSTGRES_URL",
-        "postgres://postgres@127.0.0.1:5432/test",
-    );
-    let name = format!("adpipe_e2e_{}", AdId::new().to_string().replace('-', ""));
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|error| panic!("PostgreSQL at {admin_url} is needed: {error}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let (server, _) = admin_url.rsplit_once('/').expect("a database in the URL");
-    let database_url = format!("{server}/{name}");
+    let (admin, name, database_url) = fresh_postgres("adpipe_e2e").await;
 
     let mut processes = Processes::new();
     let port = free_port();
@@ -308,8 +294,5 @@ async fn postgres_rabbitmq_and_s3_with_separate_api_and_worker() {
         assert!(!shown.contains(secret), "{secret} appears in adpipe config");
     }
     drop(processes);
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop database");
+    drop_postgres(admin, &name).await;
 }

@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use adpipe_core::{AdId, Status};
 use adpipe_store::{Database, NewAd, Outcome};
-use sqlx::Connection;
-use support::{Api, Catcher, Processes, env_or, fixture, free_port};
+use support::{Api, Catcher, Processes, drop_postgres, fixture, free_port, fresh_postgres};
 
 /// A policy the vehicle-era ads were not judged by: the cat becomes
 /// publishable, the car does not, the boats stay, the tower stays out.
@@ -344,35 +343,9 @@ async fn retag_on_sqlite_rejudges_records_and_emails_only_changes() {
     retag_story(&mut processes, env, &url).await;
 }
 
-/// A fresh PostgreSQL database, dropped by [`drop_postgres`].
-async fn fresh_postgres() -> (sqlx::PgConnection, String, String) {
-    let admin_url = env_or(
-        "ADPIPE_TEST_POSTGRES_URL",
-        "postgres://postgres@127.0.0.1:5432/test",
-    );
-    let name = format!("adpipe_retag_{}", AdId::new().to_string().replace('-', ""));
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|error| panic!("PostgreSQL at {admin_url} is needed: {error}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let (server, _) = admin_url.rsplit_once('/').expect("a database in the URL");
-    let url = format!("{server}/{name}");
-    (admin, name, url)
-}
-
-async fn drop_postgres(mut admin: sqlx::PgConnection, name: &str) {
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop database");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn retag_on_postgres_rejudges_records_and_emails_only_changes() {
-    let (admin, name, url) = fresh_postgres().await;
+    let (admin, name, url) = fresh_postgres("adpipe_retag").await;
     let mut processes = Processes::new();
     let env = vec![
         ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{}", free_port())),
@@ -520,7 +493,7 @@ async fn retag_writes_never_race_a_worker_or_another_retag_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retag_writes_never_race_a_worker_or_another_retag_on_postgres() {
-    let (admin, name, url) = fresh_postgres().await;
+    let (admin, name, url) = fresh_postgres("adpipe_retag").await;
     let db = Database::connect(&url, 4).await.expect("database");
     never_twice(&db).await;
     db.close().await;

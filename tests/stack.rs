@@ -22,8 +22,7 @@ use std::time::{Duration, Instant};
 
 use adpipe_core::AdId;
 use serde_json::Value;
-use sqlx::Connection;
-use support::{Api, Catcher, Processes, env_or, fixture, free_port};
+use support::{Api, Catcher, Processes, drop_postgres, env_or, fixture, free_port, fresh_postgres};
 
 /// The twelve ads after the car and the cat: vehicles and other photos.
 const MORE: [&str; 12] = [
@@ -104,10 +103,6 @@ fn message(event: &Value) -> &str {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_native_twin_of_docker_compose_decides_every_ad_once() {
     let started = Instant::now();
-    let admin_url = env_or(
-        "ADPIPE_TEST_POSTGRES_URL",
-        "postgres://postgres@127.0.0.1:5432/test",
-    );
     let amqp_url = env_or(
         "ADPIPE_TEST_AMQP_URL",
         "amqp://guest:guest@127.0.0.1:5672/%2f",
@@ -120,15 +115,7 @@ async fn the_native_twin_of_docker_compose_decides_every_ad_once() {
     let catcher = Catcher::new();
     let before = catcher.all_messages().await.len();
 
-    let database = format!("adpipe_stack_{}", AdId::new().to_string().replace('-', ""));
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|error| panic!("PostgreSQL at {admin_url} is needed: {error}"));
-    sqlx::query(&format!("CREATE DATABASE {database}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let (server, _) = admin_url.rsplit_once('/').expect("a database in the URL");
+    let (admin, database, database_url) = fresh_postgres("adpipe_stack").await;
 
     let mut processes = Processes::new();
     let port = free_port();
@@ -139,7 +126,7 @@ async fn the_native_twin_of_docker_compose_decides_every_ad_once() {
             "ADPIPE_DATA_DIR",
             processes.dir.join("unused").display().to_string(),
         ),
-        ("ADPIPE_DATABASE_URL", format!("{server}/{database}")),
+        ("ADPIPE_DATABASE_URL", database_url.clone()),
         ("ADPIPE_AMQP_URL", amqp_url.clone()),
         ("ADPIPE_AMQP_QUEUE", format!("adpipe.stack.{}", AdId::new())),
         ("ADPIPE_S3_ENDPOINT", s3_endpoint.clone()),
@@ -383,8 +370,5 @@ async fn the_native_twin_of_docker_compose_decides_every_ad_once() {
 
     drop(group);
     drop(processes);
-    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop database");
+    drop_postgres(admin, &database).await;
 }
