@@ -12,7 +12,7 @@ use ort::value::{TensorElementType, TensorRef, ValueType};
 use crate::runtime::Runtime;
 use crate::spec::{Device, Layout, ModelSpec, OutputKind};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SessionConfig {
     /// ONNX Runtime intra-op threads; 0 lets it use one per core.
     pub intra_threads: usize,
@@ -20,8 +20,28 @@ pub struct SessionConfig {
     /// inference has the cores to itself, wasteful when preprocessing runs
     /// beside it.
     pub spinning: bool,
+    /// ONNX Runtime's CPU memory arena: tensors of one run are carved out of
+    /// blocks kept from the last run instead of fresh allocations.
+    pub memory_arena: bool,
+    /// How far ONNX Runtime rewrites the graph when loading it (constant
+    /// folding, operator fusion, layout changes); `All` is fastest.
+    pub optimization: GraphOptimizationLevel,
     /// Overrides the model's `device`.
     pub device: Option<Device>,
+}
+
+/// The settings `cargo bench --bench tagging -- session` found fastest on
+/// EfficientNet-Lite0 (BENCHMARKS.md).
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            intra_threads: 0,
+            spinning: false,
+            memory_arena: true,
+            optimization: GraphOptimizationLevel::All,
+            device: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,9 +119,12 @@ impl Classifier {
         }
         let base = || -> Result<SessionBuilder, ort::Error> {
             let mut builder = Session::builder(runtime.environment())?
-                .with_optimization_level(GraphOptimizationLevel::All)?
+                .with_optimization_level(config.optimization)?
                 .with_inter_threads(1)?
                 .with_intra_op_spinning(config.spinning)?;
+            ep::CPU::default()
+                .with_arena_allocator(config.memory_arena)
+                .register(&mut builder)?;
             if config.intra_threads > 0 {
                 builder = builder.with_intra_threads(config.intra_threads)?;
             }

@@ -17,7 +17,9 @@ pub mod tagger;
 pub use classifier::{Classifier, Execution, ModelError, SessionConfig};
 pub use decode::{DecodeError, DecodeLimits, ImageFormat, ImageInfo, RgbImage};
 pub use moderator::{Assessment, Moderator, ModeratorError};
+/// Graph optimisation levels for [`SessionConfig::optimization`].
+pub use ort::session::builder::GraphOptimizationLevel;
 pub use preprocess::Preprocessor;
 pub use runtime::{Runtime, RuntimeError, RuntimeOptions};
 pub use spec::{Device, ModelSpec, SpecError, View};
-pub use tagger::{ItemError, LoadError, Model, Outputs, Tagger, TaggerConfig};
+pub use tagger::{ItemError, LoadError, Model, Outputs, PreparedBatch, Tagger, TaggerConfig};

@@ -9,7 +9,7 @@ use adpipe_core::{Tag, top_k};
 use crate::classifier::ModelError;
 use crate::decode::DecodeError;
 use crate::spec::ModelSpec;
-use crate::tagger::{LoadError, Model, Outputs, Tagger, TaggerConfig};
+use crate::tagger::{LoadError, Model, Outputs, PreparedBatch, Tagger, TaggerConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModeratorError {
@@ -135,9 +135,23 @@ impl Moderator {
         &self,
         images: &[&[u8]],
     ) -> Result<Vec<Result<Assessment, DecodeError>>, ModelError> {
+        self.assess_prepared(self.tagger.prepare_batch(images))
+    }
+
+    /// Decodes and preprocesses a batch for [`Moderator::assess_prepared`]:
+    /// the worker prepares the next batch while the current one is judged.
+    pub fn prepare(&self, images: &[&[u8]]) -> PreparedBatch {
+        self.tagger.prepare_batch(images)
+    }
+
+    /// Runs the models over a prepared batch and judges each image.
+    pub fn assess_prepared(
+        &self,
+        batch: PreparedBatch,
+    ) -> Result<Vec<Result<Assessment, DecodeError>>, ModelError> {
         Ok(self
             .tagger
-            .classify(images)?
+            .infer(batch)?
             .into_iter()
             .map(|result| result.map(|outputs| self.assess_outputs(&outputs)))
             .collect())

@@ -100,6 +100,26 @@ pub type Outputs = Vec<Vec<f32>>;
 /// Per image: every model's input, or why the image could not be read.
 type Prepared = Result<Vec<Vec<f32>>, DecodeError>;
 
+/// A batch decoded and preprocessed, waiting for the model.
+#[derive(Debug)]
+pub struct PreparedBatch {
+    len: usize,
+    /// The readable images: their place in the batch and every model's input.
+    rows: Vec<(usize, Vec<Vec<f32>>)>,
+    unreadable: Vec<(usize, DecodeError)>,
+}
+
+impl PreparedBatch {
+    /// Images in the batch, readable or not.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 #[derive(Debug)]
 pub struct Tagger {
     models: Vec<Model>,
@@ -157,19 +177,41 @@ impl Tagger {
         &self,
         images: &[&[u8]],
     ) -> Result<Vec<Result<Outputs, DecodeError>>, ModelError> {
-        let mut results: Vec<Result<Outputs, DecodeError>> = Vec::with_capacity(images.len());
-        let mut batch = Vec::with_capacity(images.len());
+        self.infer(self.prepare_batch(images))
+    }
+
+    /// The first half of [`Tagger::classify`]: decodes and preprocesses a
+    /// batch on the preprocessing threads. A caller that holds the next
+    /// batch prepares it while the current one is in [`Tagger::infer`].
+    pub fn prepare_batch(&self, images: &[&[u8]]) -> PreparedBatch {
+        let mut batch = PreparedBatch {
+            len: images.len(),
+            rows: Vec::with_capacity(images.len()),
+            unreadable: Vec::new(),
+        };
         for (index, prepared) in self.prepare_all(images).into_iter().enumerate() {
             match prepared {
-                Ok(buffers) => {
-                    batch.push((index, buffers));
-                    results.push(Ok(Vec::new()));
-                }
-                Err(error) => results.push(Err(error)),
+                Ok(buffers) => batch.rows.push((index, buffers)),
+                Err(error) => batch.unreadable.push((index, error)),
             }
         }
-        for (index, outputs) in self.infer_batch(&batch)? {
-            results[index] = Ok(outputs);
+        batch
+    }
+
+    /// The second half of [`Tagger::classify`]: one inference run per model
+    /// over a prepared batch; results in the batch's order.
+    pub fn infer(
+        &self,
+        batch: PreparedBatch,
+    ) -> Result<Vec<Result<Outputs, DecodeError>>, ModelError> {
+        let mut results: Vec<Result<Outputs, DecodeError>> = vec![Ok(Vec::new()); batch.len];
+        for (index, error) in batch.unreadable {
+            results[index] = Err(error);
+        }
+        if !batch.rows.is_empty() {
+            for (index, outputs) in self.infer_batch(&batch.rows)? {
+                results[index] = Ok(outputs);
+            }
         }
         Ok(results)
     }

@@ -266,6 +266,45 @@ fn the_vehicles_policy_approves_recognised_vehicles_and_rejects_the_rest() {
 }
 
 #[test]
+fn the_int8_model_keeps_every_decision_of_the_fp32_model() {
+    let load = |model: &str| {
+        Moderator::load(
+            &model_path(model),
+            &repo().join("models/policies/vehicles.toml"),
+            &[],
+            &TaggerConfig::default(),
+        )
+        .unwrap_or_else(|error| panic!("{model}: {error}"))
+    };
+    let fp32 = assess_photos(&load("efficientnet-lite0"));
+    let int8 = assess_photos(&load("efficientnet-lite0-int8"));
+    let mut same_top1 = 0;
+    for (name, full) in &fp32 {
+        let quantized = &int8[name];
+        assert_eq!(
+            (quantized.decision.verdict, &quantized.decision.category),
+            (full.decision.verdict, &full.decision.category),
+            "{name}: int8 {:?} vs fp32 {:?}",
+            quantized.tags,
+            full.tags
+        );
+        if quantized.tags[0].label == full.tags[0].label {
+            same_top1 += 1;
+            // Close in value too, not just on the same side of the threshold.
+            let difference = (quantized.tags[0].confidence - full.tags[0].confidence).abs();
+            assert!(difference < 0.1, "{name}: top-1 moved by {difference}");
+        }
+    }
+    // Near-ties may swap places (3 of the 26 photos today, all far from any
+    // category's threshold); many more would mean a broken calibration.
+    assert!(
+        same_top1 * 100 >= fp32.len() * 85,
+        "same top-1 label on only {same_top1}/{} photos",
+        fp32.len()
+    );
+}
+
+#[test]
 fn the_nsfw_gate_composes_with_any_policy() {
     let gate_path = repo().join("models/policies/nsfw-gate.toml");
     let moderator = Moderator::load(
