@@ -100,8 +100,11 @@ pub struct WorkerSection {
     /// old an ad no worker took must be to count as lost.
     pub sweep_interval_ms: u64,
     pub sweep_min_age_ms: u64,
-    /// Threads for inference (and as many for decoding); default: one per core.
+    /// ONNX Runtime intra-op threads (and as many for decoding unless
+    /// `decode_threads` says otherwise); default: one per core.
     pub threads: Option<usize>,
+    /// Threads that decode and resize the next batch while the model runs.
+    pub decode_threads: Option<usize>,
 }
 
 impl Default for Config {
@@ -171,6 +174,7 @@ impl Default for WorkerSection {
             sweep_interval_ms: defaults.sweep_interval.as_millis() as u64,
             sweep_min_age_ms: defaults.sweep_min_age.as_millis() as u64,
             threads: None,
+            decode_threads: None,
         }
     }
 }
@@ -239,6 +243,7 @@ fn apply(c: &mut Config, name: &str, v: String) -> anyhow::Result<bool> {
         "ADPIPE_WORKER_SWEEP_INTERVAL_MS" => c.worker.sweep_interval_ms = parse(&v)?,
         "ADPIPE_WORKER_SWEEP_MIN_AGE_MS" => c.worker.sweep_min_age_ms = parse(&v)?,
         "ADPIPE_WORKER_THREADS" => c.worker.threads = Some(parse(&v)?),
+        "ADPIPE_WORKER_DECODE_THREADS" => c.worker.decode_threads = Some(parse(&v)?),
         _ => return Ok(false),
     }
     Ok(true)

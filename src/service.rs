@@ -26,8 +26,13 @@ pub enum Role {
     Worker,
 }
 
+/// Threads for the model and for decoding: one per core for each by
+/// default. They run at the same time (the worker decodes the next batch
+/// while the model runs), and on 2 cores 2 + 2 decided more ads a second
+/// than 1 + 1, 2 + 1 or 1 + 2 (`benches/pipeline.sh threads`, BENCHMARKS.md).
 pub fn tagger_config(
     threads: Option<usize>,
+    decode_threads: Option<usize>,
     device: Option<Device>,
     ort_lib: Option<PathBuf>,
 ) -> TaggerConfig {
@@ -41,10 +46,10 @@ pub fn tagger_config(
         },
         session: SessionConfig {
             intra_threads: threads,
-            spinning: false,
             device,
+            ..SessionConfig::default()
         },
-        preprocess_threads: threads,
+        preprocess_threads: decode_threads.unwrap_or(threads).max(1),
         ..TaggerConfig::default()
     }
 }
@@ -92,14 +97,23 @@ pub(crate) fn load_moderator(config: &Config) -> anyhow::Result<Moderator> {
         "cuda" => Device::Cuda,
         _ => Device::Cpu,
     });
-    let tagger = tagger_config(config.worker.threads, device, config.ort_lib.clone());
+    let tagger = tagger_config(
+        config.worker.threads,
+        config.worker.decode_threads,
+        device,
+        config.ort_lib.clone(),
+    );
     Moderator::load(&model, &policy, &config.gates, &tagger).context("cannot load the classifier")
 }
 
 fn amqp_config(config: &Config, url: &str) -> AmqpConfig {
     let mut amqp = AmqpConfig::new(url);
     amqp.queue = config.amqp_queue.clone();
-    amqp.prefetch = config.worker.batch_size.min(u16::MAX as usize) as u16;
+    // Up to four batches are in a worker's pipeline at once (forming,
+    // inferring, waiting to be recorded, recording); a smaller prefetch
+    // would starve the next batch while the last one is being acked.
+    amqp.prefetch = (config.worker.batch_size.max(1) * adpipe_worker::BATCHES_IN_FLIGHT)
+        .min(u16::MAX as usize) as u16;
     amqp
 }
 

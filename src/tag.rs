@@ -127,8 +127,12 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
         DeviceArg::Cpu => Device::Cpu,
         DeviceArg::Cuda => Device::Cuda,
     });
-    let config =
-        crate::service::tagger_config(args.threads.map(usize::from), device, args.ort_lib.clone());
+    let config = crate::service::tagger_config(
+        args.threads.map(usize::from),
+        None,
+        device,
+        args.ort_lib.clone(),
+    );
     let model = args
         .model
         .clone()

@@ -1,12 +1,13 @@
-//! One batch: fetch the images, classify them in one run of the model,
-//! turn each result into an outcome and record it.
+//! One batch in three steps, so that consecutive batches overlap: stage
+//! (fetch the images, decode and preprocess them), judge (one run of the
+//! model, then the policy) and record (write each outcome).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use adpipe_core::{AdId, Status};
 use adpipe_store::{AdRecord, BlobError, Blobs, Database, Outcome};
-use adpipe_tagger::{Assessment, Moderator};
+use adpipe_tagger::{Assessment, Moderator, PreparedBatch};
 use bytes::Bytes;
 use tracing::Instrument;
 
@@ -53,34 +54,43 @@ impl Decider {
         }
     }
 
-    /// Decides and records the claimed ads. Returns the ids whose outcome
-    /// (or hand-back) could not be written, so their messages are not
-    /// acked.
+    /// Fetches and prepares a batch of claimed ads (see [`stage`]).
+    pub async fn stage(&self, ads: &[AdRecord]) -> Staged {
+        metrics::histogram!("adpipe_batch_size").record(ads.len() as f64);
+        stage(&self.blobs, &self.moderator, ads).await
+    }
+
+    /// Runs the model over a staged batch (see [`finish`]).
+    pub async fn judge(&self, staged: Staged) -> Vec<Judgement> {
+        finish(&self.moderator, staged).await
+    }
+
+    /// Records each ad's judgement. Returns the ids whose outcome (or
+    /// hand-back) could not be written, so their messages are not acked.
+    pub async fn record(&self, ads: &[AdRecord], judgements: Vec<Judgement>) -> Vec<AdId> {
+        let mut unrecorded = Vec::new();
+        for (ad, step) in ads.iter().zip(judgements) {
+            // Every line about this ad carries its id as a span field.
+            let span = tracing::info_span!("ad", ad_id = %ad.id);
+            if !self.record_one(ad, step).instrument(span).await {
+                unrecorded.push(ad.id);
+            }
+        }
+        unrecorded
+    }
+
+    /// Stages, judges and records the claimed ads in one go.
     pub async fn decide(&self, ads: Vec<AdRecord>) -> Vec<AdId> {
         if ads.is_empty() {
             return Vec::new();
         }
-        let started = std::time::Instant::now();
-        metrics::histogram!("adpipe_batch_size").record(ads.len() as f64);
-        let steps = judge(&self.blobs, &self.moderator, &ads).await;
-        let mut unrecorded = Vec::new();
-        for (ad, step) in ads.iter().zip(steps) {
-            // Every line about this ad carries its id as a span field.
-            let span = tracing::info_span!("ad", ad_id = %ad.id);
-            if !self.record(ad, step).instrument(span).await {
-                unrecorded.push(ad.id);
-            }
-        }
-        tracing::debug!(
-            ads = ads.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "batch done"
-        );
-        unrecorded
+        let staged = self.stage(&ads).await;
+        let judgements = self.judge(staged).await;
+        self.record(&ads, judgements).await
     }
 
     /// Records one ad's step; false when it could not be written.
-    async fn record(&self, ad: &AdRecord, step: Judgement) -> bool {
+    async fn record_one(&self, ad: &AdRecord, step: Judgement) -> bool {
         let result = match step {
             Judgement::Decided(outcome) | Judgement::Unreadable(outcome) => self.db.record_outcome(ad.id, &outcome).await.map(|fresh| {
                 if fresh {
@@ -127,6 +137,21 @@ impl Decider {
 /// judgement per ad, in order. The worker and `adpipe retag` share it, so a
 /// re-judged ad reads like any other.
 pub async fn judge(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) -> Vec<Judgement> {
+    finish(moderator, stage(blobs, moderator, ads).await).await
+}
+
+/// A batch whose images are fetched, decoded and preprocessed: the first
+/// half of [`judge`], which the worker runs for the next batch while the
+/// model works on the current one.
+pub struct Staged {
+    /// Per ad: its judgement when it is known without the model.
+    steps: Vec<Option<Judgement>>,
+    /// The ads whose image went to the model, in the prepared batch's order.
+    classified: Vec<usize>,
+    prepared: Result<PreparedBatch, String>,
+}
+
+pub async fn stage(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) -> Staged {
     let fetched =
         futures_util::future::join_all(ads.iter().map(|ad| blobs.get(&ad.image_key))).await;
     let mut steps: Vec<Option<Judgement>> = Vec::with_capacity(ads.len());
@@ -146,21 +171,53 @@ pub async fn judge(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
             ))),
         });
     }
-    if !images.is_empty() {
+    let (classified, bytes): (Vec<usize>, Vec<Bytes>) = images.into_iter().unzip();
+    let prepared = if bytes.is_empty() {
+        Ok(moderator.prepare(&[]))
+    } else {
         let model = moderator.clone();
-        let (indices, bytes): (Vec<usize>, Vec<Bytes>) = images.into_iter().unzip();
-        // The model runs on its own threads; keep it off the async ones.
-        let started = std::time::Instant::now();
-        let results = tokio::task::spawn_blocking(move || {
+        // Decoding runs on the tagger's own threads; keep it off the async ones.
+        tokio::task::spawn_blocking(move || {
             let slices: Vec<&[u8]> = bytes.iter().map(|image| image.as_ref()).collect();
-            model.assess(&slices)
+            model.prepare(&slices)
         })
-        .await;
-        metrics::histogram!("adpipe_tagging_duration_seconds")
-            .record(started.elapsed().as_secs_f64());
+        .await
+        .map_err(|error| format!("the image decoder crashed: {error}"))
+    };
+    Staged {
+        steps,
+        classified,
+        prepared,
+    }
+}
+
+/// The second half of [`judge`]: runs the model over a staged batch.
+pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement> {
+    let Staged {
+        mut steps,
+        classified,
+        prepared,
+    } = staged;
+    if !classified.is_empty() {
+        let results = match prepared {
+            Ok(batch) => {
+                let model = moderator.clone();
+                let started = std::time::Instant::now();
+                let results = tokio::task::spawn_blocking(move || model.assess_prepared(batch))
+                    .await
+                    .map_err(|error| format!("the classifier crashed: {error}"))
+                    .and_then(|result| {
+                        result.map_err(|error| format!("the classifier failed: {error}"))
+                    });
+                metrics::histogram!("adpipe_tagging_duration_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                results
+            }
+            Err(error) => Err(error),
+        };
         match results {
-            Ok(Ok(assessments)) => {
-                for (index, assessment) in indices.into_iter().zip(assessments) {
+            Ok(assessments) => {
+                for (index, assessment) in classified.into_iter().zip(assessments) {
                     steps[index] = Some(match assessment {
                         Ok(assessment) => Judgement::Decided(outcome(moderator, assessment)),
                         Err(error) => Judgement::Unreadable(failure(
@@ -173,18 +230,9 @@ pub async fn judge(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
                     });
                 }
             }
-            Ok(Err(error)) => {
-                for index in indices {
-                    steps[index] = Some(Judgement::Unavailable(format!(
-                        "the classifier failed: {error}"
-                    )));
-                }
-            }
             Err(error) => {
-                for index in indices {
-                    steps[index] = Some(Judgement::Unavailable(format!(
-                        "the classifier crashed: {error}"
-                    )));
+                for index in classified {
+                    steps[index] = Some(Judgement::Unavailable(error.clone()));
                 }
             }
         }

@@ -1,6 +1,8 @@
 //! The worker: takes ads off the queue in batches, classifies their images
-//! as one batch, records each decision, emails the submitters, and only
-//! then acknowledges. Stateless: run as many as the queue can feed.
+//! as one batch, records each decision, and only then acknowledges; the
+//! submitters are emailed from the decisions recorded. Batches flow through
+//! a pipeline, so decoding the next one overlaps inference of the current
+//! one. Stateless: run as many as the queue can feed.
 //!
 //! Three loops share one process: deciding (this file and `decide`),
 //! emailing (`mail`: decided ads whose email is due, retried until the SMTP
@@ -20,11 +22,17 @@ use adpipe_notify::Mailer;
 use adpipe_queue::{Consumer, Delivery, Publisher};
 use adpipe_store::{AdRecord, Blobs, Database};
 use adpipe_tagger::Moderator;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-pub use decide::{Decider, Judgement};
+pub use decide::{Decider, Judgement, Staged};
 pub use retag::{EmailTally, Rejudge, send_due_emails};
+
+/// Batches a worker holds at most (being formed and staged, in the model,
+/// waiting to be recorded, being recorded): RabbitMQ's prefetch is this
+/// many batches.
+pub const BATCHES_IN_FLIGHT: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -121,7 +129,9 @@ impl Worker {
             shutdown.clone(),
         ));
         match source {
-            Source::Embedded { wakeup } => self.run_embedded(&wakeup, &shutdown).await,
+            Source::Embedded { wakeup } => {
+                self.run_pipeline(Intake::Embedded(wakeup), &shutdown).await;
+            }
             Source::Amqp {
                 consumer,
                 publisher,
@@ -132,7 +142,7 @@ impl Worker {
                     self.config.clone(),
                     shutdown.clone(),
                 ));
-                self.run_amqp(*consumer, &shutdown).await;
+                self.run_pipeline(Intake::Amqp(consumer), &shutdown).await;
                 if let Err(error) = sweep.await {
                     tracing::error!(%error, "the sweep task failed");
                 }
@@ -144,60 +154,170 @@ impl Worker {
         tracing::info!("worker stopped");
     }
 
-    async fn run_embedded(&self, wakeup: &Notify, shutdown: &CancellationToken) {
-        let batch_size = self.config.batch_size.max(1) as u32;
-        while !shutdown.is_cancelled() {
-            let mut ads = match self.db.claim_pending(batch_size, self.config.lease).await {
-                Ok(ads) => ads,
+    /// Three stages joined by one-slot channels, so the next batch is
+    /// fetched and decoded while the model runs the current one and the
+    /// one before is being recorded: an image costs about the longest
+    /// stage, not the sum of all three.
+    async fn run_pipeline(&self, mut intake: Intake, shutdown: &CancellationToken) {
+        let (staged_tx, mut staged_rx) = mpsc::channel::<(Batch, Staged)>(1);
+        let (judged_tx, mut judged_rx) = mpsc::channel::<(Batch, Vec<Judgement>)>(1);
+        let intake_in_use = &mut intake;
+        let take = async move {
+            // The slot is reserved before the batch is formed: while the
+            // model is busy, ads keep collecting in the queue and the next
+            // batch comes out fuller (a dynamic batcher), instead of a
+            // small batch formed early waiting its turn.
+            while let Ok(permit) = staged_tx.reserve().await {
+                let Some(batch) = intake_in_use.next(self, shutdown).await else {
+                    break;
+                };
+                if batch.ads.is_empty() {
+                    // Only messages for ads decided already: nothing to run.
+                    settle(batch.deliveries, &[]).await;
+                    continue;
+                }
+                let staged = self.decider.stage(&batch.ads).await;
+                permit.send((batch, staged));
+            }
+        };
+        let judge = async move {
+            while let Some((batch, staged)) = staged_rx.recv().await {
+                let judgements = self.decider.judge(staged).await;
+                if judged_tx.send((batch, judgements)).await.is_err() {
+                    break;
+                }
+            }
+        };
+        let record = async move {
+            while let Some((batch, judgements)) = judged_rx.recv().await {
+                // An ad whose decision could not be recorded keeps its
+                // lease (built-in queue) or is requeued (RabbitMQ).
+                let unrecorded = self.decider.record(&batch.ads, judgements).await;
+                settle(batch.deliveries, &unrecorded).await;
+                self.mail_wakeup.notify_one();
+            }
+        };
+        tokio::join!(take, judge, record);
+        // Only now: the record stage acks on this consumer's channel.
+        if let Intake::Amqp(consumer) = &mut intake {
+            consumer.close().await;
+        }
+    }
+}
+
+/// Claimed ads, and for RabbitMQ the deliveries that brought them (and any
+/// for ads that need nothing), settled once the outcomes are recorded.
+struct Batch {
+    ads: Vec<AdRecord>,
+    deliveries: Vec<(AdId, Delivery)>,
+}
+
+/// Acks what was recorded (or needed nothing) and hands back the rest.
+async fn settle(deliveries: Vec<(AdId, Delivery)>, unrecorded: &[AdId]) {
+    for (id, delivery) in deliveries {
+        let result = if unrecorded.contains(&id) {
+            // The decision is not committed: RabbitMQ must deliver it again.
+            delivery.requeue().await
+        } else {
+            delivery.ack().await
+        };
+        if let Err(error) = result {
+            tracing::warn!(%id, %error, "could not settle a message; RabbitMQ will redeliver it");
+        }
+    }
+}
+
+/// Where batches come from, each formed like an inference server's dynamic
+/// batcher: as soon as `batch_size` ads are there, or `max_wait` after the
+/// first one.
+enum Intake {
+    Embedded(Arc<Notify>),
+    Amqp(Box<Consumer>),
+}
+
+impl Intake {
+    /// The next batch; `None` when shutting down.
+    async fn next(&mut self, worker: &Worker, shutdown: &CancellationToken) -> Option<Batch> {
+        let config = &worker.config;
+        let batch_size = config.batch_size.max(1);
+        loop {
+            if shutdown.is_cancelled() {
+                return None;
+            }
+            match self {
+                Intake::Embedded(wakeup) => {
+                    let mut ads = worker.claim(batch_size, shutdown).await?;
+                    if ads.is_empty() {
+                        tokio::select! {
+                            () = wakeup.notified() => {}
+                            () = tokio::time::sleep(config.poll_interval) => {}
+                            () = shutdown.cancelled() => return None,
+                        }
+                        continue;
+                    }
+                    let deadline = Instant::now() + config.max_wait;
+                    while ads.len() < batch_size && Instant::now() < deadline {
+                        // Submissions in this process wake us at once; those
+                        // of another process are found at the deadline.
+                        tokio::select! {
+                            () = wakeup.notified() => {}
+                            () = tokio::time::sleep_until(deadline) => {}
+                            () = shutdown.cancelled() => {}
+                        }
+                        match worker.claim(batch_size - ads.len(), shutdown).await {
+                            Some(more) => ads.extend(more),
+                            None => break,
+                        }
+                    }
+                    return Some(Batch {
+                        ads,
+                        deliveries: Vec::new(),
+                    });
+                }
+                Intake::Amqp(consumer) => {
+                    let deliveries = tokio::select! {
+                        deliveries = consumer.next_batch(batch_size, config.max_wait, Duration::from_secs(1)) => deliveries,
+                        () = shutdown.cancelled() => return None,
+                    };
+                    if deliveries.is_empty() {
+                        continue;
+                    }
+                    if let Some(batch) = worker.claim_deliveries(deliveries, shutdown).await {
+                        return Some(batch);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Worker {
+    /// Claims up to `room` pending ads; `None` when shutting down while
+    /// the database is unreachable.
+    async fn claim(&self, room: usize, shutdown: &CancellationToken) -> Option<Vec<AdRecord>> {
+        loop {
+            match self.db.claim_pending(room as u32, self.config.lease).await {
+                Ok(ads) => return Some(ads),
                 Err(error) => {
                     metrics::counter!("adpipe_worker_errors_total", "kind" => "database")
                         .increment(1);
                     tracing::warn!(%error, "cannot take ads from the database; retrying in 1 s");
                     if !pause(Duration::from_secs(1), shutdown).await {
-                        break;
+                        return None;
                     }
-                    continue;
-                }
-            };
-            if ads.is_empty() {
-                tokio::select! {
-                    () = wakeup.notified() => {}
-                    () = tokio::time::sleep(self.config.poll_interval) => {}
-                    () = shutdown.cancelled() => break,
-                }
-                continue;
-            }
-            if ads.len() < batch_size as usize && !self.config.max_wait.is_zero() {
-                tokio::time::sleep(self.config.max_wait).await;
-                let room = batch_size - ads.len() as u32;
-                if let Ok(more) = self.db.claim_pending(room, self.config.lease).await {
-                    ads.extend(more);
                 }
             }
-            // An ad whose decision could not be recorded keeps its lease and
-            // is taken again when it runs out.
-            self.decider.decide(ads).await;
-            self.mail_wakeup.notify_one();
         }
     }
 
-    async fn run_amqp(&self, mut consumer: Consumer, shutdown: &CancellationToken) {
-        let batch_size = self.config.batch_size.max(1);
-        loop {
-            let deliveries = tokio::select! {
-                deliveries = consumer.next_batch(batch_size, self.config.max_wait, Duration::from_secs(1)) => deliveries,
-                () = shutdown.cancelled() => break,
-            };
-            if deliveries.is_empty() {
-                continue;
-            }
-            self.handle_deliveries(deliveries, shutdown).await;
-            self.mail_wakeup.notify_one();
-        }
-        consumer.close().await;
-    }
-
-    async fn handle_deliveries(&self, deliveries: Vec<Delivery>, shutdown: &CancellationToken) {
+    /// Claims the ads the deliveries name. Malformed messages go to the
+    /// dead-letter queue; when the database cannot be reached, all go back
+    /// to the queue and `None` is returned.
+    async fn claim_deliveries(
+        &self,
+        deliveries: Vec<Delivery>,
+        shutdown: &CancellationToken,
+    ) -> Option<Batch> {
         let mut valid = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
             match delivery.ad_id() {
@@ -213,8 +333,20 @@ impl Worker {
             }
         }
         let ids: Vec<AdId> = valid.iter().map(|(id, _)| *id).collect();
-        let ads: Vec<AdRecord> = match self.db.claim_ids(&ids, self.config.lease).await {
-            Ok(ads) => ads,
+        match self.db.claim_ids(&ids, self.config.lease).await {
+            Ok(ads) => {
+                for id in &ids {
+                    if !ads.iter().any(|ad| ad.id == *id) {
+                        // Decided already (a redelivery) or unknown: nothing
+                        // to do, and no second email.
+                        tracing::debug!(%id, "message for an ad that is not pending; acking it");
+                    }
+                }
+                Some(Batch {
+                    ads,
+                    deliveries: valid,
+                })
+            }
             Err(error) => {
                 metrics::counter!("adpipe_worker_errors_total", "kind" => "database").increment(1);
                 tracing::warn!(%error, "cannot claim ads in the database; handing the messages back in 1 s");
@@ -224,26 +356,7 @@ impl Worker {
                         tracing::warn!(%error, "could not requeue a message");
                     }
                 }
-                return;
-            }
-        };
-        for id in &ids {
-            if !ads.iter().any(|ad| ad.id == *id) {
-                // Decided already (a redelivery) or unknown: nothing to do,
-                // and no second email.
-                tracing::debug!(%id, "message for an ad that is not pending; acking it");
-            }
-        }
-        let unrecorded = self.decider.decide(ads).await;
-        for (id, delivery) in valid {
-            let result = if unrecorded.contains(&id) {
-                // The decision is not committed: RabbitMQ must deliver it again.
-                delivery.requeue().await
-            } else {
-                delivery.ack().await
-            };
-            if let Err(error) = result {
-                tracing::warn!(%id, %error, "could not settle a message; RabbitMQ will redeliver it");
+                None
             }
         }
     }
