@@ -178,26 +178,25 @@ api() {
   say "API alone on SQLite with $(ls "$photos" | wc -l) photos of $(du -sk "$photos" | cut -f1) KB in all"
   echo '| run | requests/s | p50 (ms) | p99 (ms) | errors | generator cores | server peak RSS (MiB) |'
   echo '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'
-  # `adpipe api` with no worker: every accepted ad stays pending.
+  # `adpipe api` with no worker: every accepted ad stays pending. Status is
+  # asked of decided ads (the longest answers: tags, category, image link).
   for clients in 16 64; do
-    start_server api
-    "$BIN" loadgen --url "$URL" --mode submit --rate max --concurrency "$clients" --duration 10 \
-      --photos "$photos" --json "$out/submit-$clients.json" >"$work/loadgen.txt" 2>&1
-    local rss
-    rss=$(peak_rss "$server")
-    stop_server
-    summarize "POST /ads, $clients clients" "$out/submit-$clients.json" "$rss"
+    api_run "POST /ads, $clients clients" api submit "$clients" "$photos"
   done
-  # Decided ads (the longest answers: tags, category, image link).
   for clients in 16 64; do
-    start_server serve
-    "$BIN" loadgen --url "$URL" --mode status --concurrency "$clients" --duration 10 \
-      --photos "$photos" --json "$out/status-$clients.json" >"$work/loadgen.txt" 2>&1
-    local rss
-    rss=$(peak_rss "$server")
-    stop_server
-    summarize "GET /ads/{id}, $clients clients" "$out/status-$clients.json" "$rss"
+    api_run "GET /ads/{id}, $clients clients" serve status "$clients" "$photos"
   done
+}
+
+# api_run LABEL ROLE MODE CLIENTS PHOTOS: one closed-loop run of 10 s.
+api_run() {
+  local label=$1 role=$2 mode=$3 clients=$4 photos=$5 rss
+  start_server "$role"
+  "$BIN" loadgen --url "$URL" --mode "$mode" --rate max --concurrency "$clients" --duration 10 \
+    --photos "$photos" --json "$out/$mode-$clients.json" >"$work/loadgen.txt" 2>&1
+  rss=$(peak_rss "$server")
+  stop_server
+  summarize "$label" "$out/$mode-$clients.json" "$rss"
 }
 
 scale() {

@@ -124,31 +124,12 @@ fn inference(c: &mut Criterion) {
     let photos = photos();
     let tagger = tagger(&[View::CenterCrop]);
     let model = tagger.main_model();
-    let per_image = model.preprocessor().floats_per_image();
-    let prepared: Vec<Vec<f32>> = photos
-        .iter()
-        .map(|bytes| {
-            let mut out = vec![0f32; per_image];
-            model
-                .preprocessor()
-                .prepare(bytes, &mut out)
-                .expect("decodes");
-            out
-        })
-        .collect();
     let mut group = c.benchmark_group("inference");
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(8));
     for batch_size in [1usize, 4, 8, 16, 32] {
-        // Real photos, repeated to fill the batch.
-        let input: Vec<f32> = prepared
-            .iter()
-            .cycle()
-            .take(batch_size)
-            .flatten()
-            .copied()
-            .collect();
+        let input = prepared_batch(model, &photos, batch_size);
         group.throughput(Throughput::Elements(batch_size as u64));
         group.bench_with_input(
             BenchmarkId::from_parameter(batch_size),
