@@ -113,7 +113,7 @@ fn preprocessing(c: &mut Criterion) {
     group.bench_function("decode_only", |b| {
         b.iter(|| {
             for bytes in &photos {
-                black_box(adpipe_tagger::decode::decode(bytes, limits).expect("decodes"));
+                black_box(adpipe_image::decode(bytes, limits).expect("decodes"));
             }
         })
     });

@@ -1,21 +1,20 @@
 //! Tags images with a local ONNX image classifier, described by a
 //! `model.toml` so any classifier can be swapped in without recompiling.
 //!
-//! bytes → [`decode`] (untrusted input, limits, orientation) →
+//! bytes → [`adpipe_image::decode`] (untrusted input, limits, orientation) →
 //! [`preprocess`] (views, resize, normalise) → [`classifier`] (ONNX Runtime)
 //! → probabilities; [`Tagger`] batches and overlaps these, and
 //! [`Moderator`] adds the policy and its gates.
 
 pub mod classifier;
-pub mod decode;
 pub mod moderator;
 pub mod preprocess;
 pub mod runtime;
 pub mod spec;
 pub mod tagger;
 
+pub use adpipe_image::{DecodeError, DecodeLimits, ImageFormat, ImageInfo, RgbImage};
 pub use classifier::{Classifier, Execution, ModelError, SessionConfig};
-pub use decode::{DecodeError, DecodeLimits, ImageFormat, ImageInfo, RgbImage};
 pub use moderator::{Assessment, Moderator, ModeratorError};
 /// Graph optimisation levels for [`SessionConfig::optimization`].
 pub use ort::session::builder::GraphOptimizationLevel;

@@ -7,9 +7,9 @@ use adpipe_core::policy::{self, BoundGate, BoundPolicy, Decision, Gate, Policy, 
 use adpipe_core::{Tag, top_k};
 
 use crate::classifier::ModelError;
-use crate::decode::DecodeError;
 use crate::spec::ModelSpec;
 use crate::tagger::{LoadError, Model, Outputs, PreparedBatch, Tagger, TaggerConfig};
+use adpipe_image::DecodeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModeratorError {

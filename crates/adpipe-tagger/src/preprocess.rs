@@ -10,8 +10,8 @@ use fast_image_resize::{
     images::{Image, ImageRef},
 };
 
-use crate::decode::{self, DecodeError, DecodeLimits, RgbImage};
 use crate::spec::{ColorOrder, Filter, Layout, ModelSpec, View};
+use adpipe_image::{DecodeError, DecodeLimits, RgbImage};
 
 /// Turns image bytes into floats for one model. Cheap to share between
 /// threads: it holds no buffers of its own.
@@ -109,7 +109,7 @@ impl Preprocessor {
     /// Decodes `bytes` and writes all views into `out`
     /// (`floats_per_image()` long).
     pub fn prepare(&self, bytes: &[u8], out: &mut [f32]) -> Result<(), DecodeError> {
-        let image = decode::decode(bytes, &self.limits)?;
+        let image = adpipe_image::decode(bytes, &self.limits)?;
         self.prepare_decoded(&image, out);
         Ok(())
     }
@@ -344,7 +344,7 @@ fn jpeg_roundtrip(rgb: &[u8], width: u32, height: u32, quality: u8) -> Vec<u8> {
             jpeg_encoder::ColorType::Rgb,
         )
         .expect("encoding an in-memory RGB buffer cannot fail");
-    decode::decode(&encoded, &DecodeLimits::default())
+    adpipe_image::decode(&encoded, &DecodeLimits::default())
         .expect("a JPEG we just encoded decodes")
         .pixels
 }

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::classifier::{Classifier, Execution, ModelError, SessionConfig};
-use crate::decode::{self, DecodeError, DecodeLimits};
 use crate::preprocess::Preprocessor;
 use crate::runtime::{self, RuntimeError, RuntimeOptions};
 use crate::spec::{Device, ModelSpec, SpecError};
+use adpipe_image::{DecodeError, DecodeLimits};
 
 /// How to load and run the models.
 #[derive(Debug, Clone)]
@@ -152,7 +152,7 @@ impl Tagger {
 
     /// Decodes once and writes every model's input for one image.
     fn prepare(&self, bytes: &[u8], slots: &mut [&mut [f32]]) -> Result<(), DecodeError> {
-        let image = decode::decode(bytes, &self.limits)?;
+        let image = adpipe_image::decode(bytes, &self.limits)?;
         for (model, slot) in self.models.iter().zip(slots.iter_mut()) {
             model.preprocessor.prepare_decoded(&image, slot);
         }

@@ -8,7 +8,7 @@
 use std::io::Cursor;
 use std::time::Instant;
 
-use adpipe_tagger::decode::{self, DecodeError, DecodeLimits, ImageFormat};
+use adpipe_image::{self as decode, DecodeError, DecodeLimits, ImageFormat};
 use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, Rgba};
 
 fn limits() -> DecodeLimits {
@@ -23,7 +23,7 @@ fn encode(image: &DynamicImage, format: image::ImageFormat) -> Vec<u8> {
     bytes
 }
 
-fn pixel(image: &adpipe_tagger::RgbImage, x: u32, y: u32) -> [u8; 3] {
+fn pixel(image: &adpipe_image::RgbImage, x: u32, y: u32) -> [u8; 3] {
     let at = ((y * image.width + x) * 3) as usize;
     [image.pixels[at], image.pixels[at + 1], image.pixels[at + 2]]
 }
