@@ -66,8 +66,26 @@ pub struct Notice<'a> {
     pub status: Status,
     pub category: Option<&'a str>,
     pub reason: Option<&'a str>,
+    /// When the decision this notice tells of was made (Unix ms): with the
+    /// id it names the email, so a resend of the same notice (a worker that
+    /// died between sending and recording it) carries the same Message-ID
+    /// and mail providers can drop the copy.
+    pub decided_at: i64,
     /// Base of the link to the ad, e.g. `https://ads.example.com`.
     pub public_url: &'a str,
+}
+
+impl Notice<'_> {
+    /// The page a person opens: the web page showing the ad's status, not
+    /// the JSON of `GET /ads/{id}`.
+    pub fn link(&self) -> String {
+        format!("{}/?id={}", self.public_url.trim_end_matches('/'), self.id)
+    }
+
+    /// `<id.decided_at@domain>`, the domain taken from the sender.
+    fn message_id(&self, from: &Mailbox) -> String {
+        format!("<{}.{}@{}>", self.id, self.decided_at, from.email.domain())
+    }
 }
 
 /// Subject, plain text and HTML of a notice.
@@ -94,11 +112,7 @@ fn escape_html(text: &str) -> String {
 }
 
 pub fn render(notice: &Notice<'_>) -> Rendered {
-    let link = format!(
-        "{}/ads/{}",
-        notice.public_url.trim_end_matches('/'),
-        notice.id
-    );
+    let link = notice.link();
     let id = notice.id;
     match notice.status {
         Status::Approved => {
@@ -191,6 +205,22 @@ impl Mailer {
         &self.description
     }
 
+    /// The email of a notice, headers included. A Message-ID is set here:
+    /// mail without one is scored as spam by many providers.
+    fn message(&self, notice: &Notice<'_>, to: Mailbox) -> Result<Message, NotifyError> {
+        let rendered = render(notice);
+        Message::builder()
+            .message_id(Some(notice.message_id(&self.from)))
+            .from(self.from.clone())
+            .to(to)
+            .subject(rendered.subject)
+            .multipart(MultiPart::alternative_plain_html(
+                rendered.text,
+                rendered.html,
+            ))
+            .map_err(|error| NotifyError::Config(error.to_string()))
+    }
+
     pub async fn send(&self, notice: &Notice<'_>) -> Result<(), NotifyError> {
         let to: Mailbox = notice
             .to
@@ -201,16 +231,7 @@ impl Mailer {
                     message: error.to_string(),
                 },
             )?;
-        let rendered = render(notice);
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(rendered.subject)
-            .multipart(MultiPart::alternative_plain_html(
-                rendered.text,
-                rendered.html,
-            ))
-            .map_err(|error| NotifyError::Config(error.to_string()))?;
+        let message = self.message(notice, to)?;
         self.transport
             .send(message)
             .await
@@ -232,13 +253,17 @@ mod tests {
             status: Status::Approved,
             category: Some("bicycle"),
             reason: None,
+            decided_at: 1,
             public_url: "https://ads.example.com/",
         });
         assert_eq!(rendered.subject, "Your ad was approved (bicycle)");
+        // The human page, not the JSON of the API.
         assert!(
             rendered
                 .text
-                .contains(&format!("https://ads.example.com/ads/{id}"))
+                .contains(&format!("https://ads.example.com/?id={id}\n")),
+            "{}",
+            rendered.text
         );
         assert!(rendered.html.contains("<strong>bicycle</strong>"));
     }
@@ -251,6 +276,7 @@ mod tests {
             status: Status::Rejected,
             category: None,
             reason: Some("We only publish ads for <vehicles>."),
+            decided_at: 1,
             public_url: "http://localhost:8080",
         });
         assert_eq!(rendered.subject, "Your ad was not approved");
@@ -260,5 +286,45 @@ mod tests {
                 .contains("We only publish ads for <vehicles>.")
         );
         assert!(rendered.html.contains("&lt;vehicles&gt;"));
+    }
+
+    #[test]
+    fn every_email_has_a_message_id_stable_across_resends() {
+        let mailer = Mailer::new(&SmtpConfig::default()).expect("mailer");
+        let id = AdId::new();
+        let notice = Notice {
+            id,
+            to: "ana@example.com",
+            status: Status::Approved,
+            category: Some("car"),
+            reason: None,
+            decided_at: 1_764_547_200_000,
+            public_url: "http://localhost:8080",
+        };
+        let to: Mailbox = "ana@example.com".parse().expect("address");
+        let header = |message: &Message| {
+            message
+                .headers()
+                .get_raw("Message-ID")
+                .map(str::to_owned)
+                .expect("a Message-ID header")
+        };
+        let first = mailer.message(&notice, to.clone()).expect("message");
+        let again = mailer.message(&notice, to.clone()).expect("message");
+        assert_eq!(
+            header(&first),
+            format!("<{id}.1764547200000@adpipe.localhost>")
+        );
+        assert_eq!(header(&first), header(&again), "a resend is the same email");
+        let redecided = Notice {
+            decided_at: notice.decided_at + 1,
+            ..notice
+        };
+        let other = mailer.message(&redecided, to).expect("message");
+        assert_ne!(
+            header(&first),
+            header(&other),
+            "a new decision is a new email"
+        );
     }
 }

@@ -48,6 +48,7 @@ async fn approved_and_rejected_mail_arrive_with_what_the_submitter_needs() {
             status: Status::Approved,
             category: Some("car"),
             reason: None,
+            decided_at: 1,
             public_url: "http://localhost:8080",
         })
         .await
@@ -59,6 +60,7 @@ async fn approved_and_rejected_mail_arrive_with_what_the_submitter_needs() {
             status: Status::Rejected,
             category: None,
             reason: Some("We only publish ads for vehicles."),
+            decided_at: 2,
             public_url: "http://localhost:8080",
         })
         .await
@@ -83,8 +85,14 @@ async fn approved_and_rejected_mail_arrive_with_what_the_submitter_needs() {
         assert!(sender.contains("noreply@adpipe.localhost"), "{message}");
         let plain = http_get(&format!("/api/messages/{}/plain", message["id"]));
         assert!(
-            plain.contains(&format!("http://localhost:8080/ads/{id}")),
+            plain.contains(&format!("http://localhost:8080/?id={id}")),
             "{plain}"
+        );
+        let source = http_get(&format!("/api/messages/{}/source", message["id"]));
+        assert!(
+            source.contains(&format!("Message-ID: <{id}."))
+                && source.contains("@adpipe.localhost>"),
+            "{source}"
         );
     }
 }
@@ -104,6 +112,7 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
             status: Status::Approved,
             category: Some("car"),
             reason: None,
+            decided_at: 1,
             public_url: "http://localhost:8080",
         })
         .await;

@@ -105,14 +105,42 @@ async fn lifecycle(db: &Database) {
     db.notification_failed(ad.id, Duration::ZERO)
         .await
         .expect("failed");
-    assert_eq!(
-        db.claim_notifications(10, Duration::from_secs(30))
+    let claimed = db
+        .claim_notifications(10, Duration::from_secs(30))
+        .await
+        .expect("notify");
+    assert_eq!(claimed.len(), 1);
+    // The email of one decision went out while the ad was decided again
+    // (retag, a moderator): marking it sent must not swallow the new one.
+    let redecided = approved();
+    let redecided = Outcome {
+        status: Status::Rejected,
+        category: None,
+        reason: Some("retagged".into()),
+        ..redecided
+    };
+    assert!(
+        db.record_redecision(&claimed[0], &redecided, true)
             .await
-            .expect("notify")
-            .len(),
-        1
+            .expect("redecide")
     );
-    db.mark_notified(ad.id).await.expect("mark");
+    assert!(
+        !db.mark_notified(ad.id, claimed[0].decided_at)
+            .await
+            .expect("mark"),
+        "the email told of the old decision"
+    );
+    let due = db
+        .claim_notifications(10, Duration::from_secs(30))
+        .await
+        .expect("notify");
+    assert_eq!(due.len(), 1, "the new decision's email is due at once");
+    assert_eq!(due[0].status, Status::Rejected);
+    assert!(
+        db.mark_notified(ad.id, due[0].decided_at)
+            .await
+            .expect("mark")
+    );
     assert!(
         db.get_ad(ad.id)
             .await
@@ -152,7 +180,7 @@ async fn lifecycle(db: &Database) {
     );
 
     let counts = db.count_by_status().await.expect("counts");
-    assert!(counts.contains(&(Status::Approved, 1)));
+    assert!(counts.contains(&(Status::Rejected, 1)), "retagged above");
     assert!(counts.contains(&(Status::Pending, 1)));
 }
 

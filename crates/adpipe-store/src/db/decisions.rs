@@ -1,0 +1,104 @@
+//! Decisions: recorded only over the row as it was when judged, so a
+//! redelivery, a second retag or a colleague's decision in between writes
+//! nothing.
+
+use adpipe_core::AdId;
+
+use super::{AdRecord, Backend, Database, DbError, Outcome, now_millis};
+use adpipe_core::Status;
+
+impl Database {
+    /// Records the decision if the ad is still pending. Returns false when
+    /// it was already decided (a redelivery), so the caller sends no second
+    /// email.
+    pub async fn record_outcome(&self, id: AdId, outcome: &Outcome) -> Result<bool, DbError> {
+        let tags = serde_json::to_string(&outcome.tags).expect("tags serialise");
+        let now = now_millis();
+        let result = sqlx::query(
+            "UPDATE ads SET status = $1, category = $2, tags = $3, model = $4, policy = $5, \
+             reason = $6, decided_at = $7, lease_until = NULL, notify_after = $7 \
+             WHERE id = $8 AND status = 'pending'",
+        )
+        .bind(outcome.status.as_str())
+        .bind(outcome.category.as_deref())
+        .bind(tags)
+        .bind(&outcome.model)
+        .bind(&outcome.policy)
+        .bind(outcome.reason.as_deref())
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Records a new decision for an ad if its row is still as `seen` (same
+    /// status, same decision time): a second retag, a worker, an admin's
+    /// review or a delete in between make it return false and write
+    /// nothing. A pending ad (held with [`Database::claim_pending_ids`]) is
+    /// recorded as the worker records it, its email due.
+    ///
+    /// `renotify`: the submitter hears the new outcome; an ad already
+    /// emailed is made due again. One whose email has not gone out yet is
+    /// left as it is: that email reads the row when it is sent, so it
+    /// carries the new outcome, and a second one would be a duplicate.
+    pub async fn record_redecision(
+        &self,
+        seen: &AdRecord,
+        outcome: &Outcome,
+        renotify: bool,
+    ) -> Result<bool, DbError> {
+        if seen.status == Status::Pending {
+            return self.record_outcome(seen.id, outcome).await;
+        }
+        // Later than the decision it replaces, even on a clock that stepped.
+        let decided_at = now_millis().max(seen.decided_at.map_or(0, |at| at + 1));
+        let same = match self.backend {
+            Backend::Sqlite => "IS",
+            Backend::Postgres => "IS NOT DISTINCT FROM",
+        };
+        // SET reads the row as it was: `notified_at` here is the old one.
+        let notify = if renotify {
+            ", notify_after = CASE WHEN notified_at IS NULL THEN notify_after ELSE $11 END, \
+             notify_attempts = CASE WHEN notified_at IS NULL THEN notify_attempts ELSE 0 END, \
+             notified_at = NULL"
+        } else {
+            ""
+        };
+        let tags = serde_json::to_string(&outcome.tags).expect("tags serialise");
+        let result = sqlx::query(&format!(
+            "UPDATE ads SET status = $1, category = $2, tags = $3, model = $4, policy = $5, \
+             reason = $6, decided_at = $7 {notify} \
+             WHERE id = $8 AND status = $9 AND decided_at {same} $10"
+        ))
+        .bind(outcome.status.as_str())
+        .bind(outcome.category.as_deref())
+        .bind(tags)
+        .bind(&outcome.model)
+        .bind(&outcome.policy)
+        .bind(outcome.reason.as_deref())
+        .bind(decided_at)
+        .bind(seen.id.to_string())
+        .bind(seen.status.as_str())
+        .bind(seen.decided_at)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Puts a decided ad back in the queue to be judged again (after a
+    /// model or policy change); its submitter hears the new outcome.
+    /// Returns false for an unknown ad.
+    pub async fn reset_for_review(&self, id: AdId) -> Result<bool, DbError> {
+        let result = sqlx::query(
+            "UPDATE ads SET status = 'pending', category = NULL, tags = NULL, reason = NULL, \
+             decided_at = NULL, notified_at = NULL, notify_after = NULL, notify_attempts = 0, \
+             lease_until = NULL, attempts = 0 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,209 @@
+//! The ads table, on SQLite (default, a file in the data dir, WAL) or
+//! PostgreSQL, through sqlx's `Any` driver so one set of queries serves
+//! both. Times are Unix milliseconds.
+//!
+//! The table is also the built-in queue: a worker claims pending ads by
+//! setting a lease, and an ad whose lease ran out (its worker died) is
+//! claimed again. Decisions are recorded only on pending rows, so a
+//! redelivered ad is decided exactly once.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use adpipe_core::{AdId, Status, Tag};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+mod ads;
+mod claims;
+mod decisions;
+mod listing;
+mod outbox;
+
+pub use listing::AdFilter;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL, redacted.
+    #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row for ad {id}: {message}")]
+    Corrupt { id: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What the API stores when an ad is submitted.
+#[derive(Debug, Clone)]
+pub struct NewAd {
+    pub id: AdId,
+    pub text: String,
+    pub email: String,
+    pub image_key: String,
+    pub content_type: String,
+}
+
+/// One row of the ads table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdRecord {
+    pub id: AdId,
+    pub text: String,
+    pub email: String,
+    pub image_key: String,
+    pub content_type: String,
+    pub status: Status,
+    pub category: Option<String>,
+    pub tags: Vec<Tag>,
+    pub model: Option<String>,
+    pub policy: Option<String>,
+    pub reason: Option<String>,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+    pub notified_at: Option<i64>,
+    /// Emails tried so far (sent or failed).
+    pub notify_attempts: i64,
+}
+
+/// What the worker concluded about one ad.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: Status,
+    pub category: Option<String>,
+    pub tags: Vec<Tag>,
+    pub model: String,
+    pub policy: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+pub(super) const COLUMNS: &str = "id, text, email, image_key, content_type, status, category, tags, model, \
+                       policy, reason, attempts, created_at, decided_at, notified_at, \
+                       notify_attempts";
+
+impl Database {
+    /// Connects (creating a SQLite file if needed) and applies migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            // The URL may hold a password: the error is shown to people.
+            return Err(DbError::UnsupportedUrl(adpipe_core::redact_url(url)));
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') && !url.contains(":memory:") => {
+                format!("{url}?mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10));
+        let options = if backend == Backend::Sqlite {
+            options.after_connect(|connection, _| {
+                Box::pin(async move {
+                    // Readers never wait for the writer in WAL mode; a writer
+                    // waits up to 5 s for another instead of failing at once.
+                    connection.execute("PRAGMA journal_mode = WAL").await?;
+                    connection.execute("PRAGMA busy_timeout = 5000").await?;
+                    connection.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let pool = options.connect(&url).await?;
+        let database = Self { pool, backend };
+        database.migrate().await?;
+        Ok(database)
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub(super) fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
+    let id: String = row.try_get("id")?;
+    let corrupt = |message: String| DbError::Corrupt {
+        id: id.clone(),
+        message,
+    };
+    let status: String = row.try_get("status")?;
+    let tags: Option<String> = row.try_get("tags")?;
+    let tags = match tags {
+        Some(json) => serde_json::from_str(&json).map_err(|error| corrupt(error.to_string()))?,
+        None => Vec::new(),
+    };
+    Ok(AdRecord {
+        id: id
+            .parse()
+            .map_err(|error: adpipe_core::InvalidAdId| corrupt(error.to_string()))?,
+        text: row.try_get("text")?,
+        email: row.try_get("email")?,
+        image_key: row.try_get("image_key")?,
+        content_type: row.try_get("content_type")?,
+        status: Status::from_str(&status).map_err(corrupt)?,
+        category: row.try_get("category")?,
+        tags,
+        model: row.try_get("model")?,
+        policy: row.try_get("policy")?,
+        reason: row.try_get("reason")?,
+        attempts: row.try_get("attempts")?,
+        created_at: row.try_get("created_at")?,
+        decided_at: row.try_get("decided_at")?,
+        notified_at: row.try_get("notified_at")?,
+        notify_attempts: row.try_get("notify_attempts")?,
+    })
+}
+
+/// `$first, $first+1, …` for `count` values.
+pub(super) fn numbered_params(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|index| format!("${index}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
