@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use adpipe_core::{Secret, SecretUrl};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
@@ -16,15 +17,15 @@ pub struct Config {
     /// The SQLite file and the local image store live here by default.
     pub data_dir: PathBuf,
     /// `sqlite:PATH` or `postgres://…`; default: SQLite in `data_dir`.
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretUrl>,
     pub database_max_connections: u32,
     /// RabbitMQ; unset = the built-in queue in the database.
-    pub amqp_url: Option<String>,
+    pub amqp_url: Option<SecretUrl>,
     pub amqp_queue: String,
     /// Base of the links in emails and in `image_url`; default: `http://{http_addr}`.
     pub public_url: Option<String>,
     /// Bearer token of the admin endpoints; unset = no admin endpoints.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// The classifier's model.toml; default: the bundled EfficientNet-Lite0.
     pub model: Option<PathBuf>,
     /// The policy; default: the bundled vehicles policy.
@@ -54,8 +55,8 @@ pub struct S3Section {
     pub endpoint: Option<String>,
     pub bucket: Option<String>,
     pub region: Option<String>,
-    pub access_key: Option<String>,
-    pub secret_key: Option<String>,
+    pub access_key: Option<Secret>,
+    pub secret_key: Option<Secret>,
     /// Path-style requests (MinIO and most self-hosted servers); default true.
     pub path_style: Option<bool>,
 }
@@ -66,7 +67,7 @@ pub struct SmtpSection {
     pub host: String,
     pub port: u16,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// `none`, `starttls` or `tls`.
     pub tls: String,
     /// `Name <address>`.
@@ -195,13 +196,15 @@ fn apply(c: &mut Config, name: &str, v: String) -> anyhow::Result<bool> {
     match name {
         "ADPIPE_HTTP_ADDR" => c.http_addr = v,
         "ADPIPE_DATA_DIR" => c.data_dir = v.into(),
-        "ADPIPE_DATABASE_URL" => c.database_url = Some(v),
+        "ADPIPE_DATABASE_URL" => c.database_url = Some(v.into()),
         "ADPIPE_DATABASE_MAX_CONNECTIONS" => c.database_max_connections = parse(&v)?,
-        "ADPIPE_AMQP_URL" => c.amqp_url = Some(v),
+        "ADPIPE_AMQP_URL" => c.amqp_url = Some(v.into()),
         "ADPIPE_AMQP_QUEUE" => c.amqp_queue = v,
         "ADPIPE_PUBLIC_URL" => c.public_url = Some(v),
         // Empty means unset, as the API treats it: no admin endpoints.
-        "ADPIPE_ADMIN_TOKEN" => c.admin_token = Some(v).filter(|token| !token.is_empty()),
+        "ADPIPE_ADMIN_TOKEN" => {
+            c.admin_token = Some(v.into()).filter(|token: &Secret| !token.is_empty())
+        }
         "ADPIPE_MODEL" => c.model = Some(v.into()),
         "ADPIPE_POLICY" => c.policy = Some(v.into()),
         "ADPIPE_GATES" => {
@@ -218,13 +221,13 @@ fn apply(c: &mut Config, name: &str, v: String) -> anyhow::Result<bool> {
         "ADPIPE_S3_ENDPOINT" => c.s3.endpoint = Some(v),
         "ADPIPE_S3_BUCKET" => c.s3.bucket = Some(v),
         "ADPIPE_S3_REGION" => c.s3.region = Some(v),
-        "ADPIPE_S3_ACCESS_KEY" => c.s3.access_key = Some(v),
-        "ADPIPE_S3_SECRET_KEY" => c.s3.secret_key = Some(v),
+        "ADPIPE_S3_ACCESS_KEY" => c.s3.access_key = Some(v.into()),
+        "ADPIPE_S3_SECRET_KEY" => c.s3.secret_key = Some(v.into()),
         "ADPIPE_S3_PATH_STYLE" => c.s3.path_style = Some(parse(&v)?),
         "ADPIPE_SMTP_HOST" => c.smtp.host = v,
         "ADPIPE_SMTP_PORT" => c.smtp.port = parse(&v)?,
         "ADPIPE_SMTP_USERNAME" => c.smtp.username = Some(v),
-        "ADPIPE_SMTP_PASSWORD" => c.smtp.password = Some(v),
+        "ADPIPE_SMTP_PASSWORD" => c.smtp.password = Some(v.into()),
         "ADPIPE_SMTP_TLS" => c.smtp.tls = v,
         "ADPIPE_SMTP_FROM" => c.smtp.from = v,
         "ADPIPE_MAX_IMAGE_BYTES" => c.api.max_image_bytes = parse(&v)?,
@@ -288,10 +291,13 @@ impl Config {
         Ok(())
     }
 
-    pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("adpipe.db").display()))
+    pub fn database_url(&self) -> SecretUrl {
+        self.database_url.clone().unwrap_or_else(|| {
+            SecretUrl::new(format!(
+                "sqlite:{}",
+                self.data_dir.join("adpipe.db").display()
+            ))
+        })
     }
 
     pub fn public_url(&self) -> String {
@@ -300,6 +306,12 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.http_addr))
             .trim_end_matches('/')
             .to_owned()
+    }
+
+    /// The one set of image limits: the API probes uploads with it and the
+    /// worker decodes with it.
+    pub fn decode_limits(&self) -> adpipe_image::DecodeLimits {
+        adpipe_image::DecodeLimits::with_max_pixels(self.api.max_image_pixels)
     }
 
     pub fn s3_enabled(&self) -> bool {
@@ -312,8 +324,16 @@ impl Config {
             endpoint: self.s3.endpoint.clone(),
             bucket: self.s3.bucket.clone().unwrap_or(defaults.bucket),
             region: self.s3.region.clone().unwrap_or(defaults.region),
-            access_key: self.s3.access_key.clone(),
-            secret_key: self.s3.secret_key.clone(),
+            access_key: self
+                .s3
+                .access_key
+                .as_ref()
+                .map(|key| key.expose().to_owned()),
+            secret_key: self
+                .s3
+                .secret_key
+                .as_ref()
+                .map(|key| key.expose().to_owned()),
             path_style: self.s3.path_style.unwrap_or(defaults.path_style),
             timeout: defaults.timeout,
         }
@@ -324,7 +344,7 @@ impl Config {
             host: self.smtp.host.clone(),
             port: self.smtp.port,
             username: self.smtp.username.clone(),
-            password: self.smtp.password.clone(),
+            password: self.smtp.password.as_ref().map(|pw| pw.expose().to_owned()),
             tls: match self.smtp.tls.as_str() {
                 "starttls" => adpipe_notify::TlsMode::StartTls,
                 "tls" => adpipe_notify::TlsMode::Tls,
@@ -348,44 +368,16 @@ impl Config {
         }
     }
 
-    /// The configuration as TOML with passwords, keys, tokens and the
-    /// credentials inside URLs replaced by `***`.
+    /// The configuration as TOML, secrets shown as `***` by their types
+    /// ([`Secret`], [`SecretUrl`]), with the derived values filled in.
     pub fn redacted_toml(&self) -> String {
-        let mut shown = self.clone();
-        let hide = |value: &mut Option<String>| {
-            if value.is_some() {
-                *value = Some("***".into());
-            }
+        let shown = Config {
+            database_url: Some(self.database_url()),
+            public_url: Some(self.public_url()),
+            ..self.clone()
         };
-        hide(&mut shown.admin_token);
-        hide(&mut shown.s3.access_key);
-        hide(&mut shown.s3.secret_key);
-        hide(&mut shown.smtp.password);
-        shown.database_url = Some(redact_url(&self.database_url()));
-        shown.amqp_url = shown.amqp_url.as_deref().map(redact_url);
-        shown.public_url = Some(self.public_url());
         toml::to_string_pretty(&shown).unwrap_or_else(|error| format!("# cannot show: {error}\n"))
     }
-}
-
-/// `scheme://user:password@host/…` → `scheme://user:***@host/…`.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_owned();
-    };
-    let userinfo = &rest[..at];
-    let user = userinfo.split(':').next().unwrap_or_default();
-    let shown = if userinfo.contains(':') {
-        format!("{user}:***")
-    } else {
-        "***".to_owned()
-    };
-    format!("{}{shown}{}", &url[..scheme_end + 3], &rest[at..])
 }
 
 #[cfg(test)]
@@ -393,41 +385,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_lose_their_credentials() {
-        assert_eq!(
-            redact_url("postgres://adpipe:hunter2@db:5432/adpipe"),
-            "postgres://adpipe:***@db:5432/adpipe"
-        );
-        assert_eq!(
-            redact_url("amqp://guest:guest@127.0.0.1:5672/%2f"),
-            "amqp://guest:***@127.0.0.1:5672/%2f"
-        );
-        assert_eq!(redact_url("amqps://token@mq/"), "amqps://***@mq/");
-        assert_eq!(
-            redact_url("sqlite:adpipe-data/adpipe.db"),
-            "sqlite:adpipe-data/adpipe.db"
-        );
-        assert_eq!(
-            redact_url("postgres://db/x?user=a@b"),
-            "postgres://db/x?user=a@b"
-        );
-    }
-
-    #[test]
     fn secrets_never_reach_the_printed_configuration() {
         let mut config = Config {
-            admin_token: Some("tok-123".into()),
+            admin_token: Some(Secret::new("tok-123")),
             ..Config::default()
         };
-        config.s3.secret_key = Some("sk-456".into());
-        config.s3.access_key = Some("ak-789".into());
-        config.smtp.password = Some("pw-000".into());
-        config.database_url = Some("postgres://u:dbpass@h/d".into());
-        config.amqp_url = Some("amqp://u:mqpass@h/".into());
+        config.s3.secret_key = Some(Secret::new("sk-456"));
+        config.s3.access_key = Some(Secret::new("ak-789"));
+        config.smtp.password = Some(Secret::new("pw-000"));
+        // Issue 17's leak: a password with an unencoded '/'.
+        config.database_url = Some(SecretUrl::new("postgres://u:Se/cr3t@h/d"));
+        config.amqp_url = Some(SecretUrl::new("amqp://u:mq?pass@h/"));
         let shown = config.redacted_toml();
-        for secret in ["tok-123", "sk-456", "ak-789", "pw-000", "dbpass", "mqpass"] {
+        let debugged = format!("{config:?}");
+        for secret in [
+            "tok-123", "sk-456", "ak-789", "pw-000", "Se/cr3t", "mq?pass",
+        ] {
             assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");
+            assert!(!debugged.contains(secret), "{secret} leaked:\n{debugged}");
         }
+        assert!(shown.contains("postgres://u:***@h/d"), "{shown}");
         assert!(shown.contains("admin_token = \"***\""));
     }
 

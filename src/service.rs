@@ -5,18 +5,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpipe_api::{ApiConfig, AppState, Enqueue};
+use adpipe_api::{ApiConfig, AppState};
 use adpipe_notify::Mailer;
-use adpipe_queue::{AmqpConfig, Consumer, Publisher};
+use adpipe_queue::{AmqpConfig, Queue};
 use adpipe_store::{Blobs, Database};
-use adpipe_tagger::{DecodeLimits, Device, Moderator, RuntimeOptions, SessionConfig, TaggerConfig};
-use adpipe_worker::{Source, Worker};
+use adpipe_tagger::{Device, Moderator, RuntimeOptions, SessionConfig, TaggerConfig};
+use adpipe_worker::Worker;
 use anyhow::Context;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::assets;
-use crate::config::{Config, redact_url};
+use crate::config::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -63,7 +62,7 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 pub(crate) async fn open_database(config: &Config) -> anyhow::Result<Database> {
     let url = config.database_url();
-    if url.starts_with("sqlite:") {
+    if url.expose().starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!(
                 "cannot create the data directory {}",
@@ -71,9 +70,9 @@ pub(crate) async fn open_database(config: &Config) -> anyhow::Result<Database> {
             )
         })?;
     }
-    Database::connect(&url, config.database_max_connections)
+    Database::connect(url.expose(), config.database_max_connections)
         .await
-        .with_context(|| format!("cannot open the database {}", redact_url(&url)))
+        .with_context(|| format!("cannot open the database {url}"))
 }
 
 pub(crate) fn open_blobs(config: &Config) -> anyhow::Result<Blobs> {
@@ -97,12 +96,17 @@ pub(crate) fn load_moderator(config: &Config) -> anyhow::Result<Moderator> {
         "cuda" => Device::Cuda,
         _ => Device::Cpu,
     });
-    let tagger = tagger_config(
-        config.worker.threads,
-        config.worker.decode_threads,
-        device,
-        config.ort_lib.clone(),
-    );
+    // The limits the API checked uploads against: an image it accepted is
+    // one the worker decodes.
+    let tagger = TaggerConfig {
+        limits: config.decode_limits(),
+        ..tagger_config(
+            config.worker.threads,
+            config.worker.decode_threads,
+            device,
+            config.ort_lib.clone(),
+        )
+    };
     Moderator::load(&model, &policy, &config.gates, &tagger).context("cannot load the classifier")
 }
 
@@ -154,7 +158,7 @@ pub fn migrate(config: &Config) -> anyhow::Result<bool> {
         db.close().await;
         say(format_args!(
             "adpipe: the database {} is up to date",
-            redact_url(&config.database_url())
+            config.database_url()
         ));
         Ok(true)
     })
@@ -182,15 +186,14 @@ async fn run_async(
     let metrics = adpipe_api::metrics::install_recorder().map_err(anyhow::Error::msg)?;
     let db = open_database(config).await?;
     let blobs = open_blobs(config)?;
-    let wakeup = Arc::new(Notify::new());
-    let publisher = config
-        .amqp_url
-        .as_deref()
-        .map(|url| Publisher::new(amqp_config(config, url)));
+    let queue = match &config.amqp_url {
+        Some(url) => Queue::rabbitmq(db.clone(), amqp_config(config, url.expose())),
+        None => Queue::embedded(db.clone()),
+    };
     tracing::info!(
-        database = %redact_url(&config.database_url()),
+        database = %config.database_url(),
         blobs = blobs.description(),
-        queue = %config.amqp_url.as_deref().map_or("built-in (database)".to_owned(), redact_url),
+        queue = %queue.description(),
         "adpipe starting"
     );
 
@@ -200,15 +203,6 @@ async fn run_async(
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(moderator) = moderator {
         let mailer = Mailer::new(&config.smtp_config()).context("invalid SMTP settings")?;
-        let source = match (&config.amqp_url, &publisher) {
-            (Some(url), Some(publisher)) => Source::Amqp {
-                consumer: Box::new(Consumer::new(amqp_config(config, url))),
-                publisher: publisher.clone(),
-            },
-            _ => Source::Embedded {
-                wakeup: wakeup.clone(),
-            },
-        };
         tracing::info!(
             model = moderator.model_name(),
             policy = moderator.policy().name(),
@@ -222,9 +216,9 @@ async fn run_async(
             mailer,
             config.worker_config(),
         );
-        let token = shutdown.clone();
+        let (token, queue) = (shutdown.clone(), queue.clone());
         tasks.spawn(async move {
-            worker.run(source, token).await;
+            worker.run(queue, token).await;
             Ok(())
         });
     }
@@ -260,23 +254,20 @@ async fn run_async(
             .await
             .with_context(|| format!("cannot listen on {}", config.http_addr))?;
         let address = listener.local_addr()?;
-        let enqueue = match &publisher {
-            Some(publisher) => Enqueue::Amqp(publisher.clone()),
-            None => Enqueue::Embedded((role == Role::Both).then(|| wakeup.clone())),
-        };
         let state = AppState::new(
             db.clone(),
             blobs,
-            enqueue,
+            queue.clone(),
             ApiConfig {
                 max_image_bytes: config.api.max_image_bytes,
-                decode_limits: DecodeLimits {
-                    max_pixels: config.api.max_image_pixels,
-                    ..DecodeLimits::default()
-                },
+                decode_limits: config.decode_limits(),
                 public_url: config.public_url(),
                 request_timeout: Duration::from_secs(config.api.request_timeout_secs.max(1)),
-                admin_token: config.admin_token.clone().filter(|token| !token.is_empty()),
+                admin_token: config
+                    .admin_token
+                    .as_ref()
+                    .filter(|token| !token.is_empty())
+                    .map(|token| token.expose().to_owned()),
                 rate_limit_per_minute: config.api.rate_limit_per_minute,
                 rate_limit_burst: config.api.rate_limit_burst,
                 max_concurrent_requests: config.api.max_concurrent_requests,
@@ -316,9 +307,7 @@ async fn run_async(
             shutdown.cancel();
         }
     }
-    if let Some(publisher) = publisher {
-        publisher.close().await;
-    }
+    queue.close().await;
     db.close().await;
     outcome
 }

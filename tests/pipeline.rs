@@ -107,7 +107,7 @@ async fn vehicle_approved_and_cat_rejected(api: &Api) -> (String, String) {
     let (subject, plain) = catcher.only_email_to(&seller).await;
     assert_eq!(subject, "Your ad was approved (car)");
     assert!(
-        plain.contains(&format!("{}/ads/{car}", api.base)),
+        plain.contains(&format!("{}/?id={car}", api.base)),
         "{plain}"
     );
     let (subject, plain) = catcher.only_email_to(&cat_owner).await;
@@ -295,4 +295,97 @@ async fn postgres_rabbitmq_and_s3_with_separate_api_and_worker() {
     }
     drop(processes);
     drop_postgres(admin, &name).await;
+}
+
+/// A 121-megapixel PNG (grey, so it compresses to a few hundred KiB), made
+/// here rather than committed.
+fn huge_png(path: &std::path::Path, side: u32) {
+    use image::ImageEncoder;
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    let file = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let pixels = vec![128u8; side as usize * side as usize];
+    // Sub turns each row into one value and zeros, which the fast
+    // compressor packs to almost nothing.
+    PngEncoder::new_with_quality(file, CompressionType::Fast, FilterType::Sub)
+        .write_image(&pixels, side, side, image::ExtendedColorType::L8)
+        .expect("encode");
+}
+
+/// One image-limits setting reaches the API and the worker: with the limit
+/// raised, an image above the default is decided, not accepted by the API
+/// and then failed by the worker's compiled-in default.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_raised_image_limit_reaches_the_worker() {
+    let mut processes = Processes::new();
+    let port = free_port();
+    let env = [
+        ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
+        (
+            "ADPIPE_DATA_DIR",
+            processes.dir.join("data").display().to_string(),
+        ),
+        ("ADPIPE_MAX_IMAGE_PIXELS", "150000000".to_owned()),
+    ];
+    processes.spawn("serve", &["serve"], &env);
+    let api = Api::new(port);
+    api.wait_until_up(&mut processes).await;
+
+    let photo = processes.dir.join("huge.png");
+    huge_png(&photo, 11_000);
+    let (code, _, body) = api
+        .submit("A very large photo", "big@example.com", &photo)
+        .await;
+    assert_eq!(code, 202, "{body}");
+    let id = body["id"].as_str().expect("id").to_owned();
+    let (seen, decided) = api.until_decided(&id).await;
+    assert_ne!(
+        seen.last().map(String::as_str),
+        Some("failed"),
+        "the worker must decode what the API accepted: {decided}"
+    );
+    processes.stop_gracefully();
+}
+
+/// Passwords with characters that end a URL's authority (`/`, `?`, `#`,
+/// `@`) stay hidden in `adpipe config` and in start-up errors.
+#[test]
+fn passwords_with_reserved_characters_never_show() {
+    let processes = Processes::new();
+    for password in ["Se/cr3t", "Se?cr3t", "Se#cr3t", "Se@cr3t"] {
+        let env = [
+            (
+                "ADPIPE_DATABASE_URL",
+                format!("postgres://u:{password}@127.0.0.1:1/ads"),
+            ),
+            (
+                "ADPIPE_AMQP_URL",
+                format!("amqp://u:{password}@127.0.0.1:1/%2f"),
+            ),
+        ];
+        let config = processes
+            .command(&["config"], &env)
+            .output()
+            .expect("config");
+        assert!(config.status.success());
+        let shown = String::from_utf8_lossy(&config.stdout);
+        assert!(
+            shown.contains("postgres://u:***@127.0.0.1:1/ads"),
+            "{shown}"
+        );
+        assert!(shown.contains("amqp://u:***@127.0.0.1:1/%2f"), "{shown}");
+        // Nothing listens on port 1: the start-up error names the database.
+        let migrate = processes
+            .command(&["migrate"], &env)
+            .output()
+            .expect("migrate");
+        assert!(!migrate.status.success());
+        let error = String::from_utf8_lossy(&migrate.stderr);
+        assert!(error.contains("cannot open the database"), "{error}");
+        for (what, text) in [("adpipe config", &shown), ("adpipe migrate", &error)] {
+            assert!(
+                !text.contains(password),
+                "{password} leaked by {what}:\n{text}"
+            );
+        }
+    }
 }

@@ -401,7 +401,12 @@ async fn never_twice(db: &Database) {
             .await
             .expect("record")
     );
-    db.mark_notified(id).await.expect("notified");
+    let decided = db.get_ad(id).await.expect("get").expect("row");
+    assert!(
+        db.mark_notified(id, decided.decided_at)
+            .await
+            .expect("notified")
+    );
 
     // Two retags read the same row: exactly one records.
     let seen = db.get_ad(id).await.expect("get").expect("row");

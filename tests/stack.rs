@@ -243,7 +243,7 @@ async fn the_native_twin_of_docker_compose_decides_every_ad_once() {
     let (subject, plain) = catcher.only_email_to(&seller).await;
     assert_eq!(subject, "Your ad was approved (car)");
     assert!(
-        plain.contains(&format!("{}/ads/{car}", api.base)),
+        plain.contains(&format!("{}/?id={car}", api.base)),
         "{plain}"
     );
     let (subject, plain) = catcher.only_email_to(&cat_owner).await;

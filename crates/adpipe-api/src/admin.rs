@@ -14,7 +14,7 @@ use axum::{Json, Router, middleware, routing};
 use serde::{Deserialize, Serialize};
 
 use crate::status::parse_id;
-use crate::{ApiError, AppState, Enqueue};
+use crate::{ApiError, AppState};
 
 const MAX_PAGE: u32 = 500;
 
@@ -205,15 +205,7 @@ pub(crate) async fn review(
     {
         return Err(ApiError::not_found(format!("there is no ad with ID {id}")));
     }
-    match &state.enqueue {
-        Enqueue::Embedded(Some(wakeup)) => wakeup.notify_one(),
-        Enqueue::Embedded(None) => {}
-        Enqueue::Amqp(publisher) => {
-            if let Err(error) = publisher.publish(id).await {
-                tracing::warn!(%id, %error, "could not publish; the sweep will re-enqueue the ad");
-            }
-        }
-    }
+    state.queue.enqueue(id).await;
     tracing::info!(%id, "admin: ad sent back for review");
     Ok((
         StatusCode::ACCEPTED,

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{AppState, Enqueue};
+use crate::AppState;
 
 /// The process answers (liveness).
 #[utoipa::path(
@@ -35,14 +35,7 @@ pub async fn healthz() -> Json<Value> {
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await.map_err(|error| error.to_string());
     let blobs = state.blobs.ping().await.map_err(|error| error.to_string());
-    let queue = match &state.enqueue {
-        Enqueue::Embedded(_) => Ok("built-in".to_owned()),
-        Enqueue::Amqp(publisher) => publisher
-            .depth()
-            .await
-            .map(|depth| format!("rabbitmq, {depth} waiting"))
-            .map_err(|error| error.to_string()),
-    };
+    let queue = state.queue.check().await.map_err(|error| error.to_string());
     let ready = database.is_ok() && blobs.is_ok() && queue.is_ok();
     let show = |check: Result<String, String>| match check {
         Ok(detail) => json!({"ok": true, "detail": detail}),

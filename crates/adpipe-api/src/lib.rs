@@ -17,14 +17,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpipe_queue::Publisher;
+use adpipe_image::DecodeLimits;
+use adpipe_queue::Queue;
 use adpipe_store::{Blobs, Database};
-use adpipe_tagger::DecodeLimits;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ERROR_CODES};
@@ -66,22 +65,12 @@ impl Default for ApiConfig {
     }
 }
 
-/// How a stored ad reaches the workers.
-#[derive(Debug, Clone)]
-pub enum Enqueue {
-    /// The built-in queue: the pending row is the job. The notify wakes a
-    /// worker in the same process at once instead of at its next poll.
-    Embedded(Option<Arc<Notify>>),
-    /// RabbitMQ: publish the id (with a confirm). A failed publish does not
-    /// fail the submission; the worker's sweep re-publishes stale ads.
-    Amqp(Publisher),
-}
-
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: Database,
     pub blobs: Blobs,
-    pub enqueue: Enqueue,
+    /// Where stored ads wait for a worker.
+    pub queue: Queue,
     pub config: Arc<ApiConfig>,
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// Renders `GET /metrics`; `None`: no such route.
@@ -92,7 +81,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Database, blobs: Blobs, enqueue: Enqueue, config: ApiConfig) -> Self {
+    pub fn new(db: Database, blobs: Blobs, queue: Queue, config: ApiConfig) -> Self {
         let rate_limiter = (config.rate_limit_per_minute > 0).then(|| {
             Arc::new(RateLimiter::new(
                 config.rate_limit_per_minute,
@@ -102,7 +91,7 @@ impl AppState {
         Self {
             db,
             blobs,
-            enqueue,
+            queue,
             config: Arc::new(config),
             rate_limiter,
             metrics: None,

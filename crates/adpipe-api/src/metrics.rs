@@ -19,7 +19,7 @@ use axum::routing::get;
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::{AppState, Enqueue};
+use crate::AppState;
 
 /// Request latency: 5 ms … 30 s.
 const HTTP_BUCKETS: &[f64] = &[
@@ -148,14 +148,9 @@ async fn update_gauges(state: &AppState) {
     ] {
         metrics::gauge!("adpipe_ads", "status" => status.as_str()).set(count(status) as f64);
     }
-    match &state.enqueue {
-        Enqueue::Embedded(_) => {
-            metrics::gauge!("adpipe_queue_depth").set(count(Status::Pending) as f64);
-        }
-        Enqueue::Amqp(publisher) => match publisher.depth().await {
-            Ok(depth) => metrics::gauge!("adpipe_queue_depth").set(f64::from(depth)),
-            Err(error) => tracing::warn!(%error, "metrics: cannot read the queue's depth"),
-        },
+    match state.queue.depth().await {
+        Ok(depth) => metrics::gauge!("adpipe_queue_depth").set(depth as f64),
+        Err(error) => tracing::warn!(%error, "metrics: cannot read the queue's depth"),
     }
 }
 

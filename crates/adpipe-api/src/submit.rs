@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use adpipe_core::{AdId, AdText, Email};
+use adpipe_image::{DecodeError, ImageInfo};
 use adpipe_store::{Blobs, NewAd};
-use adpipe_tagger::{DecodeError, decode};
 use axum::Json;
 use axum::body::{Body, BodyDataStream};
 use axum::extract::State;
@@ -19,7 +19,7 @@ use multer::{Field, Multipart};
 use serde::Serialize;
 use tracing::Instrument;
 
-use crate::{ApiError, AppState, Enqueue};
+use crate::{ApiError, AppState};
 
 /// Text is at most 5000 characters; four bytes each, plus room to trim.
 const MAX_TEXT_BYTES: usize = 4 * AdText::MAX_CHARS + 1024;
@@ -344,7 +344,7 @@ pub async fn submit(
     // The type comes from the bytes, never from the file name or the
     // part's Content-Type, both of which the client chooses.
     let info =
-        decode::probe(&submission.image, &state.config.decode_limits).map_err(image_error)?;
+        adpipe_image::probe(&submission.image, &state.config.decode_limits).map_err(image_error)?;
 
     let id = AdId::new();
     accept(&state, submission, info, id)
@@ -357,7 +357,7 @@ pub async fn submit(
 async fn accept(
     state: &AppState,
     submission: Submission,
-    info: decode::ImageInfo,
+    info: ImageInfo,
     id: AdId,
 ) -> Result<(StatusCode, HeaderMap, Json<Submitted>), ApiError> {
     let image_key = Blobs::key_for(id, info.format.extension());
@@ -389,20 +389,9 @@ async fn accept(
             "the database is unavailable; nothing was saved, please try again shortly",
         ));
     }
-    match &state.enqueue {
-        Enqueue::Embedded(wakeup) => {
-            if let Some(wakeup) = wakeup {
-                wakeup.notify_one();
-            }
-        }
-        Enqueue::Amqp(publisher) => {
-            if let Err(error) = publisher.publish(id).await {
-                // The ad is stored and pending: the worker's sweep publishes
-                // it again, so the submitter need not retry.
-                tracing::warn!(%id, %error, "could not publish; the sweep will re-enqueue the ad");
-            }
-        }
-    }
+    // A publish that fails leaves the ad pending: the sweep publishes it
+    // again, so the submitter need not retry.
+    state.queue.enqueue(id).await;
     tracing::info!(%id, content_type = %ad.content_type, "ad submitted");
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/ads/{id}")) {

@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use adpipe_api::{ApiConfig, AppState, Enqueue};
+use adpipe_api::{ApiConfig, AppState};
 use adpipe_core::AdId;
+use adpipe_queue::Queue;
 use adpipe_store::{Blobs, Database};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
@@ -44,7 +45,7 @@ async fn start(config: ApiConfig) -> Server {
     let state = AppState::new(
         db.clone(),
         blobs,
-        Enqueue::Embedded(None),
+        Queue::embedded(db.clone()),
         ApiConfig {
             public_url: base.clone(),
             ..config

@@ -10,8 +10,9 @@
 
 use std::path::Path;
 
-use adpipe_api::{ApiConfig, AppState, Enqueue};
+use adpipe_api::{ApiConfig, AppState};
 use adpipe_core::AdId;
+use adpipe_queue::Queue;
 use adpipe_store::{Blobs, Database};
 use axum::body::Body;
 use axum::http::Request;
@@ -173,7 +174,7 @@ impl Harness {
             let state = AppState::new(
                 db.clone(),
                 blobs,
-                Enqueue::Embedded(None),
+                Queue::embedded(db.clone()),
                 ApiConfig::default(),
             );
             (adpipe_api::router(state), db)

@@ -14,8 +14,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use adpipe_api::{ApiConfig, AppState, Enqueue};
+use adpipe_api::{ApiConfig, AppState};
 use adpipe_core::AdId;
+use adpipe_queue::Queue;
 use adpipe_store::{Blobs, Database};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -61,7 +62,7 @@ async fn start() -> Server {
     let state = AppState::new(
         db.clone(),
         blobs,
-        Enqueue::Embedded(None),
+        Queue::embedded(db.clone()),
         ApiConfig {
             public_url: base.clone(),
             max_image_bytes: MAX_IMAGE_BYTES,

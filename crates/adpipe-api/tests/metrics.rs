@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use adpipe_api::{ApiConfig, AppState, Enqueue};
+use adpipe_api::{ApiConfig, AppState};
 use adpipe_core::AdId;
+use adpipe_queue::Queue;
 use adpipe_store::{Blobs, Database};
 use reqwest::multipart::{Form, Part};
 
@@ -208,9 +209,9 @@ async fn start(
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let mut state = AppState::new(
-        db,
+        db.clone(),
         blobs,
-        Enqueue::Embedded(None),
+        Queue::embedded(db.clone()),
         ApiConfig {
             public_url: base.clone(),
             ..ApiConfig::default()

@@ -5,8 +5,9 @@
 
 use std::process::Command;
 
-use adpipe_api::{ApiConfig, AppState, Enqueue};
+use adpipe_api::{ApiConfig, AppState};
 use adpipe_core::AdId;
+use adpipe_queue::Queue;
 use adpipe_store::{Blobs, Database};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -21,9 +22,9 @@ async fn router() -> (axum::Router, std::path::PathBuf) {
         .expect("database");
     let blobs = Blobs::local(&dir.join("blobs")).expect("blobs");
     let state = AppState::new(
-        db,
+        db.clone(),
         blobs,
-        Enqueue::Embedded(None),
+        Queue::embedded(db.clone()),
         ApiConfig {
             admin_token: Some("token".into()),
             ..ApiConfig::default()

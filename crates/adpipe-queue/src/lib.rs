@@ -1,5 +1,8 @@
-//! Carries ad ids from the API to the workers over RabbitMQ, and defines the
-//! message format.
+//! The queue of ads waiting for a decision: one type, [`Queue`], over the
+//! built-in lease queue (the pending rows of the database) and RabbitMQ
+//! (lapin), with the worker's [`Intake`] and the sweep. The API and the
+//! worker ask it to enqueue, take a batch, settle, and report its depth;
+//! no code outside this crate matches on the backend.
 //!
 //! The database row is the source of truth: a publish that fails is repaired
 //! by the worker's sweep, and a redelivered id is harmless because decisions
@@ -13,15 +16,23 @@
 
 mod amqp;
 mod consumer;
+mod intake;
 mod message;
 mod publisher;
+mod queue;
+mod sweep;
 
 use std::fmt;
 use std::time::Duration;
 
 pub use consumer::{Consumer, Delivery};
+pub use intake::{Batch, Intake};
 pub use message::{MessageError, decode, encode};
 pub use publisher::Publisher;
+pub use queue::{Batching, Queue, Sweep};
+
+// The one URL redactor, for logs and error messages.
+pub(crate) use adpipe_core::{redact_url, url_credentials as credentials};
 
 pub const DEFAULT_QUEUE: &str = "adpipe.ads";
 
@@ -86,76 +97,9 @@ pub enum QueueError {
     Protocol(String),
 }
 
-/// The URL with its password replaced by `***`, for logs and error messages.
-pub fn redact_url(url: &str) -> String {
-    match credentials(url) {
-        Some(Credentials {
-            password: Some(range),
-            ..
-        }) => format!("{}***{}", &url[..range.start], &url[range.end..]),
-        _ => url.to_owned(),
-    }
-}
-
-struct Credentials {
-    password: Option<std::ops::Range<usize>>,
-    /// Where the host part starts (just after the `@`).
-    host_start: usize,
-}
-
-/// Locates the userinfo of `scheme://user:pass@host...`.
-fn credentials(url: &str) -> Option<Credentials> {
-    let start = url.find("://").map_or(0, |i| i + 3);
-    // The last '@' rather than the first: a password with an unencoded '@'
-    // (or '/', '?', '#') must still be hidden. Over-redacting an odd URL
-    // with an '@' in its query is the safe way to be wrong.
-    let at = start + url[start..].rfind('@')?;
-    let password = url[start..at].find(':').map(|colon| start + colon + 1..at);
-    Some(Credentials {
-        password,
-        host_start: at + 1,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redact_hides_the_password() {
-        assert_eq!(
-            redact_url("amqp://guest:s3cret@127.0.0.1:5672/%2f"),
-            "amqp://guest:***@127.0.0.1:5672/%2f"
-        );
-        assert_eq!(
-            redact_url("amqps://adpipe:p%40ss@mq.example.com:5671/prod?heartbeat=30"),
-            "amqps://adpipe:***@mq.example.com:5671/prod?heartbeat=30"
-        );
-        assert_eq!(redact_url("amqp://user:@host"), "amqp://user:***@host");
-    }
-
-    #[test]
-    fn redact_hides_passwords_with_unencoded_separators() {
-        for url in [
-            "amqp://user:pa@ss@host:5672/%2f",
-            "amqp://user:pa/ss@host:5672/%2f",
-            "amqp://user:pa#ss@host:5672/%2f",
-        ] {
-            assert_eq!(redact_url(url), "amqp://user:***@host:5672/%2f", "{url}");
-        }
-    }
-
-    #[test]
-    fn redact_leaves_urls_without_password_alone() {
-        for url in [
-            "amqp://127.0.0.1:5672/%2f",
-            "amqps://mq.example.com",
-            "amqp://user@host:5672/%2f",
-            "",
-        ] {
-            assert_eq!(redact_url(url), url);
-        }
-    }
 
     #[test]
     fn config_debug_is_redacted() {

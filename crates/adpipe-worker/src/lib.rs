@@ -6,24 +6,21 @@
 //!
 //! Three loops share one process: deciding (this file and `decide`),
 //! emailing (`mail`: decided ads whose email is due, retried until the SMTP
-//! server takes it) and, with RabbitMQ, the sweep (`sweep`: re-publishes
-//! pending ads whose message was lost or whose retry is due).
+//! server takes it) and the queue's sweep (`adpipe_queue::Queue::sweep`:
+//! with RabbitMQ, re-publishes pending ads whose message was lost).
 
 mod decide;
 mod mail;
 mod retag;
-mod sweep;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpipe_core::AdId;
 use adpipe_notify::Mailer;
-use adpipe_queue::{Consumer, Delivery, Publisher};
-use adpipe_store::{AdRecord, Blobs, Database};
+use adpipe_queue::{Batch, Batching, Intake, Queue, Sweep};
+use adpipe_store::{Blobs, Database};
 use adpipe_tagger::Moderator;
 use tokio::sync::{Notify, mpsc};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use decide::{Decider, Judgement, Staged};
@@ -72,18 +69,6 @@ impl Default for WorkerConfig {
     }
 }
 
-/// Where the worker's ads come from.
-pub enum Source {
-    /// The built-in queue: pending rows claimed with a lease. `wakeup` is
-    /// notified by an API in the same process on each submission.
-    Embedded { wakeup: Arc<Notify> },
-    /// RabbitMQ: ids from the consumer; the publisher serves the sweep.
-    Amqp {
-        consumer: Box<Consumer>,
-        publisher: Publisher,
-    },
-}
-
 pub struct Worker {
     db: Database,
     decider: Decider,
@@ -120,7 +105,7 @@ impl Worker {
 
     /// Runs until `shutdown`; the batch in hand is finished (decided,
     /// recorded, acked) first, and nothing unfinished is acked.
-    pub async fn run(self, source: Source, shutdown: CancellationToken) {
+    pub async fn run(self, queue: Queue, shutdown: CancellationToken) {
         let mail = tokio::spawn(mail::run(
             self.db.clone(),
             self.mailer.clone(),
@@ -128,28 +113,26 @@ impl Worker {
             self.mail_wakeup.clone(),
             shutdown.clone(),
         ));
-        match source {
-            Source::Embedded { wakeup } => {
-                self.run_pipeline(Intake::Embedded(wakeup), &shutdown).await;
+        let sweep = {
+            let (queue, shutdown) = (queue.clone(), shutdown.clone());
+            let settings = Sweep {
+                interval: self.config.sweep_interval,
+                min_age: self.config.sweep_min_age,
+                lease: self.config.lease,
+            };
+            tokio::spawn(async move { queue.sweep(settings, shutdown).await })
+        };
+        let intake = queue.intake(Batching {
+            batch_size: self.config.batch_size,
+            max_wait: self.config.max_wait,
+            poll_interval: self.config.poll_interval,
+            lease: self.config.lease,
+        });
+        self.run_pipeline(intake, &shutdown).await;
+        for (name, task) in [("sweep", sweep), ("mail", mail)] {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "the {name} task failed");
             }
-            Source::Amqp {
-                consumer,
-                publisher,
-            } => {
-                let sweep = tokio::spawn(sweep::run(
-                    self.db.clone(),
-                    publisher,
-                    self.config.clone(),
-                    shutdown.clone(),
-                ));
-                self.run_pipeline(Intake::Amqp(consumer), &shutdown).await;
-                if let Err(error) = sweep.await {
-                    tracing::error!(%error, "the sweep task failed");
-                }
-            }
-        }
-        if let Err(error) = mail.await {
-            tracing::error!(%error, "the mail task failed");
         }
         tracing::info!("worker stopped");
     }
@@ -168,12 +151,12 @@ impl Worker {
             // batch comes out fuller (a dynamic batcher), instead of a
             // small batch formed early waiting its turn.
             while let Ok(permit) = staged_tx.reserve().await {
-                let Some(batch) = intake_in_use.next(self, shutdown).await else {
+                let Some(batch) = intake_in_use.next(shutdown).await else {
                     break;
                 };
                 if batch.ads.is_empty() {
                     // Only messages for ads decided already: nothing to run.
-                    settle(batch.deliveries, &[]).await;
+                    batch.settle(&[]).await;
                     continue;
                 }
                 let staged = self.decider.stage(&batch.ads).await;
@@ -193,171 +176,12 @@ impl Worker {
                 // An ad whose decision could not be recorded keeps its
                 // lease (built-in queue) or is requeued (RabbitMQ).
                 let unrecorded = self.decider.record(&batch.ads, judgements).await;
-                settle(batch.deliveries, &unrecorded).await;
+                batch.settle(&unrecorded).await;
                 self.mail_wakeup.notify_one();
             }
         };
         tokio::join!(take, judge, record);
         // Only now: the record stage acks on this consumer's channel.
-        if let Intake::Amqp(consumer) = &mut intake {
-            consumer.close().await;
-        }
-    }
-}
-
-/// Claimed ads, and for RabbitMQ the deliveries that brought them (and any
-/// for ads that need nothing), settled once the outcomes are recorded.
-struct Batch {
-    ads: Vec<AdRecord>,
-    deliveries: Vec<(AdId, Delivery)>,
-}
-
-/// Acks what was recorded (or needed nothing) and hands back the rest.
-async fn settle(deliveries: Vec<(AdId, Delivery)>, unrecorded: &[AdId]) {
-    for (id, delivery) in deliveries {
-        let result = if unrecorded.contains(&id) {
-            // The decision is not committed: RabbitMQ must deliver it again.
-            delivery.requeue().await
-        } else {
-            delivery.ack().await
-        };
-        if let Err(error) = result {
-            tracing::warn!(%id, %error, "could not settle a message; RabbitMQ will redeliver it");
-        }
-    }
-}
-
-/// Where batches come from, each formed like an inference server's dynamic
-/// batcher: as soon as `batch_size` ads are there, or `max_wait` after the
-/// first one.
-enum Intake {
-    Embedded(Arc<Notify>),
-    Amqp(Box<Consumer>),
-}
-
-impl Intake {
-    /// The next batch; `None` when shutting down.
-    async fn next(&mut self, worker: &Worker, shutdown: &CancellationToken) -> Option<Batch> {
-        let config = &worker.config;
-        let batch_size = config.batch_size.max(1);
-        loop {
-            if shutdown.is_cancelled() {
-                return None;
-            }
-            match self {
-                Intake::Embedded(wakeup) => {
-                    let mut ads = worker.claim(batch_size, shutdown).await?;
-                    if ads.is_empty() {
-                        tokio::select! {
-                            () = wakeup.notified() => {}
-                            () = tokio::time::sleep(config.poll_interval) => {}
-                            () = shutdown.cancelled() => return None,
-                        }
-                        continue;
-                    }
-                    let deadline = Instant::now() + config.max_wait;
-                    while ads.len() < batch_size && Instant::now() < deadline {
-                        // Submissions in this process wake us at once; those
-                        // of another process are found at the deadline.
-                        tokio::select! {
-                            () = wakeup.notified() => {}
-                            () = tokio::time::sleep_until(deadline) => {}
-                            () = shutdown.cancelled() => {}
-                        }
-                        match worker.claim(batch_size - ads.len(), shutdown).await {
-                            Some(more) => ads.extend(more),
-                            None => break,
-                        }
-                    }
-                    return Some(Batch {
-                        ads,
-                        deliveries: Vec::new(),
-                    });
-                }
-                Intake::Amqp(consumer) => {
-                    let deliveries = tokio::select! {
-                        deliveries = consumer.next_batch(batch_size, config.max_wait, Duration::from_secs(1)) => deliveries,
-                        () = shutdown.cancelled() => return None,
-                    };
-                    if deliveries.is_empty() {
-                        continue;
-                    }
-                    if let Some(batch) = worker.claim_deliveries(deliveries, shutdown).await {
-                        return Some(batch);
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl Worker {
-    /// Claims up to `room` pending ads; `None` when shutting down while
-    /// the database is unreachable.
-    async fn claim(&self, room: usize, shutdown: &CancellationToken) -> Option<Vec<AdRecord>> {
-        loop {
-            match self.db.claim_pending(room as u32, self.config.lease).await {
-                Ok(ads) => return Some(ads),
-                Err(error) => {
-                    metrics::counter!("adpipe_worker_errors_total", "kind" => "database")
-                        .increment(1);
-                    tracing::warn!(%error, "cannot take ads from the database; retrying in 1 s");
-                    if !pause(Duration::from_secs(1), shutdown).await {
-                        return None;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Claims the ads the deliveries name. Malformed messages go to the
-    /// dead-letter queue; when the database cannot be reached, all go back
-    /// to the queue and `None` is returned.
-    async fn claim_deliveries(
-        &self,
-        deliveries: Vec<Delivery>,
-        shutdown: &CancellationToken,
-    ) -> Option<Batch> {
-        let mut valid = Vec::with_capacity(deliveries.len());
-        for delivery in deliveries {
-            match delivery.ad_id() {
-                Ok(id) => valid.push((id, delivery)),
-                Err(error) => {
-                    metrics::counter!("adpipe_worker_errors_total", "kind" => "message")
-                        .increment(1);
-                    tracing::warn!(%error, "malformed message; moving it to the dead-letter queue");
-                    if let Err(error) = delivery.dead_letter().await {
-                        tracing::warn!(%error, "could not dead-letter a malformed message");
-                    }
-                }
-            }
-        }
-        let ids: Vec<AdId> = valid.iter().map(|(id, _)| *id).collect();
-        match self.db.claim_ids(&ids, self.config.lease).await {
-            Ok(ads) => {
-                for id in &ids {
-                    if !ads.iter().any(|ad| ad.id == *id) {
-                        // Decided already (a redelivery) or unknown: nothing
-                        // to do, and no second email.
-                        tracing::debug!(%id, "message for an ad that is not pending; acking it");
-                    }
-                }
-                Some(Batch {
-                    ads,
-                    deliveries: valid,
-                })
-            }
-            Err(error) => {
-                metrics::counter!("adpipe_worker_errors_total", "kind" => "database").increment(1);
-                tracing::warn!(%error, "cannot claim ads in the database; handing the messages back in 1 s");
-                pause(Duration::from_secs(1), shutdown).await;
-                for (_, delivery) in valid {
-                    if let Err(error) = delivery.requeue().await {
-                        tracing::warn!(%error, "could not requeue a message");
-                    }
-                }
-                None
-            }
-        }
+        intake.close().await;
     }
 }

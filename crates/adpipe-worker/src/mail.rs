@@ -92,6 +92,7 @@ pub(crate) async fn send_one(
         status: ad.status,
         category: ad.category.as_deref(),
         reason: ad.reason.as_deref(),
+        decided_at: ad.decided_at.unwrap_or_default(),
         public_url,
     };
     match mailer.send(&notice).await {
@@ -101,8 +102,12 @@ pub(crate) async fn send_one(
             // Sent but not marked would mean a second email after the lease:
             // try a few times before giving up.
             for attempt in 1..=3 {
-                match db.mark_notified(ad.id).await {
-                    Ok(()) => break,
+                match db.mark_notified(ad.id, ad.decided_at).await {
+                    Ok(true) => break,
+                    Ok(false) => {
+                        tracing::info!(id = %ad.id, "decided again while its email was sent; the new outcome is due");
+                        break;
+                    }
                     Err(error) => {
                         tracing::warn!(id = %ad.id, %error, attempt, "could not mark the email as sent");
                         tokio::time::sleep(Duration::from_millis(500 * attempt)).await;

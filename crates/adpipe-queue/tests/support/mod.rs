@@ -1,5 +1,7 @@
 //! The tests' side of the broker: their own queues, a plain lapin
 //! connection to look at them, and a relay to cut connections with.
+//! Shared by several test binaries, each of which uses a part.
+#![allow(dead_code)]
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adpipe_core::AdId;
-use adpipe_queue::{AmqpConfig, Consumer, Delivery, Publisher, redact_url};
+use adpipe_core::redact_url;
+use adpipe_queue::{AmqpConfig, Consumer, Delivery, Publisher};
 use futures_util::FutureExt;
 use lapin::options::{BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::FieldTable;

@@ -1,0 +1,55 @@
+//! RabbitMQ only: the ads table is the source of truth and the broker only
+//! carries ids, so an ad whose message never made it (a publish that failed
+//! after the insert) or that was handed back for a retry is found here and
+//! published again. This is the outbox pattern without a second table:
+//! the pending row is the outbox entry.
+
+use std::time::Duration;
+
+use adpipe_store::Database;
+use tokio_util::sync::CancellationToken;
+
+use crate::Publisher;
+use crate::queue::{Sweep, pause};
+
+const BATCH: u32 = 500;
+
+pub(crate) async fn run(
+    db: &Database,
+    publisher: &Publisher,
+    settings: &Sweep,
+    shutdown: &CancellationToken,
+) {
+    while pause(settings.interval, shutdown).await {
+        // While messages wait in the queue, an ad no worker took yet is most
+        // likely among them: re-publishing it would only duplicate work.
+        let never_held = match publisher.depth().await {
+            Ok(0) => Some(settings.min_age),
+            Ok(_) => None,
+            Err(error) => {
+                tracing::debug!(%error, "the sweep cannot reach RabbitMQ");
+                continue;
+            }
+        };
+        // Held as long as a worker would hold it, so it is not re-published
+        // again before a worker has had its chance.
+        let ids = match db.claim_stale(BATCH, never_held, settings.lease).await {
+            Ok(ids) => ids,
+            Err(error) => {
+                tracing::warn!(%error, "the sweep cannot read the database");
+                continue;
+            }
+        };
+        for id in ids {
+            match publisher.publish(id).await {
+                Ok(()) => tracing::info!(%id, "re-enqueued a pending ad"),
+                Err(error) => {
+                    tracing::warn!(%id, %error, "could not re-enqueue; will try again");
+                    // Let the next sweep take it again instead of after the lease.
+                    let _ = db.release(id, Duration::ZERO).await;
+                    break;
+                }
+            }
+        }
+    }
+}
