@@ -3,7 +3,6 @@
 
 mod assets;
 mod config;
-mod loadgen;
 mod retag;
 mod service;
 mod tag;
@@ -49,7 +48,7 @@ enum Command {
     /// Drive a running adpipe over HTTP: submit photos at a fixed rate or as
     /// fast as it answers, watch them until decided, report throughput and
     /// latency percentiles.
-    Loadgen(loadgen::LoadgenArgs),
+    Loadgen(adpipe_loadgen::LoadgenArgs),
 }
 
 /// Services narrate their work; one-shot commands speak only of trouble.
@@ -100,7 +99,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Retag(args) => retag::run(&load_config(file, false)?, args),
         Command::Loadgen(args) => {
             init_logging(false, false);
-            loadgen::run(args)
+            adpipe_loadgen::run(args, &assets::locate(adpipe_loadgen::DEFAULT_PHOTOS))
         }
         Command::Config => {
             print!("{}", load_config(file, false)?.redacted_toml());

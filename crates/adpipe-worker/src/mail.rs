@@ -14,13 +14,14 @@ use tracing::Instrument;
 
 use crate::pause;
 
-const BATCH: u32 = 16;
+/// Emails claimed and sent at once (by the mail loop and `adpipe retag`).
+pub(crate) const BATCH: u32 = 16;
 /// An email being sent is held this long before another worker may try it.
-const LEASE: Duration = Duration::from_secs(120);
+pub(crate) const LEASE: Duration = Duration::from_secs(120);
 const IDLE_POLL: Duration = Duration::from_secs(2);
 
 /// 10 s, 20 s, 40 s … up to 10 minutes.
-fn retry_delay(attempts: i64) -> Duration {
+pub(crate) fn retry_delay(attempts: i64) -> Duration {
     let exponent = attempts.clamp(1, 7) as u32 - 1;
     (Duration::from_secs(10) * 2u32.pow(exponent)).min(Duration::from_secs(600))
 }

@@ -6,7 +6,6 @@
 //! how, is the caller's business: it compares with what was recorded.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use adpipe_core::AdId;
 use adpipe_notify::Mailer;
@@ -14,13 +13,7 @@ use adpipe_store::{AdRecord, Blobs, Database};
 use adpipe_tagger::Moderator;
 
 use crate::decide::Judgement;
-
-/// The mail loop's: an email being sent is held this long.
-const EMAIL_LEASE: Duration = Duration::from_secs(120);
-/// The mail loop's first retry delay; its own backoff takes over from there.
-const EMAIL_RETRY: Duration = Duration::from_secs(10);
-/// Emails sent at once.
-const EMAIL_BATCH: usize = 16;
+use crate::mail;
 
 /// Judges stored ads again with one model and policy.
 pub struct Rejudge {
@@ -72,12 +65,12 @@ pub async fn send_due_emails(
     ids: &[AdId],
 ) -> EmailTally {
     let mut tally = EmailTally::default();
-    for chunk in ids.chunks(EMAIL_BATCH) {
+    for chunk in ids.chunks(mail::BATCH as usize) {
         if tally.refused > 0 {
             tally.left += chunk.len();
             continue;
         }
-        let ads = match db.claim_notifications_of(chunk, EMAIL_LEASE).await {
+        let ads = match db.claim_notifications_of(chunk, mail::LEASE).await {
             Ok(ads) => ads,
             Err(error) => {
                 tracing::warn!(%error, "cannot take emails to send; the workers will send them");
@@ -88,7 +81,13 @@ pub async fn send_due_emails(
         tally.left += chunk.len() - ads.len();
         let sent = futures_util::future::join_all(ads.iter().map(|ad| {
             tracing::Instrument::instrument(
-                crate::mail::send_one(db, mailer, public_url, ad, EMAIL_RETRY),
+                mail::send_one(
+                    db,
+                    mailer,
+                    public_url,
+                    ad,
+                    mail::retry_delay(ad.notify_attempts),
+                ),
                 tracing::info_span!("ad", ad_id = %ad.id),
             )
         }))
