@@ -75,13 +75,13 @@ pub struct ListQuery {
 pub struct AdminAd {
     #[schema(value_type = String, format = Uuid)]
     id: AdId,
-    #[schema(value_type = crate::openapi::StatusName)]
+    #[schema(value_type = crate::schemas::StatusName)]
     status: &'static str,
     text: String,
     email: String,
     content_type: String,
     category: Option<String>,
-    #[schema(value_type = Vec<crate::openapi::TagSchema>)]
+    #[schema(value_type = Vec<crate::schemas::TagSchema>)]
     tags: Vec<Tag>,
     model: Option<String>,
     policy: Option<String>,

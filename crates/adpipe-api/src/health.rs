@@ -15,7 +15,7 @@ use crate::AppState;
     get,
     path = "/healthz",
     tag = "operations",
-    responses((status = 200, description = "Alive.", body = crate::openapi::Health))
+    responses((status = 200, description = "Alive.", body = crate::schemas::Health))
 )]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
@@ -28,8 +28,8 @@ pub async fn healthz() -> Json<Value> {
     path = "/readyz",
     tag = "operations",
     responses(
-        (status = 200, description = "Ready.", body = crate::openapi::Readiness),
-        (status = 503, description = "A dependency is down; `checks` says which.", body = crate::openapi::Readiness),
+        (status = 200, description = "Ready.", body = crate::schemas::Readiness),
+        (status = 503, description = "A dependency is down; `checks` says which.", body = crate::schemas::Readiness),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {

@@ -10,6 +10,7 @@ mod limits;
 pub mod metrics;
 mod openapi;
 mod page;
+mod schemas;
 mod status;
 mod submit;
 

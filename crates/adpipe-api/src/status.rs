@@ -19,7 +19,7 @@ use crate::{ApiError, AppState};
 pub struct AdStatus {
     #[schema(value_type = String, format = Uuid)]
     pub id: AdId,
-    #[schema(value_type = crate::openapi::StatusName)]
+    #[schema(value_type = crate::schemas::StatusName)]
     pub status: &'static str,
     /// For people: "Your ad is in the review queue", "Your ad was not
     /// approved", "Your ad was approved", "Your ad could not be processed".
@@ -35,7 +35,7 @@ pub struct AdStatus {
     pub category: Option<String>,
     /// Approved ads: the classifier's top labels, most confident first.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<crate::openapi::TagSchema>>)]
+    #[schema(value_type = Option<Vec<crate::schemas::TagSchema>>)]
     pub tags: Option<Vec<Tag>>,
     /// Approved ads: absolute link to the image.
     #[serde(skip_serializing_if = "Option::is_none")]

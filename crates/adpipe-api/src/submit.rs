@@ -321,7 +321,7 @@ fn image_error(error: DecodeError) -> ApiError {
     post,
     path = "/ads",
     tag = "ads",
-    request_body(content = crate::openapi::SubmitForm, content_type = "multipart/form-data"),
+    request_body(content = crate::schemas::SubmitForm, content_type = "multipart/form-data"),
     responses(
         (status = 202, description = "Stored and queued; poll `Location`.", body = Submitted,
             headers(("Location" = String, description = "`/ads/{id}`"))),

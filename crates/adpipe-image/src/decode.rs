@@ -6,7 +6,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use crate::complete::check_complete;
 use crate::format::ImageFormat;
-use crate::limits::{DecodeError, DecodeLimits, check_size};
+use crate::limits::{DecodeError, DecodeLimits, check_size, corrupt};
 
 /// What the header says, without decoding pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,13 +23,6 @@ pub struct RgbImage {
     pub width: u32,
     pub height: u32,
     pub pixels: Vec<u8>,
-}
-
-pub(crate) fn corrupt(format: ImageFormat, error: impl std::fmt::Display) -> DecodeError {
-    DecodeError::Corrupt {
-        format: format.mime_type().trim_start_matches("image/"),
-        detail: error.to_string(),
-    }
 }
 
 fn reader<'a>(

@@ -1,6 +1,8 @@
 //! The limits that stop a decompression bomb before any pixel buffer is
 //! allocated, and the errors an image can earn.
 
+use crate::format::ImageFormat;
+
 /// Guards against decompression bombs. The defaults accept any real photo
 /// (a 100-megapixel camera included) and refuse what would need more than
 /// 512 MiB to decode.
@@ -97,4 +99,13 @@ pub(crate) fn check_size(
         });
     }
     Ok(())
+}
+
+/// A `Corrupt` error for `format`, saying what the decoder or the
+/// structure check found.
+pub(crate) fn corrupt(format: ImageFormat, error: impl std::fmt::Display) -> DecodeError {
+    DecodeError::Corrupt {
+        format: format.mime_type().trim_start_matches("image/"),
+        detail: error.to_string(),
+    }
 }

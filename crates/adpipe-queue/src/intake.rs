@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::queue::{Batching, pause};
+use crate::settings::{Batching, pause};
 use crate::{AmqpConfig, Consumer, Delivery};
 
 /// Claimed ads, and on RabbitMQ the deliveries that brought them (and any

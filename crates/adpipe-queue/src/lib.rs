@@ -20,6 +20,7 @@ mod intake;
 mod message;
 mod publisher;
 mod queue;
+mod settings;
 mod sweep;
 
 use std::fmt;
@@ -29,7 +30,8 @@ pub use consumer::{Consumer, Delivery};
 pub use intake::{Batch, Intake};
 pub use message::{MessageError, decode, encode};
 pub use publisher::Publisher;
-pub use queue::{Batching, Queue, Sweep};
+pub use queue::Queue;
+pub use settings::{Batching, Sweep};
 
 // The one URL redactor, for logs and error messages.
 pub(crate) use adpipe_core::{redact_url, url_credentials as credentials};

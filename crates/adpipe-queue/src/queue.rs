@@ -10,7 +10,6 @@
 //! twice is recorded once.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use adpipe_core::{AdId, Status};
 use adpipe_store::Database;
@@ -18,32 +17,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::intake::Intake;
+use crate::settings::{Batching, Sweep};
 use crate::{AmqpConfig, Publisher, QueueError, sweep};
-
-/// How a worker forms batches from the queue.
-#[derive(Debug, Clone)]
-pub struct Batching {
-    /// Most ads in one batch.
-    pub batch_size: usize,
-    /// Once one ad is there, how long to wait for more to fill the batch.
-    pub max_wait: Duration,
-    /// Built-in queue: how often to look for ads submitted through another
-    /// process (those of this process wake the worker at once).
-    pub poll_interval: Duration,
-    /// How long a claimed ad is held before another worker may take it.
-    pub lease: Duration,
-}
-
-/// RabbitMQ only: how the sweep looks for pending ads whose message was
-/// lost or whose retry is due.
-#[derive(Debug, Clone)]
-pub struct Sweep {
-    pub interval: Duration,
-    /// How old an ad that no worker ever took must be to count as lost.
-    pub min_age: Duration,
-    /// How long a re-published ad is held before it may be swept again.
-    pub lease: Duration,
-}
 
 /// The queue of ads waiting for a decision. Cheap to clone; an API and a
 /// worker in one process share one, so a submission wakes the worker at
@@ -171,13 +146,5 @@ impl Queue {
         if let Backend::Rabbitmq { publisher, .. } = &self.backend {
             publisher.close().await;
         }
-    }
-}
-
-/// Sleeps, or returns false at once when shutting down.
-pub(crate) async fn pause(duration: Duration, shutdown: &CancellationToken) -> bool {
-    tokio::select! {
-        () = tokio::time::sleep(duration) => true,
-        () = shutdown.cancelled() => false,
     }
 }

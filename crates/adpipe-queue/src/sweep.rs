@@ -10,7 +10,7 @@ use adpipe_store::Database;
 use tokio_util::sync::CancellationToken;
 
 use crate::Publisher;
-use crate::queue::{Sweep, pause};
+use crate::settings::{Sweep, pause};
 
 const BATCH: u32 = 500;
 

@@ -7,9 +7,8 @@ mod jpeg;
 mod png;
 mod webp;
 
-use crate::decode::corrupt;
 use crate::format::ImageFormat;
-use crate::limits::DecodeError;
+use crate::limits::{DecodeError, corrupt};
 
 /// Checks that a file ends where its own structure says it does, so that an
 /// upload cut short is refused at the door rather than failing in the

@@ -1,0 +1,79 @@
+//! Shapes for the OpenAPI document that the handlers build in other ways
+//! (a multipart form, JSON made with `json!`, a domain type of adpipe-core,
+//! which knows nothing of HTTP). Only the document reads them; the
+//! handlers name them in their annotations.
+
+use std::collections::BTreeMap;
+
+use utoipa::ToSchema;
+
+/// The fields of `POST /ads` (multipart/form-data, in any order, each once).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SubmitForm {
+    /// The ad's text: 1 to 5000 characters, no control characters but
+    /// newlines and tabs; trimmed.
+    #[schema(min_length = 1, max_length = 5000)]
+    text: String,
+    /// Where the outcome is emailed.
+    #[schema(format = Email, max_length = 254)]
+    email: String,
+    /// One JPEG, PNG, WebP, GIF or BMP image, at most `ADPIPE_MAX_IMAGE_BYTES`
+    /// (10 MiB) and `ADPIPE_MAX_IMAGE_PIXELS`. The type is read from the
+    /// bytes; the file name and part content type are ignored.
+    #[schema(value_type = String, format = Binary)]
+    image: Vec<u8>,
+}
+
+/// An ad's status.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(crate) enum StatusName {
+    /// In the review queue.
+    Pending,
+    Approved,
+    /// Not approved by the policy; see `reason`.
+    Rejected,
+    /// Could not be processed (an undecodable image, say); see `reason`.
+    Failed,
+}
+
+/// One label of the classifier.
+#[derive(ToSchema)]
+#[schema(as = Tag)]
+#[allow(dead_code)]
+pub(crate) struct TagSchema {
+    /// A label of the model's `labels.txt`.
+    label: String,
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    confidence: f32,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Health {
+    #[schema(example = "ok")]
+    status: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Readiness {
+    /// `ready` or `not_ready`.
+    #[schema(example = "ready")]
+    status: String,
+    /// One entry per dependency: `database`, `blobs`, `queue`, and `model`
+    /// where this process runs a worker.
+    checks: BTreeMap<String, Check>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Check {
+    ok: bool,
+    /// What answered, when ok.
+    detail: Option<String>,
+    /// Why not, otherwise.
+    error: Option<String>,
+}
