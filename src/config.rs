@@ -149,16 +149,19 @@ impl Default for SmtpSection {
 }
 
 impl Default for ApiSection {
+    /// The API crate's own defaults: one place for each value.
     fn default() -> Self {
+        let api = adpipe_api::ApiConfig::default();
+        let server = adpipe_api::ServerLimits::default();
         Self {
-            max_image_bytes: 10 * 1024 * 1024,
-            max_image_pixels: 100_000_000,
-            request_timeout_secs: 30,
-            rate_limit_per_minute: 120,
-            rate_limit_burst: 30,
-            max_concurrent_requests: 1024,
-            max_connections: 4096,
-            header_read_timeout_secs: 10,
+            max_image_bytes: api.max_image_bytes,
+            max_image_pixels: api.decode_limits.max_pixels,
+            request_timeout_secs: api.request_timeout.as_secs(),
+            rate_limit_per_minute: api.rate_limit_per_minute,
+            rate_limit_burst: api.rate_limit_burst,
+            max_concurrent_requests: api.max_concurrent_requests,
+            max_connections: server.max_connections,
+            header_read_timeout_secs: server.header_read_timeout.as_secs(),
         }
     }
 }
@@ -406,6 +409,18 @@ mod tests {
         }
         assert!(shown.contains("postgres://u:***@h/d"), "{shown}");
         assert!(shown.contains("admin_token = \"***\""));
+    }
+
+    #[test]
+    fn defaults_come_from_the_crates_that_use_them() {
+        let api = adpipe_api::ApiConfig::default();
+        let section = ApiSection::default();
+        assert_eq!(section.rate_limit_per_minute, api.rate_limit_per_minute);
+        assert_eq!(section.rate_limit_burst, api.rate_limit_burst);
+        assert_eq!(
+            Config::default().decode_limits(),
+            adpipe_image::DecodeLimits::default()
+        );
     }
 
     #[test]

@@ -59,8 +59,10 @@ impl Default for ApiConfig {
             public_url: "http://127.0.0.1:8080".into(),
             request_timeout: Duration::from_secs(30),
             admin_token: None,
-            rate_limit_per_minute: 0,
-            rate_limit_burst: 20,
+            // What `adpipe serve` runs with: generous for a person, a brake
+            // on a script.
+            rate_limit_per_minute: 120,
+            rate_limit_burst: 30,
             max_concurrent_requests: 1024,
         }
     }

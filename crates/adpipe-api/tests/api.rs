@@ -2,68 +2,38 @@
 //! accepts, what it refuses and why, and that a refused request leaves
 //! nothing behind.
 
-use std::path::{Path, PathBuf};
+mod support;
 
-use adpipe_api::{ApiConfig, AppState};
+use adpipe_api::ApiConfig;
 use adpipe_core::AdId;
-use adpipe_queue::Queue;
-use adpipe_store::{Blobs, Database};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
+use support::{Setup, TestApp, photo};
 
+/// The served app and a client for it.
 struct Server {
-    base: String,
-    dir: PathBuf,
-    db: Database,
+    app: TestApp,
     http: reqwest::Client,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+impl std::ops::Deref for Server {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
     }
 }
 
-fn photo(relative: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/photos")
-        .join(relative);
-    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-}
-
 async fn start(config: ApiConfig) -> Server {
-    let dir = std::env::temp_dir().join(format!("adpipe-api-{}", AdId::new()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let db = Database::connect(&format!("sqlite:{}", dir.join("ads.db").display()), 4)
-        .await
-        .expect("database");
-    let blobs = Blobs::local(&dir.join("blobs")).expect("blobs");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let state = AppState::new(
-        db.clone(),
-        blobs,
-        Queue::embedded(db.clone()),
-        ApiConfig {
-            public_url: base.clone(),
-            ..config
-        },
-    );
-    tokio::spawn(adpipe_api::serve(
-        listener,
-        adpipe_api::router(state),
-        adpipe_api::ServerLimits {
+    let setup = Setup {
+        config,
+        limits: adpipe_api::ServerLimits {
             header_read_timeout: std::time::Duration::from_millis(500),
             ..adpipe_api::ServerLimits::default()
         },
-        std::future::pending(),
-    ));
+        metrics: None,
+    };
     Server {
-        base,
-        dir,
-        db,
+        app: TestApp::serve(setup).await,
         http: reqwest::Client::new(),
     }
 }

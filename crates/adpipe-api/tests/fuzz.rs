@@ -8,25 +8,13 @@
 //! `PROPTEST_CASES` raises the number of cases; a failing case is saved
 //! under proptest-regressions/ and replayed first from then on.
 
-use std::path::Path;
+mod support;
 
-use adpipe_api::{ApiConfig, AppState};
-use adpipe_core::AdId;
-use adpipe_queue::Queue;
-use adpipe_store::{Blobs, Database};
 use axum::body::Body;
 use axum::http::Request;
 use proptest::prelude::*;
+use support::{Setup, TestApp, photo};
 use tower::ServiceExt;
-
-fn photo(relative: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/photos")
-            .join(relative),
-    )
-    .expect("photo")
-}
 
 #[derive(Debug, Clone)]
 struct Part {
@@ -150,11 +138,11 @@ fn request() -> impl Strategy<Value = (String, Vec<u8>)> {
         })
 }
 
+/// The app in-process on a runtime of its own, as proptest calls from
+/// plain threads.
 struct Harness {
     runtime: tokio::runtime::Runtime,
-    router: axum::Router,
-    db: Database,
-    dir: std::path::PathBuf,
+    app: TestApp,
 }
 
 impl Harness {
@@ -164,39 +152,12 @@ impl Harness {
             .enable_all()
             .build()
             .expect("runtime");
-        let dir = std::env::temp_dir().join(format!("adpipe-fuzz-{}", AdId::new()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let (router, db) = runtime.block_on(async {
-            let db = Database::connect(&format!("sqlite:{}", dir.join("ads.db").display()), 4)
-                .await
-                .expect("db");
-            let blobs = Blobs::local(&dir.join("blobs")).expect("blobs");
-            let state = AppState::new(
-                db.clone(),
-                blobs,
-                Queue::embedded(db.clone()),
-                ApiConfig::default(),
-            );
-            (adpipe_api::router(state), db)
-        });
-        Self {
-            runtime,
-            router,
-            db,
-            dir,
-        }
+        let app = runtime.block_on(TestApp::in_process(Setup::default()));
+        Self { runtime, app }
     }
 
     fn rows(&self) -> i64 {
-        self.runtime.block_on(async {
-            self.db
-                .count_by_status()
-                .await
-                .expect("count")
-                .iter()
-                .map(|(_, n)| n)
-                .sum()
-        })
+        self.runtime.block_on(self.app.rows())
     }
 
     fn post(&self, content_type: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
@@ -206,6 +167,7 @@ impl Harness {
                 .body(Body::from(body))
                 .expect("request");
             let response = self
+                .app
                 .router
                 .clone()
                 .oneshot(request)
@@ -220,12 +182,6 @@ impl Harness {
                 serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
             )
         })
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -9,16 +9,16 @@
 //! `cargo test -p adpipe-api --test hostile -- --nocapture` prints a table
 //! of what was tried and what came back.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use adpipe_api::{ApiConfig, AppState};
+use adpipe_api::ApiConfig;
 use adpipe_core::AdId;
-use adpipe_queue::Queue;
-use adpipe_store::{Blobs, Database};
 use serde_json::Value;
+use support::{Setup, TestApp, photo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
@@ -33,58 +33,38 @@ const BOUNDARY: &str = "hostile-7f3a9c";
 
 // ---------------------------------------------------------------- server
 
+/// The served app and a client that gives up on a hang.
 struct Server {
+    app: TestApp,
     address: SocketAddr,
-    base: String,
-    dir: PathBuf,
-    db: Database,
     http: reqwest::Client,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+impl std::ops::Deref for Server {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
     }
 }
 
 async fn start() -> Server {
-    let dir = std::env::temp_dir().join(format!("adpipe-hostile-{}", AdId::new()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let db = Database::connect(&format!("sqlite:{}", dir.join("ads.db").display()), 4)
-        .await
-        .expect("database");
-    let blobs = Blobs::local(&dir.join("blobs")).expect("blobs");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    let base = format!("http://{address}");
-    let state = AppState::new(
-        db.clone(),
-        blobs,
-        Queue::embedded(db.clone()),
-        ApiConfig {
-            public_url: base.clone(),
+    let app = TestApp::serve(Setup {
+        config: ApiConfig {
             max_image_bytes: MAX_IMAGE_BYTES,
             request_timeout: REQUEST_TIMEOUT,
             rate_limit_per_minute: 0,
             ..ApiConfig::default()
         },
-    );
-    tokio::spawn(adpipe_api::serve(
-        listener,
-        adpipe_api::router(state),
-        adpipe_api::ServerLimits {
+        limits: adpipe_api::ServerLimits {
             header_read_timeout: HEADER_READ_TIMEOUT,
             ..adpipe_api::ServerLimits::default()
         },
-        std::future::pending(),
-    ));
+        metrics: None,
+    })
+    .await;
     Server {
-        address,
-        base,
-        dir,
-        db,
+        address: app.address.expect("served"),
+        app,
         http: reqwest::Client::builder()
             .timeout(ANSWER_WITHIN)
             .build()
@@ -92,46 +72,7 @@ async fn start() -> Server {
     }
 }
 
-impl Server {
-    async fn rows(&self) -> i64 {
-        self.db
-            .count_by_status()
-            .await
-            .expect("count")
-            .into_iter()
-            .map(|(_, n)| n)
-            .sum()
-    }
-
-    /// Every file under the blob folder, however deep.
-    fn blob_files(&self) -> Vec<PathBuf> {
-        fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    walk(&path, found);
-                } else {
-                    found.push(path);
-                }
-            }
-        }
-        let mut found = Vec::new();
-        walk(&self.dir.join("blobs"), &mut found);
-        found
-    }
-}
-
 // ---------------------------------------------------------------- inputs
-
-fn photo(relative: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/photos")
-        .join(relative);
-    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-}
 
 /// A small xorshift: the corpus is the same on every run.
 struct Rng(u64);

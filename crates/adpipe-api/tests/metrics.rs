@@ -2,14 +2,13 @@
 //! raw path), submissions counted, the ads and the queue gauged at scrape
 //! time, all in valid Prometheus text; and no `/metrics` without a handle.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+mod support;
 
-use adpipe_api::{ApiConfig, AppState};
+use std::collections::HashMap;
+
 use adpipe_core::AdId;
-use adpipe_queue::Queue;
-use adpipe_store::{Blobs, Database};
 use reqwest::multipart::{Form, Part};
+use support::{Setup, TestApp, photo};
 
 /// One sample of the exposition: its name, labels and value.
 #[derive(Debug)]
@@ -189,68 +188,14 @@ fn check_histogram(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f
     count
 }
 
-fn photo(relative: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/photos")
-        .join(relative);
-    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-}
-
-async fn start(
-    dir: &Path,
-    handle: Option<metrics_exporter_prometheus::PrometheusHandle>,
-) -> String {
-    let db = Database::connect(&format!("sqlite:{}", dir.join("ads.db").display()), 4)
-        .await
-        .expect("database");
-    let blobs = Blobs::local(&dir.join("blobs")).expect("blobs");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let mut state = AppState::new(
-        db.clone(),
-        blobs,
-        Queue::embedded(db.clone()),
-        ApiConfig {
-            public_url: base.clone(),
-            ..ApiConfig::default()
-        },
-    );
-    if let Some(handle) = handle {
-        state = state.with_metrics(handle);
-    }
-    tokio::spawn(adpipe_api::serve(
-        listener,
-        adpipe_api::router(state),
-        adpipe_api::ServerLimits::default(),
-        std::future::pending(),
-    ));
-    base
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir() -> TempDir {
-    let dir = std::env::temp_dir().join(format!("adpipe-metrics-{}", AdId::new()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    TempDir(dir)
-}
-
 // One test: the recorder is global to this test binary.
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_requests_by_route_and_gauge_the_ads() {
     let http = reqwest::Client::new();
 
     // Without a handle there is no /metrics.
-    let plain = temp_dir();
-    let base = start(&plain.0, None).await;
+    let plain = TestApp::serve(Setup::default()).await;
+    let base = &plain.base;
     let response = http
         .get(format!("{base}/metrics"))
         .send()
@@ -260,8 +205,12 @@ async fn metrics_count_requests_by_route_and_gauge_the_ads() {
 
     let handle = adpipe_api::metrics::install_recorder().expect("recorder");
     let again = adpipe_api::metrics::install_recorder().expect("the same recorder");
-    let dir = temp_dir();
-    let base = start(&dir.0, Some(again)).await;
+    let app = TestApp::serve(Setup {
+        metrics: Some(again),
+        ..Setup::default()
+    })
+    .await;
+    let base = &app.base;
     drop(handle);
 
     let form = Form::new()

@@ -3,35 +3,30 @@
 //! the router that serves it: every operation it lists exists, and every
 //! error code the API can answer with is listed.
 
+mod support;
+
 use std::process::Command;
 
-use adpipe_api::{ApiConfig, AppState};
+use adpipe_api::ApiConfig;
 use adpipe_core::AdId;
-use adpipe_queue::Queue;
-use adpipe_store::{Blobs, Database};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::Value;
+use support::{Setup, TestApp};
 use tower::ServiceExt;
 
-async fn router() -> (axum::Router, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("adpipe-openapi-{}", AdId::new()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let db = Database::connect(&format!("sqlite:{}", dir.join("ads.db").display()), 2)
-        .await
-        .expect("database");
-    let blobs = Blobs::local(&dir.join("blobs")).expect("blobs");
-    let state = AppState::new(
-        db.clone(),
-        blobs,
-        Queue::embedded(db.clone()),
-        ApiConfig {
+/// The app with admin endpoints and `/metrics`: every route exists.
+async fn router() -> TestApp {
+    let defaults = Setup::default();
+    TestApp::in_process(Setup {
+        config: ApiConfig {
             admin_token: Some("token".into()),
-            ..ApiConfig::default()
+            ..defaults.config
         },
-    )
-    .with_metrics(adpipe_api::metrics::install_recorder().expect("metrics recorder"));
-    (adpipe_api::router(state), dir)
+        metrics: Some(adpipe_api::metrics::install_recorder().expect("metrics recorder")),
+        ..defaults
+    })
+    .await
 }
 
 async fn call(router: &axum::Router, method: Method, uri: &str) -> (StatusCode, Vec<u8>) {
@@ -57,8 +52,9 @@ async fn document(router: &axum::Router) -> Value {
 
 #[tokio::test]
 async fn the_document_passes_an_openapi_validator() {
-    let (router, dir) = router().await;
-    let document = document(&router).await;
+    let app = router().await;
+    let (router, dir) = (&app.router, &app.dir);
+    let document = document(router).await;
     assert!(
         document["openapi"].as_str().unwrap_or("").starts_with("3."),
         "{}",
@@ -83,20 +79,20 @@ async fn the_document_passes_an_openapi_validator() {
     );
     assert!(output.status.success(), "the validator refused it:\n{said}");
     eprintln!("openapi-spec-validator: {}", said.trim());
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn every_documented_operation_is_served() {
-    let (router, dir) = router().await;
-    let document = document(&router).await;
+    let app = router().await;
+    let router = &app.router;
+    let document = document(router).await;
     let paths = document["paths"].as_object().expect("paths");
     let mut checked = 0;
     for (path, operations) in paths {
         for method in operations.as_object().expect("operations").keys() {
             let method: Method = method.to_uppercase().parse().expect("a method");
             let uri = path.replace("{id}", &AdId::new().to_string());
-            let (status, body) = call(&router, method.clone(), &uri).await;
+            let (status, body) = call(router, method.clone(), &uri).await;
             let body = String::from_utf8_lossy(&body);
             // An unknown ad is a 404 too, but not the router's own.
             let unrouted = status == StatusCode::METHOD_NOT_ALLOWED
@@ -110,13 +106,13 @@ async fn every_documented_operation_is_served() {
         }
     }
     assert!(checked >= 12, "only {checked} operations");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn every_error_code_is_in_the_document() {
-    let (router, dir) = router().await;
-    let document = document(&router).await;
+    let app = router().await;
+    let router = &app.router;
+    let document = document(router).await;
     let listed: Vec<&str> = document["components"]["schemas"]["ErrorCode"]["enum"]
         .as_array()
         .expect("ErrorCode enum")
@@ -127,9 +123,8 @@ async fn every_error_code_is_in_the_document() {
         assert!(listed.contains(code), "{code} is not documented");
     }
     // The error body of a real refusal uses a documented code.
-    let (status, body) = call(&router, Method::GET, "/ads/not-an-id").await;
+    let (status, body) = call(router, Method::GET, "/ads/not-an-id").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let body: Value = serde_json::from_slice(&body).expect("JSON error");
     assert!(listed.contains(&body["error"]["code"].as_str().expect("code")));
-    let _ = std::fs::remove_dir_all(dir);
 }
