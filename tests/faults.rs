@@ -18,8 +18,7 @@ use std::time::{Duration, Instant};
 use adpipe_core::AdId;
 use sqlx::Connection;
 use support::{
-    Api, Catcher, Processes, drop_postgres, env_or, fixture, free_port, fresh_postgres,
-    postgres_admin_url,
+    Api, Catcher, Deployment, Processes, drop_postgres, fixture, fresh_postgres, postgres_admin_url,
 };
 use tokio::sync::Mutex;
 
@@ -90,7 +89,7 @@ fn postgres_version() -> String {
 struct Stack {
     processes: Processes,
     api: Api,
-    env: Vec<(&'static str, String)>,
+    deployment: Deployment,
     admin: sqlx::PgConnection,
     database: String,
     /// Recipients of this stack end with it, so emails are counted apart.
@@ -101,49 +100,18 @@ impl Stack {
     async fn start() -> Self {
         let (admin, database, database_url) = fresh_postgres("adpipe_fault").await;
         let mut processes = Processes::new();
-        let port = free_port();
-        let env = vec![
-            ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
-            (
-                "ADPIPE_DATA_DIR",
-                processes.dir.join("unused").display().to_string(),
-            ),
-            ("ADPIPE_DATABASE_URL", database_url),
-            (
-                "ADPIPE_AMQP_URL",
-                env_or(
-                    "ADPIPE_TEST_AMQP_URL",
-                    "amqp://guest:guest@127.0.0.1:5672/%2f",
-                ),
-            ),
-            ("ADPIPE_AMQP_QUEUE", format!("adpipe.fault.{}", AdId::new())),
-            (
-                "ADPIPE_S3_ENDPOINT",
-                env_or("ADPIPE_TEST_S3_ENDPOINT", "http://127.0.0.1:9000"),
-            ),
-            (
-                "ADPIPE_S3_BUCKET",
-                env_or("ADPIPE_TEST_S3_BUCKET", "adpipe"),
-            ),
-            (
-                "ADPIPE_S3_ACCESS_KEY",
-                env_or("ADPIPE_TEST_S3_ACCESS_KEY", "adpipe"),
-            ),
-            (
-                "ADPIPE_S3_SECRET_KEY",
-                env_or("ADPIPE_TEST_S3_SECRET_KEY", "adpipe-secret"),
-            ),
-            ("ADPIPE_RATE_LIMIT_PER_MINUTE", "0".into()),
-            ("ADPIPE_WORKER_THREADS", "1".into()),
-            ("ADPIPE_WORKER_SWEEP_INTERVAL_MS", "1000".into()),
-            ("ADPIPE_WORKER_SWEEP_MIN_AGE_MS", "3000".into()),
-            ("ADPIPE_WORKER_LEASE_SECS", "10".into()),
-        ];
-        processes.run(&["migrate"], &env);
-        processes.spawn("api", &["api"], &env);
-        processes.spawn("worker-1", &["worker"], &env);
-        processes.spawn("worker-2", &["worker"], &env);
-        let api = Api::new(port);
+        let deployment = Deployment::services(&processes, &database_url, "adpipe.fault")
+            .with("ADPIPE_RATE_LIMIT_PER_MINUTE", "0")
+            .with("ADPIPE_WORKER_THREADS", "1")
+            .with("ADPIPE_WORKER_SWEEP_INTERVAL_MS", "1000")
+            .with("ADPIPE_WORKER_SWEEP_MIN_AGE_MS", "3000")
+            .with("ADPIPE_WORKER_LEASE_SECS", "10");
+        let env = &deployment.vars;
+        processes.run(&["migrate"], env);
+        processes.spawn("api", &["api"], env);
+        processes.spawn("worker-1", &["worker"], env);
+        processes.spawn("worker-2", &["worker"], env);
+        let api = Api::new(deployment.port);
         api.wait_until_up(&mut processes).await;
         let domain = format!(
             "{}.example.com",
@@ -152,7 +120,7 @@ impl Stack {
         Self {
             processes,
             api,
-            env,
+            deployment,
             admin,
             database,
             domain,
@@ -160,12 +128,12 @@ impl Stack {
     }
 
     fn restart_worker(&mut self, name: &str) {
-        let env = self.env.clone();
-        self.processes.spawn(name, &["worker"], &env);
+        self.processes
+            .spawn(name, &["worker"], &self.deployment.vars);
     }
 
     async fn rows(&self) -> i64 {
-        let url = &self.env[2].1;
+        let url = self.deployment.get("ADPIPE_DATABASE_URL");
         let mut connection = sqlx::PgConnection::connect(url).await.expect("connect");
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM ads")
             .fetch_one(&mut connection)
@@ -441,8 +409,8 @@ async fn poison_never_loops_an_undecodable_image_fails_with_a_reason() {
     let stack = Stack::start().await;
     // A message for an ad that does not exist is acked and dropped.
     let publisher = adpipe_queue::Publisher::new({
-        let mut config = adpipe_queue::AmqpConfig::new(stack.env[3].1.clone());
-        config.queue = stack.env[4].1.clone();
+        let mut config = adpipe_queue::AmqpConfig::new(stack.deployment.get("ADPIPE_AMQP_URL"));
+        config.queue = stack.deployment.get("ADPIPE_AMQP_QUEUE").to_owned();
         config
     });
     publisher.publish(AdId::new()).await.expect("publish");

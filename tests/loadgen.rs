@@ -7,7 +7,7 @@ mod support;
 
 use adpipe_core::AdId;
 use serde_json::Value;
-use support::{Api, Processes, free_port};
+use support::{Api, Deployment, Processes, free_port};
 
 /// Runs `adpipe loadgen ARGS --json FILE`; the report and the table.
 fn loadgen(processes: &Processes, args: &[&str]) -> (Value, String) {
@@ -52,20 +52,14 @@ fn percentiles_ordered(latency: &Value, count: u64) {
 #[tokio::test(flavor = "multi_thread")]
 async fn loadgen_reports_what_a_running_serve_did() {
     let mut processes = Processes::new();
-    let port = free_port();
-    let env = [
-        ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
-        (
-            "ADPIPE_DATA_DIR",
-            processes.dir.join("data").display().to_string(),
-        ),
+    let deployment = Deployment::embedded(&processes)
         // The per-address limit would turn a load test into 429s.
-        ("ADPIPE_RATE_LIMIT_PER_MINUTE", "0".to_owned()),
+        .with("ADPIPE_RATE_LIMIT_PER_MINUTE", "0")
         // Decisions are recorded whether or not the email goes out; a
         // closed port keeps these emails out of the shared SMTP catcher.
-        ("ADPIPE_SMTP_PORT", free_port().to_string()),
-    ];
-    processes.spawn("serve", &["serve"], &env);
+        .with("ADPIPE_SMTP_PORT", free_port().to_string());
+    let port = deployment.port;
+    processes.spawn("serve", &["serve"], &deployment.vars);
     Api::new(port).wait_until_up(&mut processes).await;
     let url = format!("http://127.0.0.1:{port}");
 

@@ -11,7 +11,7 @@
 mod support;
 
 use adpipe_core::AdId;
-use support::{Api, Catcher, Processes, drop_postgres, env_or, fixture, free_port, fresh_postgres};
+use support::{Api, Catcher, Deployment, Processes, drop_postgres, fixture, fresh_postgres};
 
 /// The user's story, whatever runs underneath.
 async fn vehicle_approved_and_cat_rejected(api: &Api) -> (String, String) {
@@ -119,15 +119,10 @@ async fn vehicle_approved_and_cat_rejected(api: &Api) -> (String, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn embedded_defaults_serve_the_whole_story() {
     let mut processes = Processes::new();
-    let port = free_port();
     let data = processes.dir.join("data");
-    let env = [
-        ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
-        ("ADPIPE_DATA_DIR", data.display().to_string()),
-        ("ADPIPE_LOG_JSON", "true".to_owned()),
-    ];
-    processes.spawn("serve", &["serve"], &env);
-    let api = Api::new(port);
+    let deployment = Deployment::embedded(&processes).with("ADPIPE_LOG_JSON", "true");
+    processes.spawn("serve", &["serve"], &deployment.vars);
+    let api = Api::new(deployment.port);
     api.wait_until_up(&mut processes).await;
 
     let (car, _) = vehicle_approved_and_cat_rejected(&api).await;
@@ -218,56 +213,17 @@ async fn postgres_rabbitmq_and_s3_with_separate_api_and_worker() {
     let (admin, name, database_url) = fresh_postgres("adpipe_e2e").await;
 
     let mut processes = Processes::new();
-    let port = free_port();
-    let queue = format!("adpipe.e2e.{}", AdId::new());
-    let env = [
-        ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
-        (
-            "ADPIPE_DATA_DIR",
-            processes.dir.join("unused").display().to_string(),
-        ),
-        ("ADPIPE_DATABASE_URL", database_url.clone()),
-        (
-            "ADPIPE_AMQP_URL",
-            env_or(
-                "ADPIPE_TEST_AMQP_URL",
-                "amqp://guest:guest@127.0.0.1:5672/%2f",
-            ),
-        ),
-        ("ADPIPE_AMQP_QUEUE", queue),
-        (
-            "ADPIPE_S3_ENDPOINT",
-            env_or("ADPIPE_TEST_S3_ENDPOINT", "http://127.0.0.1:9000"),
-        ),
-        (
-            "ADPIPE_S3_BUCKET",
-            env_or("ADPIPE_TEST_S3_BUCKET", "adpipe"),
-        ),
-        (
-            "ADPIPE_S3_ACCESS_KEY",
-            env_or("ADPIPE_TEST_S3_ACCESS_KEY", "adpipe"),
-        ),
-        (
-            "ADPIPE_S3_SECRET_KEY",
-            env_or("ADPIPE_TEST_S3_SECRET_KEY", "adpipe-secret"),
-        ),
-    ];
-    processes.run(&["migrate"], &env);
-    processes.spawn("api", &["api"], &env);
-    processes.spawn("worker", &["worker"], &env);
-    let api = Api::new(port);
+    let deployment = Deployment::services(&processes, &database_url, "adpipe.e2e");
+    let env = &deployment.vars;
+    processes.run(&["migrate"], env);
+    processes.spawn("api", &["api"], env);
+    processes.spawn("worker", &["worker"], env);
+    let api = Api::new(deployment.port);
     api.wait_until_up(&mut processes).await;
 
     let (car, _) = vehicle_approved_and_cat_rejected(&api).await;
-    let blobs = adpipe_store::Blobs::s3(&adpipe_store::S3Config {
-        endpoint: Some(env[5].1.clone()),
-        bucket: env[6].1.clone(),
-        access_key: Some(env[7].1.clone()),
-        secret_key: Some(env[8].1.clone()),
-        ..adpipe_store::S3Config::default()
-    })
-    .expect("S3 client");
-    let stored = blobs
+    let stored = deployment
+        .blobs()
         .get(&format!("images/{car}.jpg"))
         .await
         .expect("the image is in the S3 bucket");
@@ -278,7 +234,7 @@ async fn postgres_rabbitmq_and_s3_with_separate_api_and_worker() {
     );
     // Secrets stay out of the logs and out of `adpipe config`.
     let config = processes
-        .command(&["config"], &env)
+        .command(&["config"], env)
         .output()
         .expect("config");
     let shown = String::from_utf8_lossy(&config.stdout);
@@ -289,7 +245,7 @@ async fn postgres_rabbitmq_and_s3_with_separate_api_and_worker() {
         logs.contains("amqp://guest:***@"),
         "the broker is named, redacted"
     );
-    for secret in [env[8].1.as_str(), "guest:guest"] {
+    for secret in [deployment.get("ADPIPE_S3_SECRET_KEY"), "guest:guest"] {
         assert!(!logs.contains(secret), "{secret} appears in the logs");
         assert!(!shown.contains(secret), "{secret} appears in adpipe config");
     }
@@ -317,17 +273,9 @@ fn huge_png(path: &std::path::Path, side: u32) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_raised_image_limit_reaches_the_worker() {
     let mut processes = Processes::new();
-    let port = free_port();
-    let env = [
-        ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
-        (
-            "ADPIPE_DATA_DIR",
-            processes.dir.join("data").display().to_string(),
-        ),
-        ("ADPIPE_MAX_IMAGE_PIXELS", "150000000".to_owned()),
-    ];
-    processes.spawn("serve", &["serve"], &env);
-    let api = Api::new(port);
+    let deployment = Deployment::embedded(&processes).with("ADPIPE_MAX_IMAGE_PIXELS", "150000000");
+    processes.spawn("serve", &["serve"], &deployment.vars);
+    let api = Api::new(deployment.port);
     api.wait_until_up(&mut processes).await;
 
     let photo = processes.dir.join("huge.png");

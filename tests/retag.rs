@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use adpipe_core::{AdId, Status};
 use adpipe_store::{Database, NewAd, Outcome};
-use support::{Api, Catcher, Processes, drop_postgres, fixture, free_port, fresh_postgres};
+use support::{Api, Catcher, Deployment, Processes, drop_postgres, fixture, fresh_postgres};
 
 /// A policy the vehicle-era ads were not judged by: the cat becomes
 /// publishable, the car does not, the boats stay, the tower stays out.
@@ -149,19 +149,11 @@ async fn expect_emails(catcher: &Catcher, expected: &[(&Submitter, usize)]) -> V
 /// The story: decided under vehicles, judged again under pets-and-boats
 /// (dry run, one status, all with --notify), then back under vehicles
 /// without --notify while one ad waits in the queue.
-async fn retag_story(
-    processes: &mut Processes,
-    env: Vec<(&'static str, String)>,
-    database_url: &str,
-) {
+async fn retag_story(processes: &mut Processes, deployment: Deployment, database_url: &str) {
     let catcher = Catcher::new();
     catcher.all_messages().await; // fails at once without the catcher
-    let port: u16 = env
-        .iter()
-        .find(|(name, _)| *name == "ADPIPE_HTTP_ADDR")
-        .and_then(|(_, addr)| addr.rsplit_once(':'))
-        .and_then(|(_, port)| port.parse().ok())
-        .expect("ADPIPE_HTTP_ADDR");
+    let port = deployment.port;
+    let env = deployment.vars;
     let policy = processes.dir.join("pets-and-boats.toml");
     std::fs::write(&policy, PETS_AND_BOATS).expect("policy file");
     let mut pets = env.clone();
@@ -334,28 +326,17 @@ async fn retag_story(
 #[tokio::test(flavor = "multi_thread")]
 async fn retag_on_sqlite_rejudges_records_and_emails_only_changes() {
     let mut processes = Processes::new();
-    let data = processes.dir.join("data");
-    let env = vec![
-        ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{}", free_port())),
-        ("ADPIPE_DATA_DIR", data.display().to_string()),
-    ];
-    let url = format!("sqlite:{}", data.join("adpipe.db").display());
-    retag_story(&mut processes, env, &url).await;
+    let deployment = Deployment::embedded(&processes);
+    let url = format!("sqlite:{}/adpipe.db", deployment.get("ADPIPE_DATA_DIR"));
+    retag_story(&mut processes, deployment, &url).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retag_on_postgres_rejudges_records_and_emails_only_changes() {
     let (admin, name, url) = fresh_postgres("adpipe_retag").await;
     let mut processes = Processes::new();
-    let env = vec![
-        ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{}", free_port())),
-        (
-            "ADPIPE_DATA_DIR",
-            processes.dir.join("data").display().to_string(),
-        ),
-        ("ADPIPE_DATABASE_URL", url.clone()),
-    ];
-    retag_story(&mut processes, env, &url).await;
+    let deployment = Deployment::embedded(&processes).with("ADPIPE_DATABASE_URL", url.clone());
+    retag_story(&mut processes, deployment, &url).await;
     drop(processes);
     drop_postgres(admin, &name).await;
 }
@@ -541,17 +522,11 @@ async fn retag_beside_a_running_worker_decides_and_emails_each_ad_once() {
     let catcher = Catcher::new();
     catcher.all_messages().await;
     let mut processes = Processes::new();
-    let port = free_port();
-    let env = vec![
-        ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
-        (
-            "ADPIPE_DATA_DIR",
-            processes.dir.join("data").display().to_string(),
-        ),
-        ("ADPIPE_RATE_LIMIT_PER_MINUTE", "0".to_owned()),
-        ("ADPIPE_WORKER_BATCH_SIZE", "2".to_owned()),
-        ("ADPIPE_LOG_JSON", "true".to_owned()),
-    ];
+    let deployment = Deployment::embedded(&processes)
+        .with("ADPIPE_RATE_LIMIT_PER_MINUTE", "0")
+        .with("ADPIPE_WORKER_BATCH_SIZE", "2")
+        .with("ADPIPE_LOG_JSON", "true");
+    let (port, env) = (deployment.port, deployment.vars);
     processes.spawn("api", &["api"], &env);
     let api = Api::new(port);
     api.wait_until_up(&mut processes).await;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use support::{Api, DECISION_TIMEOUT, Processes, env_or, fixture, free_port};
+use support::{Api, DECISION_TIMEOUT, Deployment, Processes, env_or, fixture, free_port};
 
 /// The whole story, browser start included, or the test fails.
 const TEST_TIMEOUT: Duration = Duration::from_secs(300);
@@ -237,17 +237,9 @@ async fn the_web_page_submits_watches_and_looks_up_an_ad_in_a_real_browser() {
 }
 
 async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path, shots: &Path) {
-    let port = free_port();
-    let data = processes.dir.join("data");
-    processes.spawn(
-        "serve",
-        &["serve"],
-        &[
-            ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
-            ("ADPIPE_DATA_DIR", data.display().to_string()),
-        ],
-    );
-    let api = Api::new(port);
+    let deployment = Deployment::embedded(processes);
+    processes.spawn("serve", &["serve"], &deployment.vars);
+    let api = Api::new(deployment.port);
     api.wait_until_up(processes).await;
     let base = api.base.clone();
 

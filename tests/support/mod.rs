@@ -28,6 +28,105 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The `ADPIPE_*` environment of one adpipe deployment under test, on a
+/// port of its own: the embedded defaults, or the machine's PostgreSQL,
+/// RabbitMQ (a queue of the test's own) and S3 server.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub port: u16,
+    pub vars: Vec<(&'static str, String)>,
+}
+
+impl Deployment {
+    /// `adpipe serve` as a new user runs it: SQLite, local disk and the
+    /// built-in queue, all in a data directory under the processes' dir.
+    pub fn embedded(processes: &Processes) -> Self {
+        let port = free_port();
+        Self {
+            port,
+            vars: vec![
+                ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
+                (
+                    "ADPIPE_DATA_DIR",
+                    processes.dir.join("data").display().to_string(),
+                ),
+            ],
+        }
+    }
+
+    /// Separate processes on the services (`ADPIPE_TEST_*` override where
+    /// they are); nothing may be written to the data directory.
+    pub fn services(processes: &Processes, database_url: &str, queue_prefix: &str) -> Self {
+        let port = free_port();
+        Self {
+            port,
+            vars: vec![
+                ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
+                (
+                    "ADPIPE_DATA_DIR",
+                    processes.dir.join("unused").display().to_string(),
+                ),
+                ("ADPIPE_DATABASE_URL", database_url.to_owned()),
+                (
+                    "ADPIPE_AMQP_URL",
+                    env_or(
+                        "ADPIPE_TEST_AMQP_URL",
+                        "amqp://guest:guest@127.0.0.1:5672/%2f",
+                    ),
+                ),
+                (
+                    "ADPIPE_AMQP_QUEUE",
+                    format!("{queue_prefix}.{}", AdId::new()),
+                ),
+                (
+                    "ADPIPE_S3_ENDPOINT",
+                    env_or("ADPIPE_TEST_S3_ENDPOINT", "http://127.0.0.1:9000"),
+                ),
+                (
+                    "ADPIPE_S3_BUCKET",
+                    env_or("ADPIPE_TEST_S3_BUCKET", "adpipe"),
+                ),
+                (
+                    "ADPIPE_S3_ACCESS_KEY",
+                    env_or("ADPIPE_TEST_S3_ACCESS_KEY", "adpipe"),
+                ),
+                (
+                    "ADPIPE_S3_SECRET_KEY",
+                    env_or("ADPIPE_TEST_S3_SECRET_KEY", "adpipe-secret"),
+                ),
+            ],
+        }
+    }
+
+    /// The same with `name` set to `value`.
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.vars.retain(|(set, _)| *set != name);
+        self.vars.push((name, value.into()));
+        self
+    }
+
+    /// The value of `name`; panics if it is not set.
+    pub fn get(&self, name: &str) -> &str {
+        self.vars
+            .iter()
+            .find(|(set, _)| *set == name)
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_else(|| panic!("{name} is not set"))
+    }
+
+    /// The S3 bucket these processes store images in.
+    pub fn blobs(&self) -> adpipe_store::Blobs {
+        adpipe_store::Blobs::s3(&adpipe_store::S3Config {
+            endpoint: Some(self.get("ADPIPE_S3_ENDPOINT").to_owned()),
+            bucket: self.get("ADPIPE_S3_BUCKET").to_owned(),
+            access_key: Some(self.get("ADPIPE_S3_ACCESS_KEY").to_owned()),
+            secret_key: Some(self.get("ADPIPE_S3_SECRET_KEY").to_owned()),
+            ..adpipe_store::S3Config::default()
+        })
+        .expect("S3 client")
+    }
+}
+
 /// adpipe processes that are stopped (SIGTERM, then SIGKILL) when dropped;
 /// their logs are printed when the test failed.
 pub struct Processes {
