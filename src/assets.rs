@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-pub const DEFAULT_MODEL: &str = "models/efficientnet-lite0/model.toml";
-pub const DEFAULT_POLICY: &str = "models/policies/vehicles.toml";
+const DEFAULT_MODEL: &str = "models/efficientnet-lite0/model.toml";
+const DEFAULT_POLICY: &str = "models/policies/vehicles.toml";
 
 /// `relative` under the working directory, under the folders above the
 /// executable (`target/release/adpipe`, or `/usr/local/bin/adpipe` with
@@ -31,4 +31,14 @@ pub fn locate(relative: &str) -> PathBuf {
         .map(|root| root.join(relative))
         .find(|path| path.exists())
         .unwrap_or_else(|| PathBuf::from(relative))
+}
+
+/// The model to load: the one named, or the bundled default.
+pub fn model_or_default(named: Option<&Path>) -> PathBuf {
+    named.map_or_else(|| locate(DEFAULT_MODEL), Path::to_owned)
+}
+
+/// The policy to judge by: the one named, or the bundled default.
+pub fn policy_or_default(named: Option<&Path>) -> PathBuf {
+    named.map_or_else(|| locate(DEFAULT_POLICY), Path::to_owned)
 }

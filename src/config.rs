@@ -358,6 +358,31 @@ impl Config {
         }
     }
 
+    pub fn api_config(&self) -> adpipe_api::ApiConfig {
+        adpipe_api::ApiConfig {
+            max_image_bytes: self.api.max_image_bytes,
+            decode_limits: self.decode_limits(),
+            public_url: self.public_url(),
+            request_timeout: Duration::from_secs(self.api.request_timeout_secs.max(1)),
+            admin_token: self
+                .admin_token
+                .as_ref()
+                .filter(|token| !token.is_empty())
+                .map(|token| token.expose().to_owned()),
+            rate_limit_per_minute: self.api.rate_limit_per_minute,
+            rate_limit_burst: self.api.rate_limit_burst,
+            max_concurrent_requests: self.api.max_concurrent_requests,
+        }
+    }
+
+    pub fn server_limits(&self) -> adpipe_api::ServerLimits {
+        adpipe_api::ServerLimits {
+            max_connections: self.api.max_connections,
+            header_read_timeout: Duration::from_secs(self.api.header_read_timeout_secs.max(1)),
+            ..adpipe_api::ServerLimits::default()
+        }
+    }
+
     pub fn worker_config(&self) -> adpipe_worker::WorkerConfig {
         adpipe_worker::WorkerConfig {
             batch_size: self.worker.batch_size,

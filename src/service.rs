@@ -3,15 +3,16 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use adpipe_api::{ApiConfig, AppState};
+use adpipe_api::AppState;
+use adpipe_api::metrics::PrometheusHandle;
 use adpipe_notify::Mailer;
 use adpipe_queue::{AmqpConfig, Queue};
 use adpipe_store::{Blobs, Database};
 use adpipe_tagger::{Device, Moderator, RuntimeOptions, SessionConfig, TaggerConfig};
 use adpipe_worker::Worker;
 use anyhow::Context;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::assets;
@@ -84,14 +85,8 @@ pub(crate) fn open_blobs(config: &Config) -> anyhow::Result<Blobs> {
 }
 
 pub(crate) fn load_moderator(config: &Config) -> anyhow::Result<Moderator> {
-    let model = config
-        .model
-        .clone()
-        .unwrap_or_else(|| assets::locate(assets::DEFAULT_MODEL));
-    let policy = config
-        .policy
-        .clone()
-        .unwrap_or_else(|| assets::locate(assets::DEFAULT_POLICY));
+    let model = assets::model_or_default(config.model.as_deref());
+    let policy = assets::policy_or_default(config.policy.as_deref());
     let device = config.device.as_deref().map(|device| match device {
         "cuda" => Device::Cuda,
         _ => Device::Cpu,
@@ -175,11 +170,43 @@ pub fn run(config: &Config, role: Role) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// What every role shares: the stores, the queue, the metrics recorder and
+/// the shutdown signal, and the tasks it runs until one fails or it stops.
+struct Parts {
+    db: Database,
+    blobs: Blobs,
+    queue: Queue,
+    metrics: PrometheusHandle,
+    shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
 async fn run_async(
     config: &Config,
     role: Role,
     moderator: Option<Arc<Moderator>>,
 ) -> anyhow::Result<()> {
+    let mut parts = open_parts(config).await?;
+    let loaded_model = moderator
+        .as_ref()
+        .map(|moderator| moderator.model_name().to_owned());
+    if let Some(moderator) = moderator {
+        start_worker(config, &mut parts, moderator)?;
+    }
+    match (&config.metrics_addr, role) {
+        (Some(addr), Role::Worker) => start_metrics_listener(addr, &mut parts).await?,
+        (Some(_), _) => tracing::info!(
+            "metrics_addr is only used by `adpipe worker`; /metrics is served on the API's address"
+        ),
+        (None, _) => {}
+    }
+    if role != Role::Worker {
+        start_api(config, &mut parts, loaded_model).await?;
+    }
+    finish(parts).await
+}
+
+async fn open_parts(config: &Config) -> anyhow::Result<Parts> {
     let shutdown = shutdown_on_signal();
     // Every role records metrics; `serve` and `api` serve them on the API's
     // port, `worker` on ADPIPE_METRICS_ADDR when set.
@@ -196,118 +223,118 @@ async fn run_async(
         queue = %queue.description(),
         "adpipe starting"
     );
+    Ok(Parts {
+        db,
+        blobs,
+        queue,
+        metrics,
+        shutdown,
+        tasks: JoinSet::new(),
+    })
+}
 
-    let loaded_model = moderator
-        .as_ref()
-        .map(|moderator| moderator.model_name().to_owned());
-    let mut tasks = tokio::task::JoinSet::new();
-    if let Some(moderator) = moderator {
-        let mailer = Mailer::new(&config.smtp_config()).context("invalid SMTP settings")?;
-        tracing::info!(
-            model = moderator.model_name(),
-            policy = moderator.policy().name(),
-            smtp = mailer.server(),
-            "worker ready"
-        );
-        let worker = Worker::new(
-            db.clone(),
-            blobs.clone(),
-            moderator,
-            mailer,
-            config.worker_config(),
-        );
-        let (token, queue) = (shutdown.clone(), queue.clone());
-        tasks.spawn(async move {
-            worker.run(queue, token).await;
-            Ok(())
-        });
-    }
-    match (&config.metrics_addr, role) {
-        (Some(addr), Role::Worker) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr} (ADPIPE_METRICS_ADDR)"))?;
-            say(format_args!(
-                "adpipe: metrics on http://{}/metrics",
-                listener.local_addr()?
-            ));
-            let app = adpipe_api::metrics::standalone_router(metrics.clone());
-            let token = shutdown.clone();
-            tasks.spawn(async move {
-                adpipe_api::serve(
-                    listener,
-                    app,
-                    adpipe_api::ServerLimits::default(),
-                    async move { token.cancelled().await },
-                )
-                .await
-                .context("the metrics server failed")
-            });
-        }
-        (Some(_), _) => tracing::info!(
-            "metrics_addr is only used by `adpipe worker`; /metrics is served on the API's address"
-        ),
-        (None, _) => {}
-    }
-    if role != Role::Worker {
-        let listener = tokio::net::TcpListener::bind(&config.http_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.http_addr))?;
-        let address = listener.local_addr()?;
-        let state = AppState::new(
-            db.clone(),
-            blobs,
-            queue.clone(),
-            ApiConfig {
-                max_image_bytes: config.api.max_image_bytes,
-                decode_limits: config.decode_limits(),
-                public_url: config.public_url(),
-                request_timeout: Duration::from_secs(config.api.request_timeout_secs.max(1)),
-                admin_token: config
-                    .admin_token
-                    .as_ref()
-                    .filter(|token| !token.is_empty())
-                    .map(|token| token.expose().to_owned()),
-                rate_limit_per_minute: config.api.rate_limit_per_minute,
-                rate_limit_burst: config.api.rate_limit_burst,
-                max_concurrent_requests: config.api.max_concurrent_requests,
-            },
+fn start_worker(
+    config: &Config,
+    parts: &mut Parts,
+    moderator: Arc<Moderator>,
+) -> anyhow::Result<()> {
+    let mailer = Mailer::new(&config.smtp_config()).context("invalid SMTP settings")?;
+    tracing::info!(
+        model = moderator.model_name(),
+        policy = moderator.policy().name(),
+        smtp = mailer.server(),
+        "worker ready"
+    );
+    let worker = Worker::new(
+        parts.db.clone(),
+        parts.blobs.clone(),
+        moderator,
+        mailer,
+        config.worker_config(),
+    );
+    let (queue, shutdown) = (parts.queue.clone(), parts.shutdown.clone());
+    parts.tasks.spawn(async move {
+        worker.run(queue, shutdown).await;
+        Ok(())
+    });
+    Ok(())
+}
+
+/// `adpipe worker` alone: `GET /metrics` and `GET /healthz` on their own
+/// address.
+async fn start_metrics_listener(addr: &str, parts: &mut Parts) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (ADPIPE_METRICS_ADDR)"))?;
+    say(format_args!(
+        "adpipe: metrics on http://{}/metrics",
+        listener.local_addr()?
+    ));
+    let app = adpipe_api::metrics::standalone_router(parts.metrics.clone());
+    let token = parts.shutdown.clone();
+    parts.tasks.spawn(async move {
+        adpipe_api::serve(
+            listener,
+            app,
+            adpipe_api::ServerLimits::default(),
+            async move { token.cancelled().await },
         )
-        .with_metrics(metrics);
-        let state = match loaded_model {
-            Some(model) => state.with_model(model),
-            None => state,
-        };
-        say(format_args!(
-            "adpipe: listening on http://{address} (POST /ads, GET /ads/{{id}})"
-        ));
-        let app = adpipe_api::router(state);
-        let server_limits = adpipe_api::ServerLimits {
-            max_connections: config.api.max_connections,
-            header_read_timeout: Duration::from_secs(config.api.header_read_timeout_secs.max(1)),
-            ..adpipe_api::ServerLimits::default()
-        };
-        let token = shutdown.clone();
-        tasks.spawn(async move {
-            adpipe_api::serve(listener, app, server_limits, async move {
-                token.cancelled().await
-            })
-            .await
-            .context("the HTTP server failed")
-        });
-    }
-    // One part failing stops the others: a half-running service hides it.
+        .await
+        .context("the metrics server failed")
+    });
+    Ok(())
+}
+
+async fn start_api(
+    config: &Config,
+    parts: &mut Parts,
+    loaded_model: Option<String>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+    let address = listener.local_addr()?;
+    let state = AppState::new(
+        parts.db.clone(),
+        parts.blobs.clone(),
+        parts.queue.clone(),
+        config.api_config(),
+    )
+    .with_metrics(parts.metrics.clone());
+    let state = match loaded_model {
+        Some(model) => state.with_model(model),
+        None => state,
+    };
+    say(format_args!(
+        "adpipe: listening on http://{address} (POST /ads, GET /ads/{{id}})"
+    ));
+    let app = adpipe_api::router(state);
+    let server_limits = config.server_limits();
+    let token = parts.shutdown.clone();
+    parts.tasks.spawn(async move {
+        adpipe_api::serve(listener, app, server_limits, async move {
+            token.cancelled().await
+        })
+        .await
+        .context("the HTTP server failed")
+    });
+    Ok(())
+}
+
+/// Waits for every task; one part failing stops the others, since a
+/// half-running service hides the failure.
+async fn finish(mut parts: Parts) -> anyhow::Result<()> {
     let mut outcome = Ok(());
-    while let Some(result) = tasks.join_next().await {
+    while let Some(result) = parts.tasks.join_next().await {
         let result = result.context("a task panicked").and_then(|inner| inner);
         if let Err(error) = result {
             if outcome.is_ok() {
                 outcome = Err(error);
             }
-            shutdown.cancel();
+            parts.shutdown.cancel();
         }
     }
-    queue.close().await;
-    db.close().await;
+    parts.queue.close().await;
+    parts.db.close().await;
     outcome
 }

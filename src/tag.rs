@@ -133,14 +133,8 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
         device,
         args.ort_lib.clone(),
     );
-    let model = args
-        .model
-        .clone()
-        .unwrap_or_else(|| assets::locate(assets::DEFAULT_MODEL));
-    let policy = args
-        .policy
-        .clone()
-        .unwrap_or_else(|| assets::locate(assets::DEFAULT_POLICY));
+    let model = assets::model_or_default(args.model.as_deref());
+    let policy = assets::policy_or_default(args.policy.as_deref());
     let moderator = Moderator::load(&model, &policy, &args.gates, &config)
         .context("cannot start the tagger")?
         .with_top_k(usize::from(args.top_k));
