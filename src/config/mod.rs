@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod env;
+
 use adpipe_core::{Secret, SecretUrl};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -183,95 +185,33 @@ impl Default for WorkerSection {
     }
 }
 
-fn parse<T: std::str::FromStr>(value: &str) -> anyhow::Result<T>
-where
-    T::Err: std::fmt::Display,
-{
-    value
-        .trim()
-        .parse()
-        .map_err(|error| anyhow::anyhow!("{error}"))
-}
-
-/// Applies one `ADPIPE_*` variable; returns false for a name adpipe does
-/// not read.
-fn apply(c: &mut Config, name: &str, v: String) -> anyhow::Result<bool> {
-    match name {
-        "ADPIPE_HTTP_ADDR" => c.http_addr = v,
-        "ADPIPE_DATA_DIR" => c.data_dir = v.into(),
-        "ADPIPE_DATABASE_URL" => c.database_url = Some(v.into()),
-        "ADPIPE_DATABASE_MAX_CONNECTIONS" => c.database_max_connections = parse(&v)?,
-        "ADPIPE_AMQP_URL" => c.amqp_url = Some(v.into()),
-        "ADPIPE_AMQP_QUEUE" => c.amqp_queue = v,
-        "ADPIPE_PUBLIC_URL" => c.public_url = Some(v),
-        // Empty means unset, as the API treats it: no admin endpoints.
-        "ADPIPE_ADMIN_TOKEN" => {
-            c.admin_token = Some(v.into()).filter(|token: &Secret| !token.is_empty())
-        }
-        "ADPIPE_MODEL" => c.model = Some(v.into()),
-        "ADPIPE_POLICY" => c.policy = Some(v.into()),
-        "ADPIPE_GATES" => {
-            c.gates = v
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-                .collect()
-        }
-        "ADPIPE_ORT_LIB" => c.ort_lib = Some(v.into()),
-        "ADPIPE_DEVICE" => c.device = Some(v),
-        "ADPIPE_LOG_JSON" => c.log_json = parse(&v)?,
-        "ADPIPE_METRICS_ADDR" => c.metrics_addr = Some(v).filter(|addr| !addr.is_empty()),
-        "ADPIPE_S3_ENDPOINT" => c.s3.endpoint = Some(v),
-        "ADPIPE_S3_BUCKET" => c.s3.bucket = Some(v),
-        "ADPIPE_S3_REGION" => c.s3.region = Some(v),
-        "ADPIPE_S3_ACCESS_KEY" => c.s3.access_key = Some(v.into()),
-        "ADPIPE_S3_SECRET_KEY" => c.s3.secret_key = Some(v.into()),
-        "ADPIPE_S3_PATH_STYLE" => c.s3.path_style = Some(parse(&v)?),
-        "ADPIPE_SMTP_HOST" => c.smtp.host = v,
-        "ADPIPE_SMTP_PORT" => c.smtp.port = parse(&v)?,
-        "ADPIPE_SMTP_USERNAME" => c.smtp.username = Some(v),
-        "ADPIPE_SMTP_PASSWORD" => c.smtp.password = Some(v.into()),
-        "ADPIPE_SMTP_TLS" => c.smtp.tls = v,
-        "ADPIPE_SMTP_FROM" => c.smtp.from = v,
-        "ADPIPE_MAX_IMAGE_BYTES" => c.api.max_image_bytes = parse(&v)?,
-        "ADPIPE_MAX_IMAGE_PIXELS" => c.api.max_image_pixels = parse(&v)?,
-        "ADPIPE_REQUEST_TIMEOUT_SECS" => c.api.request_timeout_secs = parse(&v)?,
-        "ADPIPE_RATE_LIMIT_PER_MINUTE" => c.api.rate_limit_per_minute = parse(&v)?,
-        "ADPIPE_RATE_LIMIT_BURST" => c.api.rate_limit_burst = parse(&v)?,
-        "ADPIPE_MAX_CONCURRENT_REQUESTS" => c.api.max_concurrent_requests = parse(&v)?,
-        "ADPIPE_MAX_CONNECTIONS" => c.api.max_connections = parse(&v)?,
-        "ADPIPE_HEADER_READ_TIMEOUT_SECS" => c.api.header_read_timeout_secs = parse(&v)?,
-        "ADPIPE_WORKER_BATCH_SIZE" => c.worker.batch_size = parse(&v)?,
-        "ADPIPE_WORKER_MAX_WAIT_MS" => c.worker.max_wait_ms = parse(&v)?,
-        "ADPIPE_WORKER_POLL_INTERVAL_MS" => c.worker.poll_interval_ms = parse(&v)?,
-        "ADPIPE_WORKER_LEASE_SECS" => c.worker.lease_secs = parse(&v)?,
-        "ADPIPE_WORKER_MAX_ATTEMPTS" => c.worker.max_attempts = parse(&v)?,
-        "ADPIPE_WORKER_SWEEP_INTERVAL_MS" => c.worker.sweep_interval_ms = parse(&v)?,
-        "ADPIPE_WORKER_SWEEP_MIN_AGE_MS" => c.worker.sweep_min_age_ms = parse(&v)?,
-        "ADPIPE_WORKER_THREADS" => c.worker.threads = Some(parse(&v)?),
-        "ADPIPE_WORKER_DECODE_THREADS" => c.worker.decode_threads = Some(parse(&v)?),
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
 impl Config {
     /// Defaults, then `file`, then the environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
-        let mut config = match file {
+        Self::from_sources(file, std::env::vars())
+    }
+
+    /// Defaults, then `file`, then the `ADPIPE_*` variables among `vars`,
+    /// each overriding the one before. Other variables are not read.
+    fn from_sources(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let tree = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read the configuration {}", path.display()))?;
-                toml::from_str(&text)
-                    .with_context(|| format!("invalid configuration {}", path.display()))?
+                let table: toml::Table = toml::from_str(&text)
+                    .with_context(|| format!("invalid configuration {}", path.display()))?;
+                let tree = serde_json::to_value(table)?;
+                serde_json::from_value::<Config>(tree.clone())
+                    .with_context(|| format!("invalid configuration {}", path.display()))?;
+                tree
             }
-            None => Config::default(),
+            None => serde_json::Value::Object(serde_json::Map::new()),
         };
-        for (name, value) in std::env::vars() {
-            if name.starts_with("ADPIPE_") {
-                apply(&mut config, &name, value).with_context(|| format!("invalid {name}"))?;
-            }
-        }
+        let tree = env::apply(tree, vars)?;
+        let config: Config = serde_json::from_value(tree)?;
         config.validate()?;
         Ok(config)
     }
@@ -409,51 +349,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_never_reach_the_printed_configuration() {
-        let mut config = Config {
-            admin_token: Some(Secret::new("tok-123")),
-            ..Config::default()
-        };
-        config.s3.secret_key = Some(Secret::new("sk-456"));
-        config.s3.access_key = Some(Secret::new("ak-789"));
-        config.smtp.password = Some(Secret::new("pw-000"));
-        // Issue 17's leak: a password with an unencoded '/'.
-        config.database_url = Some(SecretUrl::new("postgres://u:Se/cr3t@h/d"));
-        config.amqp_url = Some(SecretUrl::new("amqp://u:mq?pass@h/"));
-        let shown = config.redacted_toml();
-        let debugged = format!("{config:?}");
-        for secret in [
-            "tok-123", "sk-456", "ak-789", "pw-000", "Se/cr3t", "mq?pass",
-        ] {
-            assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");
-            assert!(!debugged.contains(secret), "{secret} leaked:\n{debugged}");
-        }
-        assert!(shown.contains("postgres://u:***@h/d"), "{shown}");
-        assert!(shown.contains("admin_token = \"***\""));
-    }
-
-    #[test]
-    fn defaults_come_from_the_crates_that_use_them() {
-        let api = adpipe_api::ApiConfig::default();
-        let section = ApiSection::default();
-        assert_eq!(section.rate_limit_per_minute, api.rate_limit_per_minute);
-        assert_eq!(section.rate_limit_burst, api.rate_limit_burst);
-        assert_eq!(
-            Config::default().decode_limits(),
-            adpipe_image::DecodeLimits::default()
-        );
-    }
-
-    #[test]
-    fn the_file_is_strict_about_names() {
-        let error = toml::from_str::<Config>("htp_addr = \"x\"").unwrap_err();
-        assert!(error.to_string().contains("htp_addr"));
-        let config: Config = toml::from_str("[worker]\nbatch_size = 4\n").expect("valid");
-        assert_eq!(config.worker.batch_size, 4);
-        assert_eq!(config.http_addr, "127.0.0.1:8080");
-    }
-}
+mod tests;
