@@ -351,7 +351,7 @@ impl Run<'_> {
     }
 
     async fn settle(&mut self, ad: &AdRecord, judgement: Judgement) -> Result<(), DbError> {
-        let outcome = match judgement {
+        let (outcome, tags) = match judgement {
             Judgement::Unavailable(error) => {
                 self.tally.failed += 1;
                 self.say(
@@ -380,14 +380,21 @@ impl Run<'_> {
                 );
                 return Ok(());
             }
+            Judgement::Decided(assessment) => (assessment.decision, assessment.tags),
             // A pending one is failed as a worker would fail it.
-            Judgement::Decided(outcome) | Judgement::Unreadable(outcome) => outcome,
+            Judgement::Unreadable(decision) => (decision, Vec::new()),
         };
         let changed = outcome.status != ad.status;
         if !self.dry_run
             && !self
                 .db
-                .record_redecision(ad, &outcome, self.notify && changed)
+                .record_redecision(
+                    ad,
+                    &outcome,
+                    &tags,
+                    &self.rejudge.decided_by(),
+                    self.notify && changed,
+                )
                 .await?
         {
             // A worker, an admin or another retag got there first.

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use adpipe_core::Verdict;
+use adpipe_core::Status;
 use adpipe_tagger::{Assessment, Device, ItemError, Moderator};
 use anyhow::Context;
 use clap::ValueEnum;
@@ -162,9 +162,9 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
             let line = match result {
                 Ok(outputs) => {
                     let assessment = moderator.assess_outputs(&outputs);
-                    match assessment.decision.verdict {
-                        Verdict::Approved => approved += 1,
-                        Verdict::Rejected => rejected += 1,
+                    match assessment.decision.status {
+                        Status::Approved => approved += 1,
+                        _ => rejected += 1,
                     }
                     if args.json {
                         json_line(file, &assessment)
@@ -229,7 +229,7 @@ fn json_line(file: String, assessment: &Assessment) -> String {
             })
             .collect(),
         category: decision.category.as_deref(),
-        decision: decision.verdict.as_str(),
+        decision: decision.status.as_str(),
         reason: decision.reason.as_deref(),
         score: round4(decision.score),
         gates: assessment
@@ -259,7 +259,7 @@ fn table_line(file: &str, assessment: &Assessment) -> String {
         .join(", ");
     format!(
         "{:<8}  {:<12} {:>4.0}%  {file}  ({tags})",
-        decision.verdict.as_str(),
+        decision.status.as_str(),
         decision.category.as_deref().unwrap_or("-"),
         decision.score * 100.0,
     )

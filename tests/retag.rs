@@ -13,8 +13,8 @@ mod support;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use adpipe_core::{AdId, Status};
-use adpipe_store::{Database, NewAd, Outcome};
+use adpipe_core::{AdId, AdText, DecidedBy, Decision, Email, Status};
+use adpipe_store::{Database, NewAd};
 use support::{Api, Catcher, Deployment, Processes, drop_postgres, fixture, fresh_postgres};
 
 /// A policy the vehicle-era ads were not judged by: the cat becomes
@@ -341,14 +341,20 @@ async fn retag_on_postgres_rejudges_records_and_emails_only_changes() {
     drop_postgres(admin, &name).await;
 }
 
-fn outcome(status: Status, policy: &str) -> Outcome {
-    Outcome {
+fn decision(status: Status) -> Decision {
+    Decision {
         status,
         category: None,
-        tags: Vec::new(),
+        score: 0.5,
+        reason: Some("because".into()),
+    }
+}
+
+/// Each write names a policy of its own, to tell which one landed.
+fn by(policy: &str) -> DecidedBy {
+    DecidedBy {
         model: "m".into(),
         policy: policy.into(),
-        reason: Some("because".into()),
     }
 }
 
@@ -360,8 +366,8 @@ async fn never_twice(db: &Database) {
     let lease = Duration::from_secs(60);
     let ad = NewAd {
         id: AdId::new(),
-        text: "text".into(),
-        email: "a@example.com".into(),
+        text: AdText::parse("text").expect("valid text"),
+        email: Email::parse("a@example.com").expect("valid email"),
         image_key: "images/x.jpg".into(),
         content_type: "image/jpeg".into(),
     };
@@ -378,7 +384,7 @@ async fn never_twice(db: &Database) {
             .is_empty()
     );
     assert!(
-        db.record_outcome(id, &outcome(Status::Approved, "p1"))
+        db.record_decision(id, &decision(Status::Approved), &[], &by("p1"))
             .await
             .expect("record")
     );
@@ -391,13 +397,11 @@ async fn never_twice(db: &Database) {
 
     // Two retags read the same row: exactly one records.
     let seen = db.get_ad(id).await.expect("get").expect("row");
-    let (p2, p3) = (
-        outcome(Status::Rejected, "p2"),
-        outcome(Status::Rejected, "p3"),
-    );
+    let (p2, p3) = (by("p2"), by("p3"));
+    let rejected = decision(Status::Rejected);
     let (first, second) = tokio::join!(
-        db.record_redecision(&seen, &p2, true),
-        db.record_redecision(&seen, &p3, true),
+        db.record_redecision(&seen, &rejected, &[], &p2, true),
+        db.record_redecision(&seen, &rejected, &[], &p3, true),
     );
     assert!(
         first.expect("first") ^ second.expect("second"),
@@ -409,7 +413,7 @@ async fn never_twice(db: &Database) {
     assert_eq!(now.notified_at, None, "due again: it was emailed before");
     // A stale read writes nothing.
     assert!(
-        !db.record_redecision(&seen, &outcome(Status::Approved, "p4"), false)
+        !db.record_redecision(&seen, &decision(Status::Approved), &[], &by("p4"), false)
             .await
             .expect("stale")
     );
@@ -435,7 +439,7 @@ async fn never_twice(db: &Database) {
     let seen = db.get_ad(id).await.expect("get").expect("row");
     assert!(db.reset_for_review(id).await.expect("reset"));
     assert!(
-        !db.record_redecision(&seen, &outcome(Status::Approved, "p5"), true)
+        !db.record_redecision(&seen, &decision(Status::Approved), &[], &by("p5"), true)
             .await
             .expect("after reset")
     );
@@ -449,12 +453,12 @@ async fn never_twice(db: &Database) {
             .is_empty()
     );
     assert!(
-        db.record_redecision(&held[0], &outcome(Status::Approved, "p6"), false)
+        db.record_redecision(&held[0], &decision(Status::Approved), &[], &by("p6"), false)
             .await
             .expect("record")
     );
     assert!(
-        !db.record_redecision(&held[0], &outcome(Status::Rejected, "p7"), false)
+        !db.record_redecision(&held[0], &decision(Status::Rejected), &[], &by("p7"), false)
             .await
             .expect("again")
     );

@@ -374,8 +374,8 @@ async fn accept(
         })?;
     let ad = NewAd {
         id,
-        text: submission.text.as_str().to_owned(),
-        email: submission.email.as_str().to_owned(),
+        text: submission.text,
+        email: submission.email,
         image_key: image_key.clone(),
         content_type: info.format.mime_type().to_owned(),
     };

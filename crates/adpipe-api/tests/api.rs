@@ -360,18 +360,20 @@ async fn admins_list_review_and_delete_with_their_token() {
     assert_eq!(response.status(), 400);
 
     // Re-review: a decided ad goes back to pending.
-    let outcome = adpipe_store::Outcome {
+    let rejected = adpipe_core::Decision {
         status: adpipe_core::Status::Rejected,
         category: None,
-        tags: Vec::new(),
+        score: 0.1,
+        reason: Some("no".into()),
+    };
+    let by = adpipe_core::DecidedBy {
         model: "m".into(),
         policy: "p".into(),
-        reason: Some("no".into()),
     };
     assert!(
         server
             .db
-            .record_outcome(ids[0], &outcome)
+            .record_decision(ids[0], &rejected, &[], &by)
             .await
             .expect("record")
     );

@@ -89,15 +89,6 @@ impl FromStr for Status {
     }
 }
 
-impl From<crate::Verdict> for Status {
-    fn from(verdict: crate::Verdict) -> Self {
-        match verdict {
-            crate::Verdict::Approved => Status::Approved,
-            crate::Verdict::Rejected => Status::Rejected,
-        }
-    }
-}
-
 /// A submitter's address: one mailbox, no display name, no whitespace or
 /// control characters (so it can never inject a mail header).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

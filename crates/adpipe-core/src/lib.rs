@@ -8,6 +8,8 @@ pub mod secret;
 pub mod tags;
 
 pub use ad::{AdId, AdText, Email, InvalidAdId, InvalidAdText, InvalidEmail, Status};
-pub use policy::{BoundGate, BoundPolicy, Category, Decision, Gate, Policy, PolicyError, Verdict};
+pub use policy::{
+    BoundGate, BoundPolicy, Category, DecidedBy, Decision, Gate, Policy, PolicyError,
+};
 pub use secret::{Secret, SecretUrl, UrlCredentials, redact_url, url_credentials};
 pub use tags::{Labels, LabelsError, Tag, top_k};

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ad::Status;
 use crate::tags::Labels;
 
 #[derive(Debug, thiserror::Error)]
@@ -150,32 +151,40 @@ pub struct BoundPolicy {
     categories: Vec<(String, Vec<usize>)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Approved,
-    Rejected,
+/// What was decided about one ad: made by a policy (or a gate), or by the
+/// worker when the image cannot be processed, and recorded as it is. The
+/// one decision type from the policy to the row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// `approved` or `rejected` from a policy; `failed` when the image
+    /// could not be judged.
+    pub status: Status,
+    /// The ad's category; set only when approved.
+    pub category: Option<String>,
+    /// The best category's score (0..=1), whatever the outcome.
+    pub score: f32,
+    /// Why the ad was not approved, in words for the submitter.
+    pub reason: Option<String>,
 }
 
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Approved => "approved",
-            Verdict::Rejected => "rejected",
+impl Decision {
+    /// The ad could not be judged (its image is missing or does not
+    /// decode); trying again would not help.
+    pub fn failed(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Failed,
+            category: None,
+            score: 0.0,
+            reason: Some(reason.into()),
         }
     }
 }
 
-/// The outcome for one image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Decision {
-    pub verdict: Verdict,
-    /// The ad's category; set only when approved.
-    pub category: Option<String>,
-    /// The best category's score (0..=1), whatever the verdict.
-    pub score: f32,
-    /// Why the ad was rejected, in words for the submitter.
-    pub reason: Option<String>,
+/// Who made a decision: a model judged by a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecidedBy {
+    pub model: String,
+    pub policy: String,
 }
 
 impl BoundPolicy {
@@ -212,7 +221,7 @@ impl BoundPolicy {
         let (best, score) = scores[0];
         if score >= self.policy.min_score {
             return Decision {
-                verdict: Verdict::Approved,
+                status: Status::Approved,
                 category: Some(best.to_owned()),
                 score,
                 reason: None,
@@ -235,7 +244,7 @@ impl BoundPolicy {
             ));
         }
         Decision {
-            verdict: Verdict::Rejected,
+            status: Status::Rejected,
             category: None,
             score,
             reason: Some(reason),
@@ -316,7 +325,7 @@ impl BoundGate {
     pub fn veto(&self, probabilities: &[f32]) -> Option<Decision> {
         let score = self.score(probabilities);
         (score >= self.gate.threshold).then(|| Decision {
-            verdict: Verdict::Rejected,
+            status: Status::Rejected,
             category: None,
             score,
             reason: Some(format!(
@@ -375,7 +384,7 @@ mod tests {
     #[test]
     fn category_score_is_the_sum_of_its_labels() {
         let decision = bound().decide(&[0.2, 0.15, 0.25, 0.4], None);
-        assert_eq!(decision.verdict, Verdict::Approved);
+        assert_eq!(decision.status, Status::Approved);
         assert_eq!(decision.category.as_deref(), Some("car"));
         assert!((decision.score - 0.35).abs() < 1e-6);
         assert_eq!(decision.reason, None);
@@ -384,7 +393,7 @@ mod tests {
     #[test]
     fn below_min_score_is_rejected_with_a_readable_reason() {
         let decision = bound().decide(&[0.1, 0.1, 0.05, 0.75], Some(("espresso", 0.75)));
-        assert_eq!(decision.verdict, Verdict::Rejected);
+        assert_eq!(decision.status, Status::Rejected);
         assert_eq!(decision.category, None);
         let reason = decision.reason.unwrap();
         assert!(
@@ -401,7 +410,7 @@ mod tests {
     #[test]
     fn exactly_min_score_is_approved() {
         let decision = bound().decide(&[0.0, 0.0, 0.3, 0.7], None);
-        assert_eq!(decision.verdict, Verdict::Approved);
+        assert_eq!(decision.status, Status::Approved);
         assert_eq!(decision.category.as_deref(), Some("boat"));
     }
 
@@ -447,7 +456,7 @@ mod tests {
         .unwrap();
         assert!(gate.veto(&[0.21, 0.79]).is_none());
         let veto = gate.veto(&[0.2, 0.8]).unwrap();
-        assert_eq!(veto.verdict, Verdict::Rejected);
+        assert_eq!(veto.status, Status::Rejected);
         assert_eq!(
             veto.reason.as_deref(),
             Some("Adult content is not allowed (nsfw check: 80%, limit 80%).")

@@ -8,9 +8,9 @@ mod support;
 
 use std::time::Duration;
 
-use adpipe_core::{AdId, Status};
+use adpipe_core::{AdId, AdText, DecidedBy, Decision, Email};
 use adpipe_queue::{Batching, Intake, Queue, Sweep};
-use adpipe_store::{Blobs, Database, NewAd, Outcome};
+use adpipe_store::{Blobs, Database, NewAd};
 use tokio_util::sync::CancellationToken;
 
 async fn temporary_database() -> Database {
@@ -24,8 +24,8 @@ async fn stored_ad(db: &Database) -> AdId {
     let id = AdId::new();
     db.insert_ad(&NewAd {
         id,
-        text: "Red bicycle, barely used".into(),
-        email: "ana@example.com".into(),
+        text: AdText::parse("Red bicycle, barely used").expect("valid text"),
+        email: Email::parse("ana@example.com").expect("valid email"),
         image_key: Blobs::key_for(id, "jpg"),
         content_type: "image/jpeg".into(),
     })
@@ -43,14 +43,10 @@ fn batching() -> Batching {
     }
 }
 
-fn decided() -> Outcome {
-    Outcome {
-        status: Status::Rejected,
-        category: None,
-        tags: Vec::new(),
+fn by() -> DecidedBy {
+    DecidedBy {
         model: "test".into(),
         policy: "test".into(),
-        reason: Some("test".into()),
     }
 }
 
@@ -66,7 +62,9 @@ async fn take_all(db: &Database, intake: &mut Intake, ids: &[AdId]) -> Vec<AdId>
             .unwrap_or_else(|_| panic!("only {seen:?} of {ids:?} came out of the queue"))
             .expect("a batch");
         for ad in &batch.ads {
-            assert!(db.record_outcome(ad.id, &decided()).await.expect("record"));
+            let decision = Decision::failed("test");
+            let recorded = db.record_decision(ad.id, &decision, &[], &by()).await;
+            assert!(recorded.expect("record"));
             seen.push(ad.id);
         }
         batch.settle(&[]).await;

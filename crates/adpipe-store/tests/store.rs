@@ -7,33 +7,49 @@
 
 use std::time::Duration;
 
-use adpipe_core::{AdId, Status, Tag};
-use adpipe_store::{Backend, Blobs, Database, NewAd, Outcome};
+use adpipe_core::{AdId, AdText, DecidedBy, Decision, Email, Status, Tag};
+use adpipe_store::{Backend, Blobs, Database, NewAd};
 use sqlx::Connection;
 
 fn new_ad() -> NewAd {
     let id = AdId::new();
     NewAd {
         id,
-        text: "Red bicycle, barely used".into(),
-        email: "ana@example.com".into(),
+        text: AdText::parse("Red bicycle, barely used").expect("valid text"),
+        email: Email::parse("ana@example.com").expect("valid email"),
         image_key: Blobs::key_for(id, "jpg"),
         content_type: "image/jpeg".into(),
     }
 }
 
-fn approved() -> Outcome {
-    Outcome {
+fn approved() -> Decision {
+    Decision {
         status: Status::Approved,
         category: Some("bicycle".into()),
-        tags: vec![Tag {
-            label: "mountain bike".into(),
-            confidence: 0.91,
-        }],
-        model: "efficientnet-lite0".into(),
-        policy: "vehicles".into(),
+        score: 0.91,
         reason: None,
     }
+}
+
+fn tags() -> Vec<Tag> {
+    vec![Tag {
+        label: "mountain bike".into(),
+        confidence: 0.91,
+    }]
+}
+
+fn by() -> DecidedBy {
+    DecidedBy {
+        model: "efficientnet-lite0".into(),
+        policy: "vehicles".into(),
+    }
+}
+
+/// Records `decision` as the worker does; whether the row was pending.
+async fn record(db: &Database, id: AdId, decision: &Decision) -> bool {
+    db.record_decision(id, decision, &tags(), &by())
+        .await
+        .expect("record")
 }
 
 /// The same story on either backend.
@@ -42,7 +58,7 @@ async fn lifecycle(db: &Database) {
     db.insert_ad(&ad).await.expect("insert");
     let stored = db.get_ad(ad.id).await.expect("get").expect("present");
     assert_eq!(stored.status, Status::Pending);
-    assert_eq!(stored.text, ad.text);
+    assert_eq!(stored.text, ad.text.as_str());
     assert_eq!(stored.attempts, 0);
     assert!(db.get_ad(AdId::new()).await.expect("get").is_none());
 
@@ -69,13 +85,10 @@ async fn lifecycle(db: &Database) {
     assert_eq!(reclaimed[0].attempts, 2);
 
     // Decided exactly once: a redelivery changes nothing.
-    assert!(db.record_outcome(ad.id, &approved()).await.expect("record"));
+    assert!(record(db, ad.id, &approved()).await);
     let mut second = approved();
     second.status = Status::Rejected;
-    assert!(
-        !db.record_outcome(ad.id, &second).await.expect("record"),
-        "already decided"
-    );
+    assert!(!record(db, ad.id, &second).await, "already decided");
     let decided = db.get_ad(ad.id).await.expect("get").expect("present");
     assert_eq!(decided.status, Status::Approved);
     assert_eq!(decided.category.as_deref(), Some("bicycle"));
@@ -112,15 +125,14 @@ async fn lifecycle(db: &Database) {
     assert_eq!(claimed.len(), 1);
     // The email of one decision went out while the ad was decided again
     // (retag, a moderator): marking it sent must not swallow the new one.
-    let redecided = approved();
-    let redecided = Outcome {
+    let redecided = Decision {
         status: Status::Rejected,
         category: None,
         reason: Some("retagged".into()),
-        ..redecided
+        ..approved()
     };
     assert!(
-        db.record_redecision(&claimed[0], &redecided, true)
+        db.record_redecision(&claimed[0], &redecided, &tags(), &by(), true)
             .await
             .expect("redecide")
     );
@@ -257,11 +269,7 @@ async fn deliveries_and_sweep(db: &Database) {
             .iter()
             .all(|ad| ad.status == Status::Failed)
     );
-    assert!(
-        db.record_outcome(lost.id, &approved())
-            .await
-            .expect("record")
-    );
+    assert!(record(db, lost.id, &approved()).await);
     assert!(db.reset_for_review(lost.id).await.expect("reset"));
     let reset = db.get_ad(lost.id).await.expect("get").expect("ad");
     assert_eq!(

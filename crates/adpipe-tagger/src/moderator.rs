@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use adpipe_core::policy::{self, BoundGate, BoundPolicy, Decision, Gate, Policy, PolicyError};
-use adpipe_core::{Tag, top_k};
+use adpipe_core::{DecidedBy, Tag, top_k};
 
 use crate::classifier::ModelError;
 use crate::spec::ModelSpec;
@@ -98,6 +98,14 @@ impl Moderator {
 
     pub fn model_name(&self) -> &str {
         &self.tagger.main_model().spec().name
+    }
+
+    /// Who its decisions are recorded as made by.
+    pub fn decided_by(&self) -> DecidedBy {
+        DecidedBy {
+            model: self.model_name().to_owned(),
+            policy: self.policy.name().to_owned(),
+        }
     }
 
     pub fn gates(&self) -> &[BoundGate] {

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use adpipe_core::policy::{Gate, Policy, Verdict};
+use adpipe_core::Status;
+use adpipe_core::policy::{Gate, Policy};
 use adpipe_tagger::{Model, ModelSpec, Moderator, Tagger, TaggerConfig};
 
 fn repo() -> PathBuf {
@@ -197,7 +198,7 @@ fn a_swapped_in_model_is_described_entirely_by_its_model_toml() {
     {
         let assessment = result.expect("decodes");
         assert_eq!(assessment.tags[0].label, "sfw", "{name}");
-        assert_eq!(assessment.decision.verdict, Verdict::Approved, "{name}");
+        assert_eq!(assessment.decision.status, Status::Approved, "{name}");
         assert_eq!(
             assessment.decision.category.as_deref(),
             Some("safe"),
@@ -237,8 +238,8 @@ fn the_vehicles_policy_approves_recognised_vehicles_and_rejects_the_rest() {
         let decision = &assessment.decision;
         if let Some((_, category)) = expected_categories.iter().find(|(photo, _)| photo == name) {
             assert_eq!(
-                decision.verdict,
-                Verdict::Approved,
+                decision.status,
+                Status::Approved,
                 "{name}: {:?}",
                 decision.reason
             );
@@ -248,8 +249,8 @@ fn the_vehicles_policy_approves_recognised_vehicles_and_rejects_the_rest() {
             // The other photos, and the vintage biplane seen from above that
             // ImageNet-1k cannot recognise (the reference says "book jacket").
             assert_eq!(
-                decision.verdict,
-                Verdict::Rejected,
+                decision.status,
+                Status::Rejected,
                 "{name}: {:?}",
                 decision.category
             );
@@ -282,8 +283,8 @@ fn the_int8_model_keeps_every_decision_of_the_fp32_model() {
     for (name, full) in &fp32 {
         let quantized = &int8[name];
         assert_eq!(
-            (quantized.decision.verdict, &quantized.decision.category),
-            (full.decision.verdict, &full.decision.category),
+            (quantized.decision.status, &quantized.decision.category),
+            (full.decision.status, &full.decision.category),
             "{name}: int8 {:?} vs fp32 {:?}",
             quantized.tags,
             full.tags
@@ -317,8 +318,8 @@ fn the_nsfw_gate_composes_with_any_policy() {
     let assessments = assess_photos(&moderator);
     let car = &assessments["vehicle/car_rear_motionblur.jpg"];
     assert_eq!(
-        car.decision.verdict,
-        Verdict::Approved,
+        car.decision.status,
+        Status::Approved,
         "a safe photo passes the gate"
     );
     assert_eq!(car.gate_scores.len(), 1);
@@ -353,7 +354,7 @@ fn the_nsfw_gate_composes_with_any_policy() {
     )
     .expect("strict gate");
     let car = &assess_photos(&strict)["vehicle/car_rear_motionblur.jpg"];
-    assert_eq!(car.decision.verdict, Verdict::Rejected);
+    assert_eq!(car.decision.status, Status::Rejected);
     let reason = car.decision.reason.as_deref().expect("a veto has a reason");
     assert!(
         reason.starts_with(gate.reason.trim_end_matches('.')),
@@ -416,12 +417,12 @@ fn the_marketplace_policy_sorts_everyday_photos_into_categories() {
             "{name}: {:?}",
             decision.reason
         );
-        let verdict = if category.is_some() {
-            Verdict::Approved
+        let status = if category.is_some() {
+            Status::Approved
         } else {
-            Verdict::Rejected
+            Status::Rejected
         };
-        assert_eq!(decision.verdict, verdict, "{name}");
+        assert_eq!(decision.status, status, "{name}");
     }
 }
 

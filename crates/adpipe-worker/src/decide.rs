@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpipe_core::{AdId, Status};
-use adpipe_store::{AdRecord, BlobError, Blobs, Database, Outcome};
+use adpipe_core::{AdId, Decision, Status, Tag};
+use adpipe_store::{AdRecord, BlobError, Blobs, Database};
 use adpipe_tagger::{Assessment, Moderator, PreparedBatch};
 use bytes::Bytes;
 use tracing::Instrument;
@@ -16,11 +16,12 @@ use crate::WorkerConfig;
 /// What the model and policy make of one stored ad.
 #[derive(Debug, Clone)]
 pub enum Judgement {
-    /// Judged: approved or rejected.
-    Decided(Outcome),
+    /// Judged by the model and the policy: approved or rejected, with the
+    /// tags it was judged on.
+    Decided(Assessment),
     /// The image is missing from the store or does not decode: `failed`,
     /// with the reason; trying again would not help.
-    Unreadable(Outcome),
+    Unreadable(Decision),
     /// Passing trouble (the image store or the model failed): it may work
     /// later.
     Unavailable(String),
@@ -89,31 +90,40 @@ impl Decider {
         self.record(&ads, judgements).await
     }
 
+    /// Records a decision on a pending ad; a redelivered one (decided by
+    /// another worker meanwhile) is left as it is.
+    async fn record_decision(
+        &self,
+        ad: &AdRecord,
+        decision: &Decision,
+        tags: &[Tag],
+    ) -> Result<(), adpipe_store::DbError> {
+        let by = self.moderator.decided_by();
+        if self.db.record_decision(ad.id, decision, tags, &by).await? {
+            decided(decision.status);
+            tracing::info!(id = %ad.id, status = decision.status.as_str(), category = decision.category.as_deref(), "decided");
+        } else {
+            tracing::debug!(id = %ad.id, "already decided by another worker");
+        }
+        Ok(())
+    }
+
     /// Records one ad's step; false when it could not be written.
     async fn record_one(&self, ad: &AdRecord, step: Judgement) -> bool {
         let result = match step {
-            Judgement::Decided(outcome) | Judgement::Unreadable(outcome) => self.db.record_outcome(ad.id, &outcome).await.map(|fresh| {
-                if fresh {
-                    decided(outcome.status);
-                    tracing::info!(id = %ad.id, status = outcome.status.as_str(), category = outcome.category.as_deref(), "decided");
-                } else {
-                    tracing::debug!(id = %ad.id, "already decided by another worker");
-                }
-            }),
+            Judgement::Decided(assessment) => {
+                self.record_decision(ad, &assessment.decision, &assessment.tags)
+                    .await
+            }
+            Judgement::Unreadable(decision) => self.record_decision(ad, &decision, &[]).await,
             Judgement::Unavailable(error) if ad.attempts >= self.config.max_attempts => {
                 tracing::warn!(id = %ad.id, attempts = ad.attempts, %error, "giving up on an ad");
                 let reason = format!(
                     "We could not process your ad after {} attempts ({error}).",
                     ad.attempts
                 );
-                self.db
-                    .record_outcome(ad.id, &failure(&self.moderator, reason))
+                self.record_decision(ad, &Decision::failed(reason), &[])
                     .await
-                    .map(|fresh| {
-                        if fresh {
-                            decided(Status::Failed);
-                        }
-                    })
             }
             Judgement::Unavailable(error) => {
                 metrics::counter!("adpipe_worker_errors_total", "kind" => "retry").increment(1);
@@ -162,9 +172,8 @@ pub async fn stage(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
                 images.push((index, bytes));
                 None
             }
-            Err(BlobError::NotFound(_)) => Some(Judgement::Unreadable(failure(
-                moderator,
-                "The image of this ad is missing from the store.".into(),
+            Err(BlobError::NotFound(_)) => Some(Judgement::Unreadable(Decision::failed(
+                "The image of this ad is missing from the store.",
             ))),
             Err(error) => Some(Judgement::Unavailable(format!(
                 "the image store failed: {error}"
@@ -219,14 +228,11 @@ pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement
             Ok(assessments) => {
                 for (index, assessment) in classified.into_iter().zip(assessments) {
                     steps[index] = Some(match assessment {
-                        Ok(assessment) => Judgement::Decided(outcome(moderator, assessment)),
-                        Err(error) => Judgement::Unreadable(failure(
-                            moderator,
-                            format!(
-                                "The image could not be read: {}.",
-                                error.to_string().trim_end_matches('.')
-                            ),
-                        )),
+                        Ok(assessment) => Judgement::Decided(assessment),
+                        Err(error) => Judgement::Unreadable(Decision::failed(format!(
+                            "The image could not be read: {}.",
+                            error.to_string().trim_end_matches('.')
+                        ))),
                     });
                 }
             }
@@ -241,28 +247,6 @@ pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement
         .into_iter()
         .map(|step| step.unwrap_or_else(|| Judgement::Unavailable("not classified".into())))
         .collect()
-}
-
-fn outcome(moderator: &Moderator, assessment: Assessment) -> Outcome {
-    Outcome {
-        status: Status::from(assessment.decision.verdict),
-        category: assessment.decision.category,
-        tags: assessment.tags,
-        model: moderator.model_name().to_owned(),
-        policy: moderator.policy().name().to_owned(),
-        reason: assessment.decision.reason,
-    }
-}
-
-fn failure(moderator: &Moderator, reason: String) -> Outcome {
-    Outcome {
-        status: Status::Failed,
-        category: None,
-        tags: Vec::new(),
-        model: moderator.model_name().to_owned(),
-        policy: moderator.policy().name().to_owned(),
-        reason: Some(reason),
-    }
 }
 
 fn decided(status: Status) {

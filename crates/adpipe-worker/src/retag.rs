@@ -34,6 +34,11 @@ impl Rejudge {
         self.moderator.policy().name()
     }
 
+    /// Who the new decisions are recorded as made by.
+    pub fn decided_by(&self) -> adpipe_core::DecidedBy {
+        self.moderator.decided_by()
+    }
+
     /// One judgement per ad, in order, exactly as a worker judges.
     pub async fn judge(&self, ads: &[AdRecord]) -> Vec<Judgement> {
         crate::decide::judge(&self.blobs, &self.moderator, ads).await

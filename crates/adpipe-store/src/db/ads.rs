@@ -14,8 +14,8 @@ impl Database {
              VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
         )
         .bind(ad.id.to_string())
-        .bind(&ad.text)
-        .bind(&ad.email)
+        .bind(ad.text.as_str())
+        .bind(ad.email.as_str())
         .bind(&ad.image_key)
         .bind(&ad.content_type)
         .bind(now_millis())

@@ -2,29 +2,34 @@
 //! redelivery, a second retag or a colleague's decision in between writes
 //! nothing.
 
-use adpipe_core::AdId;
+use adpipe_core::{AdId, DecidedBy, Decision, Status, Tag};
 
-use super::{AdRecord, Backend, Database, DbError, Outcome, now_millis};
-use adpipe_core::Status;
+use super::{AdRecord, Backend, Database, DbError, now_millis};
 
 impl Database {
-    /// Records the decision if the ad is still pending. Returns false when
-    /// it was already decided (a redelivery), so the caller sends no second
-    /// email.
-    pub async fn record_outcome(&self, id: AdId, outcome: &Outcome) -> Result<bool, DbError> {
-        let tags = serde_json::to_string(&outcome.tags).expect("tags serialise");
+    /// Records the decision (with the tags it was made on, and who made it)
+    /// if the ad is still pending. Returns false when it was already
+    /// decided (a redelivery), so the caller sends no second email.
+    pub async fn record_decision(
+        &self,
+        id: AdId,
+        decision: &Decision,
+        tags: &[Tag],
+        by: &DecidedBy,
+    ) -> Result<bool, DbError> {
+        let tags = serde_json::to_string(tags).expect("tags serialise");
         let now = now_millis();
         let result = sqlx::query(
             "UPDATE ads SET status = $1, category = $2, tags = $3, model = $4, policy = $5, \
              reason = $6, decided_at = $7, lease_until = NULL, notify_after = $7 \
              WHERE id = $8 AND status = 'pending'",
         )
-        .bind(outcome.status.as_str())
-        .bind(outcome.category.as_deref())
+        .bind(decision.status.as_str())
+        .bind(decision.category.as_deref())
         .bind(tags)
-        .bind(&outcome.model)
-        .bind(&outcome.policy)
-        .bind(outcome.reason.as_deref())
+        .bind(&by.model)
+        .bind(&by.policy)
+        .bind(decision.reason.as_deref())
         .bind(now)
         .bind(id.to_string())
         .execute(&self.pool)
@@ -45,11 +50,13 @@ impl Database {
     pub async fn record_redecision(
         &self,
         seen: &AdRecord,
-        outcome: &Outcome,
+        decision: &Decision,
+        tags: &[Tag],
+        by: &DecidedBy,
         renotify: bool,
     ) -> Result<bool, DbError> {
         if seen.status == Status::Pending {
-            return self.record_outcome(seen.id, outcome).await;
+            return self.record_decision(seen.id, decision, tags, by).await;
         }
         // Later than the decision it replaces, even on a clock that stepped.
         let decided_at = now_millis().max(seen.decided_at.map_or(0, |at| at + 1));
@@ -65,18 +72,18 @@ impl Database {
         } else {
             ""
         };
-        let tags = serde_json::to_string(&outcome.tags).expect("tags serialise");
+        let tags = serde_json::to_string(tags).expect("tags serialise");
         let result = sqlx::query(&format!(
             "UPDATE ads SET status = $1, category = $2, tags = $3, model = $4, policy = $5, \
              reason = $6, decided_at = $7 {notify} \
              WHERE id = $8 AND status = $9 AND decided_at {same} $10"
         ))
-        .bind(outcome.status.as_str())
-        .bind(outcome.category.as_deref())
+        .bind(decision.status.as_str())
+        .bind(decision.category.as_deref())
         .bind(tags)
-        .bind(&outcome.model)
-        .bind(&outcome.policy)
-        .bind(outcome.reason.as_deref())
+        .bind(&by.model)
+        .bind(&by.policy)
+        .bind(decision.reason.as_deref())
         .bind(decided_at)
         .bind(seen.id.to_string())
         .bind(seen.status.as_str())

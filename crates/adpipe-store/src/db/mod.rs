@@ -10,7 +10,7 @@
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use adpipe_core::{AdId, Status, Tag};
+use adpipe_core::{AdId, AdText, Email, Status, Tag};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
@@ -44,12 +44,14 @@ pub enum Backend {
     Postgres,
 }
 
-/// What the API stores when an ad is submitted.
+/// What the API stores when an ad is submitted: the text and address as
+/// validated at the door. Rows read back hold them as plain text, as they
+/// were stored (a rule tightened later must not make old ads unreadable).
 #[derive(Debug, Clone)]
 pub struct NewAd {
     pub id: AdId,
-    pub text: String,
-    pub email: String,
+    pub text: AdText,
+    pub email: Email,
     pub image_key: String,
     pub content_type: String,
 }
@@ -74,17 +76,6 @@ pub struct AdRecord {
     pub notified_at: Option<i64>,
     /// Emails tried so far (sent or failed).
     pub notify_attempts: i64,
-}
-
-/// What the worker concluded about one ad.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub status: Status,
-    pub category: Option<String>,
-    pub tags: Vec<Tag>,
-    pub model: String,
-    pub policy: String,
-    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone)]
