@@ -4,7 +4,31 @@
 
 use adpipe_core::{AdId, DecidedBy, Decision, Status, Tag};
 
+use sqlx::Any;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+
 use super::{AdRecord, Backend, Database, DbError, now_millis};
+
+/// The columns a decision writes, as `$1` to `$6` (see [`bind_decision`]).
+const DECISION_COLUMNS: &str =
+    "status = $1, category = $2, tags = $3, model = $4, policy = $5, reason = $6";
+
+/// Binds a decision, the tags it rests on and who made it to `$1`–`$6`.
+fn bind_decision<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    decision: &'q Decision,
+    tags: &[Tag],
+    by: &'q DecidedBy,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    query
+        .bind(decision.status.as_str())
+        .bind(decision.category.as_deref())
+        .bind(serde_json::to_string(tags).expect("tags serialise"))
+        .bind(by.model.as_str())
+        .bind(by.policy.as_str())
+        .bind(decision.reason.as_deref())
+}
 
 impl Database {
     /// Records the decision (with the tags it was made on, and who made it)
@@ -17,23 +41,15 @@ impl Database {
         tags: &[Tag],
         by: &DecidedBy,
     ) -> Result<bool, DbError> {
-        let tags = serde_json::to_string(tags).expect("tags serialise");
-        let now = now_millis();
-        let result = sqlx::query(
-            "UPDATE ads SET status = $1, category = $2, tags = $3, model = $4, policy = $5, \
-             reason = $6, decided_at = $7, lease_until = NULL, notify_after = $7 \
-             WHERE id = $8 AND status = 'pending'",
-        )
-        .bind(decision.status.as_str())
-        .bind(decision.category.as_deref())
-        .bind(tags)
-        .bind(&by.model)
-        .bind(&by.policy)
-        .bind(decision.reason.as_deref())
-        .bind(now)
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await?;
+        let sql = format!(
+            "UPDATE ads SET {DECISION_COLUMNS}, decided_at = $7, lease_until = NULL, \
+             notify_after = $7 WHERE id = $8 AND status = 'pending'"
+        );
+        let result = bind_decision(sqlx::query(&sql), decision, tags, by)
+            .bind(now_millis())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -72,25 +88,18 @@ impl Database {
         } else {
             ""
         };
-        let tags = serde_json::to_string(tags).expect("tags serialise");
-        let result = sqlx::query(&format!(
-            "UPDATE ads SET status = $1, category = $2, tags = $3, model = $4, policy = $5, \
-             reason = $6, decided_at = $7 {notify} \
+        let sql = format!(
+            "UPDATE ads SET {DECISION_COLUMNS}, decided_at = $7 {notify} \
              WHERE id = $8 AND status = $9 AND decided_at {same} $10"
-        ))
-        .bind(decision.status.as_str())
-        .bind(decision.category.as_deref())
-        .bind(tags)
-        .bind(&by.model)
-        .bind(&by.policy)
-        .bind(decision.reason.as_deref())
-        .bind(decided_at)
-        .bind(seen.id.to_string())
-        .bind(seen.status.as_str())
-        .bind(seen.decided_at)
-        .bind(now_millis())
-        .execute(&self.pool)
-        .await?;
+        );
+        let result = bind_decision(sqlx::query(&sql), decision, tags, by)
+            .bind(decided_at)
+            .bind(seen.id.to_string())
+            .bind(seen.status.as_str())
+            .bind(seen.decided_at)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
