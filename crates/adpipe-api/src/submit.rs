@@ -310,7 +310,10 @@ fn image_error(error: DecodeError) -> ApiError {
     let status = match error {
         DecodeError::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        DecodeError::Empty | DecodeError::Corrupt { .. } => StatusCode::BAD_REQUEST,
+        // The API probes and never resizes, so it never meets Unprocessable.
+        DecodeError::Empty | DecodeError::Corrupt { .. } | DecodeError::Unprocessable(_) => {
+            StatusCode::BAD_REQUEST
+        }
     };
     ApiError::new(status, error.code(), error.to_string())
 }

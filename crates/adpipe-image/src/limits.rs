@@ -61,6 +61,10 @@ pub enum DecodeError {
         format: &'static str,
         detail: String,
     },
+    /// Decoded, but it cannot be brought to a model's input (the resizer
+    /// refused it). Only the tagger meets this; the API never resizes.
+    #[error("the image cannot be prepared for the model: {0}")]
+    Unprocessable(String),
 }
 
 impl DecodeError {
@@ -71,6 +75,7 @@ impl DecodeError {
             DecodeError::Unsupported => "image_unsupported_type",
             DecodeError::TooLarge { .. } => "image_too_large",
             DecodeError::Corrupt { .. } => "image_corrupt",
+            DecodeError::Unprocessable(_) => "image_unprocessable",
         }
     }
 }

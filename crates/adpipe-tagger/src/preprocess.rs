@@ -110,12 +110,12 @@ impl Preprocessor {
     /// (`floats_per_image()` long).
     pub fn prepare(&self, bytes: &[u8], out: &mut [f32]) -> Result<(), DecodeError> {
         let image = adpipe_image::decode(bytes, &self.limits)?;
-        self.prepare_decoded(&image, out);
-        Ok(())
+        self.prepare_decoded(&image, out)
     }
 
-    /// Writes all views of an already decoded image into `out`.
-    pub fn prepare_decoded(&self, image: &RgbImage, out: &mut [f32]) {
+    /// Writes all views of an already decoded image into `out`. An image
+    /// the resizer refuses is an error for that image alone.
+    pub fn prepare_decoded(&self, image: &RgbImage, out: &mut [f32]) -> Result<(), DecodeError> {
         assert_eq!(
             out.len(),
             self.floats_per_image(),
@@ -127,40 +127,39 @@ impl Preprocessor {
             .iter()
             .zip(out.chunks_exact_mut(self.floats_per_view()))
         {
-            self.render(*view, image, &mut canvas);
+            self.render(*view, image, &mut canvas)?;
             self.normalize(&canvas, slot);
         }
+        Ok(())
     }
 
     /// The model-sized RGB8 picture of one view (also used by tests and
     /// tools to see what the model sees).
-    pub fn render_view(&self, view: View, image: &RgbImage) -> RgbImage {
+    pub fn render_view(&self, view: View, image: &RgbImage) -> Result<RgbImage, DecodeError> {
         let mut canvas = vec![0u8; self.floats_per_view()];
-        self.render(view, image, &mut canvas);
-        RgbImage {
+        self.render(view, image, &mut canvas)?;
+        Ok(RgbImage {
             width: self.width,
             height: self.height,
             pixels: canvas,
-        }
+        })
     }
 
-    fn render(&self, view: View, image: &RgbImage, canvas: &mut [u8]) {
+    fn render(&self, view: View, image: &RgbImage, canvas: &mut [u8]) -> Result<(), DecodeError> {
         if let Some(quality) = self.jpeg_roundtrip_quality {
-            self.render_with_roundtrip(view, image, quality, canvas);
-            return;
+            return self.render_with_roundtrip(view, image, quality, canvas);
         }
         let plan = self.plan(view, image.width, image.height);
         let source = ImageRef::new(image.width, image.height, &image.pixels, PixelType::U8x3)
-            .expect("decoded image buffer matches its dimensions");
+            .map_err(unresizable)?;
         if plan.out_width == self.width && plan.out_height == self.height {
             let mut target = Image::from_slice_u8(self.width, self.height, canvas, PixelType::U8x3)
-                .expect("canvas matches the model input");
-            self.resample(&source, &mut target, plan.crop);
-            return;
+                .map_err(unresizable)?;
+            return self.resample(&source, &mut target, plan.crop);
         }
         // Letterbox: resample into a smaller picture, then centre it.
         let mut target = Image::new(plan.out_width, plan.out_height, PixelType::U8x3);
-        self.resample(&source, &mut target, plan.crop);
+        self.resample(&source, &mut target, plan.crop)?;
         for pixel in canvas.chunks_exact_mut(3) {
             pixel.copy_from_slice(&self.letterbox_fill);
         }
@@ -170,12 +169,19 @@ impl Preprocessor {
             let start = (plan.y as usize + y) * canvas_row + plan.x as usize * 3;
             canvas[start..start + row].copy_from_slice(line);
         }
+        Ok(())
     }
 
     /// The model was trained on images that went through a JPEG round trip
     /// after resizing (open_nsfw's Caffe pipeline): resize to the
     /// intermediate size, encode and decode, then crop.
-    fn render_with_roundtrip(&self, view: View, image: &RgbImage, quality: u8, canvas: &mut [u8]) {
+    fn render_with_roundtrip(
+        &self,
+        view: View,
+        image: &RgbImage,
+        quality: u8,
+        canvas: &mut [u8],
+    ) -> Result<(), DecodeError> {
         let plain = Self {
             jpeg_roundtrip_quality: None,
             ..self.clone()
@@ -194,47 +200,51 @@ impl Preprocessor {
         else {
             // Letterbox (or an absurd aspect ratio): round-trip the
             // model-sized picture itself.
-            plain.render(view, image, canvas);
-            let decoded = jpeg_roundtrip(canvas, self.width, self.height, quality);
+            plain.render(view, image, canvas)?;
+            let decoded = jpeg_roundtrip(canvas, self.width, self.height, quality)?;
             canvas.copy_from_slice(&decoded);
-            return;
+            return Ok(());
         };
         let (left, top) = (
             centered(inter_w, self.width),
             centered(inter_h, self.height),
         );
         let source = ImageRef::new(image.width, image.height, &image.pixels, PixelType::U8x3)
-            .expect("decoded image buffer matches its dimensions");
+            .map_err(unresizable)?;
         let mut intermediate = Image::new(inter_w, inter_h, PixelType::U8x3);
         self.resample(
             &source,
             &mut intermediate,
             [0.0, 0.0, f64::from(image.width), f64::from(image.height)],
-        );
-        let decoded = jpeg_roundtrip(intermediate.buffer(), inter_w, inter_h, quality);
+        )?;
+        let decoded = jpeg_roundtrip(intermediate.buffer(), inter_w, inter_h, quality)?;
         let row = self.width as usize * 3;
         for y in 0..self.height as usize {
             let start = ((top as usize + y) * inter_w as usize + left as usize) * 3;
             canvas[y * row..(y + 1) * row].copy_from_slice(&decoded[start..start + row]);
         }
+        Ok(())
     }
 
-    fn resample(&self, source: &ImageRef<'_>, target: &mut Image<'_>, crop: [f64; 4]) {
+    fn resample(
+        &self,
+        source: &ImageRef<'_>,
+        target: &mut Image<'_>,
+        crop: [f64; 4],
+    ) -> Result<(), DecodeError> {
         let options = ResizeOptions::new()
             .resize_alg(self.algorithm)
             .crop(crop[0], crop[1], crop[2], crop[3]);
-        RESIZER.with_borrow_mut(|resizer| {
-            resizer
-                .resize(source, target, &options)
-                .expect("same pixel type and a crop inside the source")
-        });
+        RESIZER
+            .with_borrow_mut(|resizer| resizer.resize(source, target, &options))
+            .map_err(unresizable)
     }
 
     fn plan(&self, view: View, width: u32, height: u32) -> Plan {
         let (w, h) = (f64::from(width), f64::from(height));
         // Resize to (rw, rh), then take (self.width, self.height) at
         // (left, top): expressed as one rectangle of the source.
-        let crop_of = |rw: u32, rh: u32| {
+        let scaled_crop = |rw: u32, rh: u32| {
             let (sx, sy) = (w / f64::from(rw), h / f64::from(rh));
             let left = f64::from(centered(rw, self.width));
             let top = f64::from(centered(rh, self.height));
@@ -245,6 +255,14 @@ impl Preprocessor {
                 f64::from(self.height) * sy,
             ]
         };
+        // The scale factors are rounded: a crop that should end exactly at
+        // the source's edge can overshoot it by a fraction of a pixel,
+        // which the resizer refuses. Keep every rectangle inside.
+        let inside = |[x, y, cw, ch]: [f64; 4]| {
+            let (x, y) = (x.clamp(0.0, w), y.clamp(0.0, h));
+            [x, y, cw.min(w - x), ch.min(h - y)]
+        };
+        let crop_of = |rw: u32, rh: u32| inside(scaled_crop(rw, rh));
         let full = Plan {
             crop: [0.0, 0.0, w, h],
             out_width: self.width,
@@ -330,9 +348,19 @@ fn centered(outer: u32, inner: u32) -> u32 {
     outer.saturating_sub(inner) / 2
 }
 
+/// The resizer refused an image: that image fails, with the reason.
+fn unresizable(error: impl std::fmt::Display) -> DecodeError {
+    DecodeError::Unprocessable(error.to_string())
+}
+
 /// Encodes RGB8 as a baseline JPEG (4:2:0, like libjpeg's defaults) and
 /// decodes it again.
-fn jpeg_roundtrip(rgb: &[u8], width: u32, height: u32, quality: u8) -> Vec<u8> {
+fn jpeg_roundtrip(
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+    quality: u8,
+) -> Result<Vec<u8>, DecodeError> {
     let mut encoded = Vec::new();
     let mut encoder = jpeg_encoder::Encoder::new(&mut encoded, quality);
     encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
@@ -343,10 +371,8 @@ fn jpeg_roundtrip(rgb: &[u8], width: u32, height: u32, quality: u8) -> Vec<u8> {
             height as u16,
             jpeg_encoder::ColorType::Rgb,
         )
-        .expect("encoding an in-memory RGB buffer cannot fail");
-    adpipe_image::decode(&encoded, &DecodeLimits::default())
-        .expect("a JPEG we just encoded decodes")
-        .pixels
+        .map_err(unresizable)?;
+    Ok(adpipe_image::decode(&encoded, &DecodeLimits::default())?.pixels)
 }
 
 #[cfg(test)]
@@ -368,5 +394,113 @@ mod tests {
         assert_eq!(centered(379, 224), 77);
         assert_eq!(centered(385, 224), 80);
         assert_eq!(centered(224, 224), 0);
+    }
+
+    use crate::spec::ModelSpec;
+    use proptest::prelude::*;
+
+    /// Every way a model.toml can ask for its input.
+    const SETUPS: &[&str] = &[
+        "resize = 'center_crop'\nshorter_side = 256",
+        "resize = 'center_crop'",
+        "resize = 'stretch'",
+        "resize = 'stretch'\nstretch_size = [256, 256]",
+        "resize = 'letterbox'",
+        "resize = 'center_crop'\nshorter_side = 256\nviews = ['center_crop', 'stretch']",
+        "resize = 'stretch'\nviews = ['stretch', 'letterbox']",
+        "resize = 'center_crop'\nviews = ['center_crop', 'letterbox']\njpeg_roundtrip_quality = 90",
+        "resize = 'stretch'\nstretch_size = [256, 256]\njpeg_roundtrip_quality = 90",
+    ];
+
+    /// Square and oblong inputs.
+    const INPUTS: &[(u32, u32)] = &[(224, 224), (96, 64)];
+
+    fn preprocessor(setup: &str, (width, height): (u32, u32)) -> Preprocessor {
+        // Written once: the tests run in parallel and read it.
+        static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+        let dir = DIR.get_or_init(|| {
+            let dir =
+                std::env::temp_dir().join(format!("adpipe-preprocess-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            std::fs::write(dir.join("labels.txt"), "a\nb\n").expect("labels");
+            dir
+        });
+        let text = format!(
+            "file = 'm.onnx'\nlabels = 'labels.txt'\n[input]\nlayout = 'NCHW'\nwidth = {width}\nheight = {height}\n\
+             [preprocess]\n{setup}\n"
+        );
+        let spec = ModelSpec::parse(&text, &dir.join("model.toml")).expect("valid model.toml");
+        Preprocessor::new(&spec)
+    }
+
+    fn image(width: u32, height: u32) -> RgbImage {
+        // A gradient, so a crop in the wrong place would not go unseen by
+        // the resizer's own checks.
+        let pixels = (0..width as usize * height as usize * 3)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        RgbImage {
+            width,
+            height,
+            pixels,
+        }
+    }
+
+    fn fits(setup: &str, input: (u32, u32), width: u32, height: u32) -> Result<(), String> {
+        let preprocessor = preprocessor(setup, input);
+        let mut out = vec![f32::NAN; preprocessor.floats_per_image()];
+        preprocessor
+            .prepare_decoded(&image(width, height), &mut out)
+            .map_err(|error| format!("{setup} at {width}×{height}: {error}"))?;
+        if out.iter().any(|value| !value.is_finite()) {
+            return Err(format!(
+                "{setup} at {width}×{height}: a value was not written"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The sizes of issue 15 (the panic of two views on a 500×232 PNG)
+    /// and the extremes.
+    #[test]
+    fn awkward_sizes_fit_every_setup() {
+        let sizes = [
+            (500, 232),
+            (232, 500),
+            (1, 1),
+            (1, 4096),
+            (4096, 1),
+            (257, 255),
+            (224, 225),
+            (225, 224),
+            (223, 224),
+            (4096, 4096),
+        ];
+        for setup in SETUPS {
+            for &input in INPUTS {
+                for (width, height) in sizes {
+                    fits(setup, input, width, height).unwrap_or_else(|error| panic!("{error}"));
+                }
+            }
+        }
+    }
+
+    fn side() -> impl Strategy<Value = u32> {
+        prop_oneof![1u32..=8, 200u32..=300, 1u32..=4096]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Never a panic, always the model's exact input, whatever the size.
+        #[test]
+        fn any_size_fits_any_setup(
+            width in side(),
+            height in side(),
+            setup in prop::sample::select(SETUPS),
+            input in prop::sample::select(INPUTS),
+        ) {
+            prop_assert!(fits(setup, input, width, height).is_ok(), "{:?}", fits(setup, input, width, height));
+        }
     }
 }

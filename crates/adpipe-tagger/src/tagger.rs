@@ -154,7 +154,7 @@ impl Tagger {
     fn prepare(&self, bytes: &[u8], slots: &mut [&mut [f32]]) -> Result<(), DecodeError> {
         let image = adpipe_image::decode(bytes, &self.limits)?;
         for (model, slot) in self.models.iter().zip(slots.iter_mut()) {
-            model.preprocessor.prepare_decoded(&image, slot);
+            model.preprocessor.prepare_decoded(&image, slot)?;
         }
         Ok(())
     }
