@@ -4,8 +4,14 @@
 //! worker ask it to enqueue, take a batch, settle, and report its depth;
 //! no code outside this crate matches on the backend.
 //!
+//! It builds on the store: the built-in queue *is* the ads table (pending
+//! rows claimed with a lease), and RabbitMQ only carries ids whose rows
+//! hold the leases too. The claim SQL stays with the rest of the table's
+//! SQL in `adpipe-store`; this crate decides which claim to make and how
+//! ids travel.
+//!
 //! The database row is the source of truth: a publish that fails is repaired
-//! by the worker's sweep, and a redelivered id is harmless because decisions
+//! by the sweep, and a redelivered id is harmless because decisions
 //! are only recorded on pending rows. So the queue has to be reliable
 //! (persistent messages, publisher confirms, ack after the decision is
 //! stored), not exactly-once.
