@@ -57,45 +57,39 @@ impl Deployment {
     /// Separate processes on the services (`ADPIPE_TEST_*` override where
     /// they are); nothing may be written to the data directory.
     pub fn services(processes: &Processes, database_url: &str, queue_prefix: &str) -> Self {
-        let port = free_port();
-        Self {
-            port,
-            vars: vec![
-                ("ADPIPE_HTTP_ADDR", format!("127.0.0.1:{port}")),
-                (
-                    "ADPIPE_DATA_DIR",
-                    processes.dir.join("unused").display().to_string(),
+        Self::embedded(processes)
+            .with(
+                "ADPIPE_DATA_DIR",
+                processes.dir.join("unused").display().to_string(),
+            )
+            .with("ADPIPE_DATABASE_URL", database_url)
+            .with(
+                "ADPIPE_AMQP_URL",
+                env_or(
+                    "ADPIPE_TEST_AMQP_URL",
+                    "amqp://guest:guest@127.0.0.1:5672/%2f",
                 ),
-                ("ADPIPE_DATABASE_URL", database_url.to_owned()),
-                (
-                    "ADPIPE_AMQP_URL",
-                    env_or(
-                        "ADPIPE_TEST_AMQP_URL",
-                        "amqp://guest:guest@127.0.0.1:5672/%2f",
-                    ),
-                ),
-                (
-                    "ADPIPE_AMQP_QUEUE",
-                    format!("{queue_prefix}.{}", AdId::new()),
-                ),
-                (
-                    "ADPIPE_S3_ENDPOINT",
-                    env_or("ADPIPE_TEST_S3_ENDPOINT", "http://127.0.0.1:9000"),
-                ),
-                (
-                    "ADPIPE_S3_BUCKET",
-                    env_or("ADPIPE_TEST_S3_BUCKET", "adpipe"),
-                ),
-                (
-                    "ADPIPE_S3_ACCESS_KEY",
-                    env_or("ADPIPE_TEST_S3_ACCESS_KEY", "adpipe"),
-                ),
-                (
-                    "ADPIPE_S3_SECRET_KEY",
-                    env_or("ADPIPE_TEST_S3_SECRET_KEY", "adpipe-secret"),
-                ),
-            ],
-        }
+            )
+            .with(
+                "ADPIPE_AMQP_QUEUE",
+                format!("{queue_prefix}.{}", AdId::new()),
+            )
+            .with(
+                "ADPIPE_S3_ENDPOINT",
+                env_or("ADPIPE_TEST_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            )
+            .with(
+                "ADPIPE_S3_BUCKET",
+                env_or("ADPIPE_TEST_S3_BUCKET", "adpipe"),
+            )
+            .with(
+                "ADPIPE_S3_ACCESS_KEY",
+                env_or("ADPIPE_TEST_S3_ACCESS_KEY", "adpipe"),
+            )
+            .with(
+                "ADPIPE_S3_SECRET_KEY",
+                env_or("ADPIPE_TEST_S3_SECRET_KEY", "adpipe-secret"),
+            )
     }
 
     /// The same with `name` set to `value`.
