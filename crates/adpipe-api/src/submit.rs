@@ -5,6 +5,7 @@
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use adpipe_core::{AdId, AdText, Email};
 use adpipe_image::{DecodeError, ImageInfo};
@@ -55,6 +56,10 @@ fn body_too_large() -> ApiError {
 /// sending more is not sending a form.
 const MAX_EPILOGUE_BYTES: usize = 64 * 1024;
 
+/// How long the rest of a refused body is read before the answer goes out
+/// (within the body limit, at a client's pace).
+const DISCARD_WITHIN: Duration = Duration::from_secs(5);
+
 /// The request body, shared by the multipart parser and the handler: once
 /// the parser has seen the closing boundary, the handler reads on to the
 /// end the client announced. The parser alone would stop at the boundary
@@ -96,6 +101,18 @@ impl CountedBody {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .over_limit
+    }
+
+    /// Reads the rest of a refused body into the void, within the body
+    /// limit and `within`. A client that sends its whole body before it
+    /// reads the answer (no `Expect: 100-continue`, as Python's http.client
+    /// and requests do) then reads its JSON error; answering and closing
+    /// while it still sends would give it a broken pipe instead.
+    async fn discard_rest(&mut self, within: Duration) {
+        let _ = tokio::time::timeout(within, async {
+            while let Some(Ok(_)) = futures_util::StreamExt::next(self).await {}
+        })
+        .await;
     }
 
     /// Reads what follows the closing boundary up to the end of the body.
@@ -246,6 +263,19 @@ async fn read_submission(
         return Err(body_too_large());
     }
     let mut body = CountedBody::new(body, body_limit);
+    let form = read_form(body.clone(), boundary, max_image_bytes).await;
+    if form.is_err() {
+        body.discard_rest(DISCARD_WITHIN).await;
+    }
+    form
+}
+
+/// The fields of the form, then the rest of the body up to its end.
+async fn read_form(
+    mut body: CountedBody,
+    boundary: String,
+    max_image_bytes: usize,
+) -> Result<Submission, ApiError> {
     let mut multipart = Multipart::new(body.clone(), boundary);
     let (mut text, mut email, mut image) = (None, None, None);
     while let Some(field) = multipart

@@ -535,3 +535,51 @@ async fn health_and_readiness_answer_json() {
     let body: Value = response.json().await.expect("JSON");
     assert_eq!(body["checks"]["database"]["ok"], false, "{body}");
 }
+
+/// A client that sends its whole body before it reads the answer (no
+/// `Expect: 100-continue`, as Python's http.client and requests do) reads
+/// the JSON error of a field refused early, not a broken pipe or a reset.
+#[tokio::test]
+async fn a_refused_body_is_read_to_its_end_before_the_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(ApiConfig::default()).await;
+    let boundary = "refused-early";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n").as_bytes(),
+    );
+    body.resize(body.len() + 1024 * 1024, b'a');
+    body.extend_from_slice(
+        format!(
+            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; \
+             filename=\"big.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.resize(body.len() + 8 * 1024 * 1024, 0xAB);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+
+    let address = server.address.expect("served");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /ads HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream
+        .write_all(&body)
+        .await
+        .expect("the whole body is taken, not cut off by an early answer");
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .await
+        .expect("the answer is read, not reset");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"code\":\"text_too_long\""), "{answer}");
+}
