@@ -33,7 +33,9 @@ const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, clap::Args)]
 pub struct RetagArgs {
-    /// Only ads in these statuses (repeatable, or a comma list) [default: all].
+    /// Only ads in these statuses (repeatable, or a comma list) [default:
+    /// all but in_review: an ad waiting for a person is left to the person
+    /// unless asked for].
     #[arg(
         long = "status",
         value_enum,
@@ -67,6 +69,8 @@ enum StatusArg {
     Pending,
     Approved,
     Rejected,
+    #[value(name = "in_review", alias = "in-review")]
+    InReview,
     Failed,
 }
 
@@ -76,6 +80,7 @@ impl From<StatusArg> for Status {
             StatusArg::Pending => Status::Pending,
             StatusArg::Approved => Status::Approved,
             StatusArg::Rejected => Status::Rejected,
+            StatusArg::InReview => Status::InReview,
             StatusArg::Failed => Status::Failed,
         }
     }
@@ -152,6 +157,14 @@ async fn retag(
         if !statuses.contains(&status) {
             statuses.push(status);
         }
+    }
+    if statuses.is_empty() {
+        statuses = vec![
+            Status::Pending,
+            Status::Approved,
+            Status::Rejected,
+            Status::Failed,
+        ];
     }
     // Ads submitted from now on are the workers' business: they are judged
     // by this model and policy anyway.
@@ -403,7 +416,10 @@ impl Run<'_> {
         }
         // Never told (a pending ad, an email still due): the email goes out
         // as the worker would send it, carrying the new outcome.
-        if ad.notified_at.is_none() || (self.notify && changed) {
+        // One sent to a person is told when the person decides.
+        if outcome.status != Status::InReview
+            && (ad.notified_at.is_none() || (self.notify && changed))
+        {
             self.due.push(ad.id);
         }
         if changed {

@@ -71,9 +71,22 @@ pub(crate) async fn open_database(config: &Config) -> anyhow::Result<Database> {
             )
         })?;
     }
-    Database::connect(url.expose(), config.database_max_connections)
+    let db = Database::connect(url.expose(), config.database_max_connections)
         .await
-        .with_context(|| format!("cannot open the database {url}"))
+        .with_context(|| format!("cannot open the database {url}"))?;
+    // Every process that records decisions queues the site's events; the
+    // workers deliver them.
+    Ok(db.with_webhooks(config.webhook_config().is_some()))
+}
+
+/// The categories of the configured policy: those a moderator may approve
+/// an ad under. Read from the policy file alone (the API loads no model).
+fn policy_categories(config: &Config) -> anyhow::Result<Vec<String>> {
+    let path = assets::policy_or_default(config.policy.as_deref());
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the policy {}", path.display()))?;
+    let policy = adpipe_core::Policy::from_toml(&text, &path.display().to_string())?;
+    Ok(policy.category_names().map(str::to_owned).collect())
 }
 
 pub(crate) fn open_blobs(config: &Config) -> anyhow::Result<Blobs> {
@@ -245,13 +258,19 @@ fn start_worker(
         smtp = mailer.server(),
         "worker ready"
     );
-    let worker = Worker::new(
+    let mut worker = Worker::new(
         parts.db.clone(),
         parts.blobs.clone(),
         moderator,
         mailer,
         config.worker_config(),
     );
+    if let Some(webhook) = config.webhook_config() {
+        tracing::info!(url = %adpipe_core::redact_url(&webhook.url), signed = !webhook.secret.is_empty(), "webhooks on");
+        worker = worker.with_webhooks(
+            adpipe_notify::WebhookSender::new(webhook).context("invalid webhook settings")?,
+        );
+    }
     let (queue, shutdown) = (parts.queue.clone(), parts.shutdown.clone());
     parts.tasks.spawn(async move {
         worker.run(queue, shutdown).await;
@@ -294,11 +313,15 @@ async fn start_api(
         .await
         .with_context(|| format!("cannot listen on {}", config.http_addr))?;
     let address = listener.local_addr()?;
+    let api_config = adpipe_api::ApiConfig {
+        categories: policy_categories(config)?,
+        ..config.api_config()
+    };
     let state = AppState::new(
         parts.db.clone(),
         parts.blobs.clone(),
         parts.queue.clone(),
-        config.api_config(),
+        api_config,
     )
     .with_metrics(parts.metrics.clone());
     let state = match loaded_model {

@@ -151,7 +151,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
 
     let started = Instant::now();
     let mut stdout = std::io::stdout().lock();
-    let (mut approved, mut rejected, mut failed) = (0usize, 0usize, 0usize);
+    let (mut approved, mut rejected, mut in_review, mut failed) = (0usize, 0usize, 0usize, 0usize);
     let mut write_error = None;
     moderator.tagger().classify_stream(
         &args.files,
@@ -164,6 +164,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
                     let assessment = moderator.assess_outputs(&outputs);
                     match assessment.decision.status {
                         Status::Approved => approved += 1,
+                        Status::InReview => in_review += 1,
                         _ => rejected += 1,
                     }
                     if args.json {
@@ -208,9 +209,9 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
     let elapsed = started.elapsed().as_secs_f64();
     if args.files.len() > 1 {
         eprintln!(
-            "tagged {} files in {elapsed:.2} s ({:.1} images/s): {approved} approved, {rejected} rejected, {failed} failed",
+            "tagged {} files in {elapsed:.2} s ({:.1} images/s): {approved} approved, {in_review} for a person to review, {rejected} rejected, {failed} failed",
             args.files.len(),
-            (approved + rejected) as f64 / elapsed,
+            (approved + in_review + rejected) as f64 / elapsed,
         );
     }
     Ok(failed == 0)
@@ -258,7 +259,7 @@ fn table_line(file: &str, assessment: &Assessment) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "{:<8}  {:<12} {:>4.0}%  {file}  ({tags})",
+        "{:<9} {:<12} {:>4.0}%  {file}  ({tags})",
         decision.status.as_str(),
         decision.category.as_deref().unwrap_or("-"),
         decision.score * 100.0,

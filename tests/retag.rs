@@ -347,6 +347,7 @@ fn decision(status: Status) -> Decision {
         category: None,
         score: 0.5,
         reason: Some("because".into()),
+        suggestion: None,
     }
 }
 

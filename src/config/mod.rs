@@ -46,8 +46,20 @@ pub struct Config {
     pub metrics_addr: Option<String>,
     pub s3: S3Section,
     pub smtp: SmtpSection,
+    pub webhook: WebhookSection,
     pub api: ApiSection,
     pub worker: WorkerSection,
+}
+
+/// The site's webhook: every final decision and every ad sent to review is
+/// POSTed there, signed with `secret` (HMAC-SHA256).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSection {
+    /// `http://…` or `https://…`; unset = no webhooks.
+    pub url: Option<SecretUrl>,
+    /// Signs each body (`X-Adpipe-Signature: sha256=…`); unset = unsigned.
+    pub secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -130,6 +142,7 @@ impl Default for Config {
             metrics_addr: None,
             s3: S3Section::default(),
             smtp: SmtpSection::default(),
+            webhook: WebhookSection::default(),
             api: ApiSection::default(),
             worker: WorkerSection::default(),
         }
@@ -298,6 +311,25 @@ impl Config {
         }
     }
 
+    /// `None`: no webhooks.
+    pub fn webhook_config(&self) -> Option<adpipe_notify::WebhookConfig> {
+        let url = self
+            .webhook
+            .url
+            .as_ref()
+            .filter(|url| !url.expose().is_empty())?;
+        Some(adpipe_notify::WebhookConfig {
+            url: url.expose().to_owned(),
+            secret: self
+                .webhook
+                .secret
+                .as_ref()
+                .map(|secret| secret.expose().to_owned())
+                .unwrap_or_default(),
+            timeout: Duration::from_secs(10),
+        })
+    }
+
     pub fn api_config(&self) -> adpipe_api::ApiConfig {
         adpipe_api::ApiConfig {
             max_image_bytes: self.api.max_image_bytes,
@@ -312,6 +344,7 @@ impl Config {
             rate_limit_per_minute: self.api.rate_limit_per_minute,
             rate_limit_burst: self.api.rate_limit_burst,
             max_concurrent_requests: self.api.max_concurrent_requests,
+            categories: Vec::new(),
         }
     }
 

@@ -49,6 +49,8 @@ pub struct ApiConfig {
     pub rate_limit_burst: u32,
     /// Requests handled at once; more wait their turn.
     pub max_concurrent_requests: usize,
+    /// The policy's categories: those a moderator may approve an ad under.
+    pub categories: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -64,6 +66,7 @@ impl Default for ApiConfig {
             rate_limit_per_minute: 120,
             rate_limit_burst: 30,
             max_concurrent_requests: 1024,
+            categories: Vec::new(),
         }
     }
 }

@@ -32,6 +32,18 @@ const TAGGING_BUCKETS: &[f64] = &[
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+/// Time an ad waits for a person: a minute … a week.
+const REVIEW_WAIT_BUCKETS: &[f64] = &[
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+    4.0 * 3600.0,
+    12.0 * 3600.0,
+    86_400.0,
+    3.0 * 86_400.0,
+    7.0 * 86_400.0,
+];
 /// Histograms are drained this often even when nobody scrapes, so their
 /// samples do not pile up.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
@@ -50,6 +62,7 @@ fn install() -> Result<PrometheusHandle, String> {
         ("adpipe_http_request_duration_seconds", HTTP_BUCKETS),
         ("adpipe_tagging_duration_seconds", TAGGING_BUCKETS),
         ("adpipe_batch_size", BATCH_BUCKETS),
+        ("adpipe_review_wait_seconds", REVIEW_WAIT_BUCKETS),
     ] {
         builder = builder
             .set_buckets_for_metric(Matcher::Full(name.into()), buckets)
@@ -105,6 +118,27 @@ fn describe() {
         "adpipe_ads_decided_total",
         "Decisions recorded by the worker, by status."
     );
+    describe_gauge!(
+        "adpipe_review_queue_depth",
+        "Ads waiting for a person (status in_review; computed at scrape time)."
+    );
+    describe_histogram!(
+        "adpipe_review_wait_seconds",
+        Unit::Seconds,
+        "Time an ad spent in review before a moderator decided it."
+    );
+    describe_counter!(
+        "adpipe_decisions_total",
+        "Decisions recorded, by who decided (model or moderator) and outcome."
+    );
+    describe_counter!(
+        "adpipe_webhook_deliveries_total",
+        "Webhook deliveries the receiver took (2xx), by event."
+    );
+    describe_counter!(
+        "adpipe_webhook_failures_total",
+        "Webhook deliveries that failed (retried later)."
+    );
     describe_counter!(
         "adpipe_emails_sent_total",
         "Emails the SMTP server accepted."
@@ -146,10 +180,12 @@ async fn update_gauges(state: &AppState) {
         Status::Pending,
         Status::Approved,
         Status::Rejected,
+        Status::InReview,
         Status::Failed,
     ] {
         metrics::gauge!("adpipe_ads", "status" => status.as_str()).set(count(status) as f64);
     }
+    metrics::gauge!("adpipe_review_queue_depth").set(count(Status::InReview) as f64);
     match state.queue.depth().await {
         Ok(depth) => metrics::gauge!("adpipe_queue_depth").set(depth as f64),
         Err(error) => tracing::warn!(%error, "metrics: cannot read the queue's depth"),

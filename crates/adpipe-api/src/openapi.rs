@@ -24,14 +24,20 @@ use crate::error::{Body as ErrorBody, ErrorCode};
         crate::status::status,
         crate::status::image,
         crate::admin::list,
+        crate::admin::get,
         crate::admin::review,
         crate::admin::delete,
+        crate::admin::moderation::reviews,
+        crate::admin::moderation::decide,
+        crate::admin::moderation::history,
+        crate::admin::moderation::image,
         crate::health::healthz,
         crate::health::readyz,
         metrics,
         openapi_json,
         web_page,
         docs_page,
+        admin_console,
     ),
     components(schemas(ErrorCode, ErrorBody)),
     modifiers(&AdminToken),
@@ -114,3 +120,15 @@ fn web_page() {}
 )]
 #[allow(dead_code)]
 fn docs_page() {}
+
+/// The moderators' console: the review queue, decisions, history. It signs
+/// in with the admin token (kept in the tab's session storage); the page
+/// itself holds no data.
+#[utoipa::path(
+    get,
+    path = "/admin",
+    tag = "pages",
+    responses((status = 200, description = "HTML.", content_type = "text/html", body = String))
+)]
+#[allow(dead_code)]
+fn admin_console() {}

@@ -27,14 +27,17 @@ pub(crate) struct SubmitForm {
 
 /// An ad's status.
 #[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
+#[schema(rename_all = "snake_case")]
 #[allow(dead_code)]
 pub(crate) enum StatusName {
-    /// In the review queue.
+    /// Waiting for the model.
     Pending,
     Approved,
     /// Not approved by the policy; see `reason`.
     Rejected,
+    /// The model was not sure (or the approval was sampled for quality
+    /// control): a person decides.
+    InReview,
     /// Could not be processed (an undecodable image, say); see `reason`.
     Failed,
 }

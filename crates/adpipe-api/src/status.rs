@@ -21,8 +21,9 @@ pub struct AdStatus {
     pub id: AdId,
     #[schema(value_type = crate::schemas::StatusName)]
     pub status: &'static str,
-    /// For people: "Your ad is in the review queue", "Your ad was not
-    /// approved", "Your ad was approved", "Your ad could not be processed".
+    /// For people: "Your ad is in the review queue", "A person is checking
+    /// your ad", "Your ad was not approved", "Your ad was approved", "Your
+    /// ad could not be processed".
     pub message: String,
     /// Why a rejected or failed ad was not approved.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,7 +52,7 @@ pub(crate) fn parse_id(text: &str) -> Result<AdId, ApiError> {
     })
 }
 
-async fn find(state: &AppState, id: AdId) -> Result<AdRecord, ApiError> {
+pub(crate) async fn find(state: &AppState, id: AdId) -> Result<AdRecord, ApiError> {
     state
         .db
         .get_ad(id)
@@ -73,7 +74,7 @@ async fn find(state: &AppState, id: AdId) -> Result<AdRecord, ApiError> {
     tag = "ads",
     params(("id" = String, Path, description = "The ad id (a UUID) from `POST /ads`")),
     responses(
-        (status = 200, description = "Pending, approved, rejected or failed.", body = AdStatus),
+        (status = 200, description = "Pending, in review (a person decides), approved, rejected or failed.", body = AdStatus),
         (status = 400, description = "Not a UUID: `invalid_id`.", body = crate::error::Body),
         (status = 404, description = "No such ad: `not_found`.", body = crate::error::Body),
         (status = 503, description = "`database_unavailable`.", body = crate::error::Body),
@@ -99,6 +100,8 @@ pub async fn status(
     };
     match ad.status {
         Status::Pending => answer.message = "Your ad is in the review queue".into(),
+        // The model's leaning is for moderators only.
+        Status::InReview => answer.message = "A person is checking your ad".into(),
         Status::Rejected => {
             answer.message = "Your ad was not approved".into();
             answer.reason = ad.reason;
@@ -151,6 +154,12 @@ pub async fn image(
             "ad {id} has no public image: only approved ads show theirs"
         )));
     }
+    image_of(&state, &ad).await
+}
+
+/// The stored image of `ad`, served so that a browser never runs it.
+pub(crate) async fn image_of(state: &AppState, ad: &AdRecord) -> Result<Response, ApiError> {
+    let id = ad.id;
     let bytes = state
         .blobs
         .get(&ad.image_key)

@@ -365,6 +365,7 @@ async fn admins_list_review_and_delete_with_their_token() {
         category: None,
         score: 0.1,
         reason: Some("no".into()),
+        suggestion: None,
     };
     let by = adpipe_core::DecidedBy {
         model: "m".into(),

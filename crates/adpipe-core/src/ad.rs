@@ -20,6 +20,23 @@ impl AdId {
     pub fn as_uuid(&self) -> uuid::Uuid {
         self.0
     }
+
+    /// A number in [0, 1) fixed for this ad, drawn from its bits: the draw
+    /// that decides whether an approval is sampled for review. Being the
+    /// ad's own, it is the same on a redelivery or a retag, so a re-judged
+    /// ad is not sampled anew; across ads it is uniform.
+    pub fn sample_point(&self) -> f64 {
+        // Ids made in the same millisecond share a counter in their middle
+        // bits: mix all 128 bits (SplitMix64's finaliser) before reading.
+        let bits = self.0.as_u128();
+        let mut x = (bits >> 64) as u64 ^ (bits as u64).rotate_left(29);
+        x ^= x >> 30;
+        x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x ^= x >> 27;
+        x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^= x >> 31;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 impl Default for AdId {
@@ -59,6 +76,10 @@ pub enum Status {
     Pending,
     Approved,
     Rejected,
+    /// The model was not sure (its score fell between the policy's
+    /// `review_at` and `approve_at`), or the approval was sampled for
+    /// quality control: a person decides.
+    InReview,
     /// Could not be processed (e.g. the stored image does not decode);
     /// the reason says why.
     Failed,
@@ -70,8 +91,16 @@ impl Status {
             Status::Pending => "pending",
             Status::Approved => "approved",
             Status::Rejected => "rejected",
+            Status::InReview => "in_review",
             Status::Failed => "failed",
         }
+    }
+}
+
+impl Status {
+    /// Approved or rejected: the submitter has been (or will be) told.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Approved | Status::Rejected)
     }
 }
 
@@ -83,6 +112,7 @@ impl FromStr for Status {
             "pending" => Ok(Status::Pending),
             "approved" => Ok(Status::Approved),
             "rejected" => Ok(Status::Rejected),
+            "in_review" => Ok(Status::InReview),
             "failed" => Ok(Status::Failed),
             other => Err(format!("unknown status {other:?}")),
         }
@@ -198,6 +228,33 @@ mod tests {
         assert!("1".parse::<AdId>().is_err());
         assert!("../../etc/passwd".parse::<AdId>().is_err());
         assert!(id.to_string().replace('-', "").parse::<AdId>().is_err());
+    }
+
+    #[test]
+    fn sample_points_are_fixed_per_ad_and_spread_over_the_unit_interval() {
+        let id = AdId::new();
+        assert_eq!(id.sample_point(), id.sample_point());
+        let points: Vec<f64> = (0..4000).map(|_| AdId::new().sample_point()).collect();
+        assert!(points.iter().all(|p| (0.0..1.0).contains(p)));
+        let below_a_quarter = points.iter().filter(|&&p| p < 0.25).count();
+        assert!((800..1200).contains(&below_a_quarter), "{below_a_quarter}");
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in [
+            Status::Pending,
+            Status::Approved,
+            Status::Rejected,
+            Status::InReview,
+            Status::Failed,
+        ] {
+            assert_eq!(status.as_str().parse::<Status>(), Ok(status));
+        }
+        assert_eq!(
+            serde_json::to_string(&Status::InReview).ok(),
+            Some("\"in_review\"".to_owned())
+        );
     }
 
     #[test]

@@ -6,10 +6,12 @@ pub mod ad;
 pub mod policy;
 pub mod secret;
 pub mod tags;
+pub mod time;
 
 pub use ad::{AdId, AdText, Email, InvalidAdId, InvalidAdText, InvalidEmail, Status};
 pub use policy::{
-    BoundGate, BoundPolicy, Category, DecidedBy, Decision, Gate, Policy, PolicyError,
+    Band, BoundGate, BoundPolicy, Category, DecidedBy, Decision, Gate, Policy, PolicyError,
+    Verdict, moderator_label,
 };
 pub use secret::{Secret, SecretUrl, UrlCredentials, redact_url, url_credentials};
 pub use tags::{Labels, LabelsError, Tag, top_k};

@@ -1,6 +1,11 @@
 //! Tells a submitter what became of their ad: the email (plain text and
 //! HTML) and the SMTP mailer that sends it. The defaults point at a
-//! MailHog-style catcher on 127.0.0.1:1025.
+//! MailHog-style catcher on 127.0.0.1:1025. And tells the site, by signed
+//! webhook ([`webhook`]).
+
+pub mod webhook;
+
+pub use webhook::{WebhookConfig, WebhookError, WebhookSender};
 
 use std::time::Duration;
 
@@ -148,6 +153,16 @@ pub fn render(notice: &Notice<'_>) -> Rendered {
                 ),
             }
         }
+        // Never sent (the outbox waits for a final decision); worded for
+        // completeness should a caller ask.
+        Status::InReview => Rendered {
+            subject: "A person is checking your ad".into(),
+            text: format!("A person is checking your ad {id}.\n\nStatus: {link}\n"),
+            html: format!(
+                "<p>A person is checking your ad <code>{id}</code>.</p><p><a href=\"{}\">Status</a></p>",
+                escape_html(&link)
+            ),
+        },
         Status::Pending => Rendered {
             subject: "Your ad is in the review queue".into(),
             text: format!("Your ad {id} is in the review queue.\n\nStatus: {link}\n"),

@@ -5,4 +5,7 @@ pub mod blobs;
 pub mod db;
 
 pub use blobs::{BlobError, Blobs, S3Config};
-pub use db::{AdRecord, Backend, Database, DbError, NewAd, now_millis};
+pub use db::{
+    AdRecord, Backend, Database, DbError, HistoryEntry, Moderated, Moderation, NewAd,
+    WebhookDelivery, now_millis,
+};

@@ -28,6 +28,7 @@ fn approved() -> Decision {
         category: Some("bicycle".into()),
         score: 0.91,
         reason: None,
+        suggestion: None,
     }
 }
 
@@ -129,6 +130,7 @@ async fn lifecycle(db: &Database) {
         status: Status::Rejected,
         category: None,
         reason: Some("retagged".into()),
+        suggestion: None,
         ..approved()
     };
     assert!(
@@ -252,18 +254,18 @@ async fn deliveries_and_sweep(db: &Database) {
     );
     // The admin's view: newest first, by status, page by page.
     let pending = db
-        .list_ads(Some(Status::Pending), None, 100)
+        .list_ads(Some(Status::Pending), None, None, 100)
         .await
         .expect("list");
     let position = |id| pending.iter().position(|ad| ad.id == id).expect("listed");
     assert!(position(delivered.id) < position(lost.id), "newest first");
     let after = db
-        .list_ads(None, Some(delivered.id), 1)
+        .list_ads(None, None, Some(delivered.id), 1)
         .await
         .expect("page");
     assert_eq!(after.iter().map(|ad| ad.id).collect::<Vec<_>>(), [lost.id]);
     assert!(
-        db.list_ads(Some(Status::Failed), None, 10)
+        db.list_ads(Some(Status::Failed), None, None, 10)
             .await
             .expect("list")
             .iter()

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use adpipe_core::policy::{self, BoundGate, BoundPolicy, Decision, Gate, Policy, PolicyError};
-use adpipe_core::{DecidedBy, Tag, top_k};
+use adpipe_core::{AdId, DecidedBy, Tag, top_k};
 
 use crate::classifier::ModelError;
 use crate::spec::ModelSpec;
@@ -106,6 +106,13 @@ impl Moderator {
             model: self.model_name().to_owned(),
             policy: self.policy.name().to_owned(),
         }
+    }
+
+    /// Sends ad `id`'s automatic approval to a person instead when the
+    /// policy's `review_sample` picks it (by the ad's own random draw, so
+    /// the same ad is picked the same way every time it is judged).
+    pub fn sample_for_review(&self, id: AdId, decision: Decision) -> Decision {
+        decision.sampled_for_review(self.policy.policy().review_sample, id.sample_point())
     }
 
     pub fn gates(&self) -> &[BoundGate] {

@@ -16,8 +16,8 @@ use crate::WorkerConfig;
 /// What the model and policy make of one stored ad.
 #[derive(Debug, Clone)]
 pub enum Judgement {
-    /// Judged by the model and the policy: approved or rejected, with the
-    /// tags it was judged on.
+    /// Judged by the model and the policy: approved, rejected or sent to a
+    /// person, with the tags it was judged on.
     Decided(Assessment),
     /// The image is missing from the store or does not decode: `failed`,
     /// with the reason; trying again would not help.
@@ -154,6 +154,8 @@ pub async fn judge(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
 /// half of [`judge`], which the worker runs for the next batch while the
 /// model works on the current one.
 pub struct Staged {
+    /// Per ad, in order: its id (the draw of the policy's review sample).
+    ids: Vec<AdId>,
     /// Per ad: its judgement when it is known without the model.
     steps: Vec<Option<Judgement>>,
     /// The ads whose image went to the model, in the prepared batch's order.
@@ -194,6 +196,7 @@ pub async fn stage(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
         .map_err(|error| format!("the image decoder crashed: {error}"))
     };
     Staged {
+        ids: ads.iter().map(|ad| ad.id).collect(),
         steps,
         classified,
         prepared,
@@ -203,6 +206,7 @@ pub async fn stage(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
 /// The second half of [`judge`]: runs the model over a staged batch.
 pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement> {
     let Staged {
+        ids,
         mut steps,
         classified,
         prepared,
@@ -228,7 +232,11 @@ pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement
             Ok(assessments) => {
                 for (index, assessment) in classified.into_iter().zip(assessments) {
                     steps[index] = Some(match assessment {
-                        Ok(assessment) => Judgement::Decided(assessment),
+                        Ok(mut assessment) => {
+                            assessment.decision =
+                                moderator.sample_for_review(ids[index], assessment.decision);
+                            Judgement::Decided(assessment)
+                        }
                         Err(error) => Judgement::Unreadable(Decision::failed(format!(
                             "The image could not be read: {}.",
                             error.to_string().trim_end_matches('.')
@@ -251,6 +259,8 @@ pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement
 
 fn decided(status: Status) {
     metrics::counter!("adpipe_ads_decided_total", "status" => status.as_str()).increment(1);
+    metrics::counter!("adpipe_decisions_total", "decided_by" => "model", "outcome" => status.as_str())
+        .increment(1);
 }
 
 #[cfg(test)]

@@ -4,19 +4,21 @@
 //! a pipeline, so decoding the next one overlaps inference of the current
 //! one. Stateless: run as many as the queue can feed.
 //!
-//! Three loops share one process: deciding (this file and `decide`),
+//! Four loops share one process: deciding (this file and `decide`),
 //! emailing (`mail`: decided ads whose email is due, retried until the SMTP
-//! server takes it) and the queue's sweep (`adpipe_queue::Queue::sweep`:
-//! with RabbitMQ, re-publishes pending ads whose message was lost).
+//! server takes it), telling the site (`webhooks`, when a receiver is
+//! configured) and the queue's sweep (`adpipe_queue::Queue::sweep`: with
+//! RabbitMQ, re-publishes pending ads whose message was lost).
 
 mod decide;
 mod mail;
 mod retag;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpipe_notify::Mailer;
+use adpipe_notify::{Mailer, WebhookSender};
 use adpipe_queue::{Batch, Batching, Intake, Queue, Sweep};
 use adpipe_store::{Blobs, Database};
 use adpipe_tagger::Moderator;
@@ -75,6 +77,7 @@ pub struct Worker {
     mailer: Mailer,
     config: Arc<WorkerConfig>,
     mail_wakeup: Arc<Notify>,
+    webhooks: Option<WebhookSender>,
 }
 
 /// Sleeps, or returns false at once when shutting down.
@@ -100,7 +103,15 @@ impl Worker {
             mailer,
             config,
             mail_wakeup: Arc::new(Notify::new()),
+            webhooks: None,
         }
+    }
+
+    /// Also delivers the site's webhooks (the database handle must queue
+    /// them: `Database::with_webhooks`).
+    pub fn with_webhooks(mut self, sender: WebhookSender) -> Self {
+        self.webhooks = Some(sender);
+        self
     }
 
     /// Runs until `shutdown`; the batch in hand is finished (decided,
@@ -113,6 +124,10 @@ impl Worker {
             self.mail_wakeup.clone(),
             shutdown.clone(),
         ));
+        let webhooks = self
+            .webhooks
+            .clone()
+            .map(|sender| tokio::spawn(webhooks::run(self.db.clone(), sender, shutdown.clone())));
         let sweep = {
             let (queue, shutdown) = (queue.clone(), shutdown.clone());
             let settings = Sweep {
@@ -129,7 +144,15 @@ impl Worker {
             lease: self.config.lease,
         });
         self.run_pipeline(intake, &shutdown).await;
-        for (name, task) in [("sweep", sweep), ("mail", mail)] {
+        let tasks = [
+            ("sweep", Some(sweep)),
+            ("mail", Some(mail)),
+            ("webhook", webhooks),
+        ];
+        for (name, task) in tasks
+            .into_iter()
+            .filter_map(|(name, task)| task.map(|task| (name, task)))
+        {
             if let Err(error) = task.await {
                 tracing::error!(%error, "the {name} task failed");
             }

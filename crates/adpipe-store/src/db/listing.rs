@@ -42,20 +42,23 @@ impl AdFilter {
 }
 
 impl Database {
-    /// One page of ads, newest first, optionally of one status. `before` is
-    /// the last id of the previous page (ids are UUIDv7, so they sort by
-    /// creation time).
+    /// One page of ads, newest first, optionally of one status and one
+    /// submitter's address. `before` is the last id of the previous page
+    /// (ids are UUIDv7, so they sort by creation time).
     pub async fn list_ads(
         &self,
         status: Option<Status>,
+        email: Option<&str>,
         before: Option<AdId>,
         limit: u32,
     ) -> Result<Vec<AdRecord>, DbError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM ads WHERE ($1 IS NULL OR status = $1) \
-             AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+             AND ($2 IS NULL OR lower(email) = lower($2)) \
+             AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
         ))
         .bind(status.map(Status::as_str))
+        .bind(email)
         .bind(before.map(|id| id.to_string()))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)

@@ -17,10 +17,16 @@ use sqlx::{AnyPool, Executor, Row};
 mod ads;
 mod claims;
 mod decisions;
+mod history;
 mod listing;
+mod moderation;
 mod outbox;
+mod webhooks;
 
+pub use history::HistoryEntry;
 pub use listing::AdFilter;
+pub use moderation::{Moderated, Moderation};
+pub use webhooks::WebhookDelivery;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -76,12 +82,20 @@ pub struct AdRecord {
     pub notified_at: Option<i64>,
     /// Emails tried so far (sent or failed).
     pub notify_attempts: i64,
+    /// The best category's score behind the last automatic decision.
+    pub score: Option<f64>,
+    /// In review: what the model would have decided alone.
+    pub suggestion: Option<Status>,
+    /// In review: since when.
+    pub review_since: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: AnyPool,
     backend: Backend,
+    /// Whether decisions queue webhook deliveries (a site URL is set).
+    webhooks: bool,
 }
 
 pub fn now_millis() -> i64 {
@@ -92,7 +106,7 @@ pub fn now_millis() -> i64 {
 
 pub(super) const COLUMNS: &str = "id, text, email, image_key, content_type, status, category, tags, model, \
                        policy, reason, attempts, created_at, decided_at, notified_at, \
-                       notify_attempts";
+                       notify_attempts, score, suggestion, review_since";
 
 impl Database {
     /// Connects (creating a SQLite file if needed) and applies migrations.
@@ -130,7 +144,11 @@ impl Database {
             options
         };
         let pool = options.connect(&url).await?;
-        let database = Self { pool, backend };
+        let database = Self {
+            pool,
+            backend,
+            webhooks: false,
+        };
         database.migrate().await?;
         Ok(database)
     }
@@ -141,6 +159,13 @@ impl Database {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// Decisions recorded through this handle queue webhook deliveries
+    /// (only where a receiver is configured: otherwise they would pile up).
+    pub fn with_webhooks(mut self, enabled: bool) -> Self {
+        self.webhooks = enabled;
+        self
     }
 
     pub fn backend(&self) -> Backend {
@@ -165,6 +190,7 @@ pub(super) fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
     };
     let status: String = row.try_get("status")?;
     let tags: Option<String> = row.try_get("tags")?;
+    let suggestion: Option<String> = row.try_get("suggestion")?;
     let tags = match tags {
         Some(json) => serde_json::from_str(&json).map_err(|error| corrupt(error.to_string()))?,
         None => Vec::new(),
@@ -188,6 +214,13 @@ pub(super) fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
         decided_at: row.try_get("decided_at")?,
         notified_at: row.try_get("notified_at")?,
         notify_attempts: row.try_get("notify_attempts")?,
+        score: row.try_get("score")?,
+        suggestion: suggestion
+            .as_deref()
+            .map(Status::from_str)
+            .transpose()
+            .map_err(corrupt)?,
+        review_since: row.try_get("review_since")?,
     })
 }
 

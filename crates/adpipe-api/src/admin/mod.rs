@@ -1,6 +1,9 @@
 //! Admin endpoints, mounted only when an admin token is configured: list
-//! ads, send one back for review, delete one with its image. Every request
-//! needs `Authorization: Bearer <token>`.
+//! and find ads, send one back to the model, delete one with its image, and
+//! the moderators' work ([`moderation`]: the review queue, decisions,
+//! history). Every request needs `Authorization: Bearer <token>`.
+
+pub(crate) mod moderation;
 
 use std::str::FromStr;
 
@@ -16,14 +19,34 @@ use serde::{Deserialize, Serialize};
 use crate::status::parse_id;
 use crate::{ApiError, AppState};
 
+use moderation::{decide, history, image, reviews};
+
 const MAX_PAGE: u32 = 500;
+const DEFAULT_PAGE: u32 = 50;
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/admin/ads", routing::get(list))
-        .route("/admin/ads/{id}", routing::delete(delete))
+        .route("/admin/ads/{id}", routing::get(get).delete(delete))
         .route("/admin/ads/{id}/review", routing::post(review))
+        .route("/admin/ads/{id}/decision", routing::post(decide))
+        .route("/admin/ads/{id}/history", routing::get(history))
+        .route("/admin/ads/{id}/image", routing::get(image))
+        .route("/admin/reviews", routing::get(reviews))
         .route_layer(middleware::from_fn_with_state(state, require_token))
+}
+
+/// A page size as asked, or 400 when the document's bounds (1 to 500)
+/// do not hold: a client asking for more should know it gets less.
+fn page_limit(limit: Option<u64>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(limit) if (1..=u64::from(MAX_PAGE)).contains(&limit) => Ok(limit as u32),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_limit",
+            "limit must be between 1 and 500",
+        )),
+    }
 }
 
 /// Compares in time that does not depend on where the first difference is.
@@ -62,12 +85,17 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Only ads with this status: pending, approved, rejected or failed.
+    /// Only ads with this status: pending, in_review, approved, rejected or
+    /// failed.
     status: Option<String>,
+    /// Only ads submitted from this address (not case-sensitive).
+    email: Option<String>,
     /// The `next` of the previous page.
+    #[param(format = Uuid)]
     before: Option<String>,
     /// Ads per page, 1 to 500 (default 50).
-    limit: Option<u32>,
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u64>,
 }
 
 /// Everything stored about an ad (times in milliseconds since the epoch).
@@ -90,6 +118,12 @@ pub struct AdminAd {
     created_at_ms: i64,
     decided_at_ms: Option<i64>,
     notified_at_ms: Option<i64>,
+    /// The model's score for its best category (0 to 1).
+    score: Option<f64>,
+    /// In review: what the model would have decided alone.
+    suggestion: Option<&'static str>,
+    /// In review: since when.
+    review_since_ms: Option<i64>,
 }
 
 impl From<AdRecord> for AdminAd {
@@ -109,6 +143,9 @@ impl From<AdRecord> for AdminAd {
             created_at_ms: ad.created_at,
             decided_at_ms: ad.decided_at,
             notified_at_ms: ad.notified_at,
+            score: ad.score,
+            suggestion: ad.suggestion.map(Status::as_str),
+            review_since_ms: ad.review_since,
         }
     }
 }
@@ -131,7 +168,7 @@ fn database_error(error: adpipe_store::DbError) -> ApiError {
     )
 }
 
-/// List ads, newest first, optionally by status.
+/// List ads, newest first, optionally by status and by submitter.
 #[utoipa::path(
     get,
     path = "/admin/ads",
@@ -140,7 +177,7 @@ fn database_error(error: adpipe_store::DbError) -> ApiError {
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "A page of ads.", body = Page),
-        (status = 400, description = "`invalid_status`, `invalid_id` (before).", body = crate::error::Body),
+        (status = 400, description = "`invalid_status`, `invalid_id` (before), `invalid_limit`.", body = crate::error::Body),
         (status = 401, description = "Missing or wrong bearer token: `unauthorized`.", body = crate::error::Body),
         (status = 503, description = "`database_unavailable`.", body = crate::error::Body),
     )
@@ -157,14 +194,19 @@ pub(crate) async fn list(
         .map_err(|_| {
             ApiError::bad_request(
                 "invalid_status",
-                "status must be pending, approved, rejected or failed",
+                "status must be pending, in_review, approved, rejected or failed",
             )
         })?;
     let before = query.before.as_deref().map(parse_id).transpose()?;
-    let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let limit = page_limit(query.limit)?;
+    let email = query
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|email| !email.is_empty());
     let ads = state
         .db
-        .list_ads(status, before, limit)
+        .list_ads(status, email, before, limit)
         .await
         .map_err(database_error)?;
     let next = (ads.len() == limit as usize)
@@ -176,8 +218,32 @@ pub(crate) async fn list(
     }))
 }
 
-/// Send an ad back to the review queue (its decision is cleared; the
-/// submitter hears the new outcome).
+/// Everything stored about one ad.
+#[utoipa::path(
+    get,
+    path = "/admin/ads/{id}",
+    operation_id = "admin_get",
+    tag = "admin",
+    params(("id" = String, Path, format = Uuid, description = "The ad id (a UUID)")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The ad.", body = AdminAd),
+        (status = 400, description = "`invalid_id`.", body = crate::error::Body),
+        (status = 401, description = "Missing or wrong bearer token: `unauthorized`.", body = crate::error::Body),
+        (status = 404, description = "`not_found`.", body = crate::error::Body),
+        (status = 503, description = "`database_unavailable`.", body = crate::error::Body),
+    )
+)]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<AdminAd>, ApiError> {
+    let id = parse_id(&id)?;
+    Ok(Json(AdminAd::from(crate::status::find(&state, id).await?)))
+}
+
+/// Send an ad back to the model (its decision is cleared; the submitter
+/// hears the new outcome). Its decision history is kept.
 #[utoipa::path(
     post,
     path = "/admin/ads/{id}/review",

@@ -1,0 +1,339 @@
+//! The moderators' API on the real server (SQLite): the review queue, a
+//! decision (two at once: one 200, one 409), the checks on a decision,
+//! overrides, the history, the image of an ad in review, and what the
+//! public sees of an ad in review (nothing of the model's suggestion).
+
+mod support;
+
+use adpipe_api::ApiConfig;
+use adpipe_core::{AdId, DecidedBy, Decision, Status, Tag};
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+use support::{TestApp, photo};
+
+const TOKEN: &str = "moderators-only";
+
+async fn start() -> (TestApp, reqwest::Client) {
+    let app = TestApp::serve(ApiConfig {
+        admin_token: Some(TOKEN.into()),
+        rate_limit_per_minute: 0,
+        categories: vec!["car".into(), "aircraft".into()],
+        ..ApiConfig::default()
+    })
+    .await;
+    (app, reqwest::Client::new())
+}
+
+/// Submits an ad and has the model send it to review, as a worker would.
+async fn in_review(app: &TestApp, http: &reqwest::Client, email: &str) -> AdId {
+    let form = Form::new()
+        .text("text", "Helicopter, low hours")
+        .text("email", email.to_owned())
+        .part(
+            "image",
+            Part::bytes(photo("vehicle/car_rear_motionblur.jpg")).file_name("heli.jpg"),
+        );
+    let body: Value = http
+        .post(format!("{}/ads", app.base))
+        .multipart(form)
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("JSON");
+    let id: AdId = body["id"].as_str().expect("id").parse().expect("uuid");
+    let decision = Decision {
+        status: Status::InReview,
+        category: Some("aircraft".into()),
+        score: 0.21,
+        reason: Some("The model is not sure".into()),
+        suggestion: Some(Status::Approved),
+    };
+    let tags = [Tag {
+        label: "airliner".into(),
+        confidence: 0.21,
+    }];
+    let by = DecidedBy {
+        model: "efficientnet-lite0".into(),
+        policy: "vehicles".into(),
+    };
+    assert!(
+        app.db
+            .record_decision(id, &decision, &tags, &by)
+            .await
+            .expect("record")
+    );
+    id
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = http.request(method, url).bearer_auth(TOKEN);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn moderators_decide_what_the_model_is_unsure_of() {
+    let (app, http) = start().await;
+    let id = in_review(&app, &http, "heli@example.com").await;
+
+    // The public sees that a person is on it, and nothing of the model's view.
+    let public: Value = http
+        .get(format!("{}/ads/{id}", app.base))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(public["status"], "in_review");
+    assert_eq!(public["message"], "A person is checking your ad");
+    for hidden in ["category", "reason", "tags", "text", "image_url"] {
+        assert!(public.get(hidden).is_none(), "{hidden}: {public}");
+    }
+
+    // The queue: the ad with what a moderator needs.
+    let (status, page) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/admin/reviews?limit=10", app.base),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["categories"], json!(["car", "aircraft"]));
+    let item = &page["ads"][0];
+    assert_eq!(item["id"], id.to_string());
+    assert_eq!(item["email"], "heli@example.com");
+    assert_eq!(item["suggestion"]["outcome"], "approved");
+    assert_eq!(item["suggestion"]["category"], "aircraft");
+    assert_eq!(item["tags"][0]["label"], "airliner");
+    assert!(item["waiting_s"].as_i64().is_some());
+    // Its image, for moderators, although it is not approved.
+    let image = http
+        .get(format!(
+            "{}{}",
+            app.base,
+            item["image_url"].as_str().expect("url")
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("GET image");
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/jpeg");
+    assert_eq!(
+        http.get(format!("{}/ads/{id}/image", app.base))
+            .send()
+            .await
+            .expect("public image")
+            .status(),
+        404
+    );
+
+    // Decisions that do not hold: 400 with a code, nothing recorded.
+    let url = format!("{}/admin/ads/{id}/decision", app.base);
+    for (body, code) in [
+        (
+            json!({"outcome": "approved", "category": "boat", "moderator": "ana"}),
+            "unknown_category",
+        ),
+        (
+            json!({"outcome": "approved", "moderator": "ana"}),
+            "invalid_decision",
+        ),
+        (
+            json!({"outcome": "perhaps", "moderator": "ana"}),
+            "invalid_decision",
+        ),
+        (json!({"outcome": "rejected"}), "invalid_json"),
+    ] {
+        let (status, answer) = call(
+            &http,
+            reqwest::Method::POST,
+            url.clone(),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{body}"
+        );
+    }
+    let unauthorised = http
+        .post(&url)
+        .json(&json!({"outcome": "rejected", "moderator": "eve"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(unauthorised.status(), 401);
+    assert_eq!(
+        app.db.get_ad(id).await.expect("get").expect("ad").status,
+        Status::InReview
+    );
+
+    // Two moderators at once: one 200, one 409.
+    let (ana, bo) = tokio::join!(
+        call(
+            &http,
+            reqwest::Method::POST,
+            url.clone(),
+            Some(json!({"outcome": "approved", "category": "aircraft", "moderator": "ana"})),
+        ),
+        call(
+            &http,
+            reqwest::Method::POST,
+            url.clone(),
+            Some(json!({"outcome": "rejected", "reason": "Not for sale", "moderator": "bo"})),
+        )
+    );
+    let mut statuses = [ana.0, bo.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{ana:?} {bo:?}");
+    let (winner, loser) = if ana.0 == 200 {
+        (&ana.1, &bo.1)
+    } else {
+        (&bo.1, &ana.1)
+    };
+    assert_eq!(loser["error"]["code"], "not_in_review");
+    let final_status = winner["status"].as_str().expect("status").to_owned();
+    assert!(final_status == "approved" || final_status == "rejected");
+
+    // An override turns it round; the history tells the whole story.
+    let flipped = if final_status == "approved" {
+        json!({"outcome": "rejected", "reason": "Sold already", "moderator": "cy", "override": true})
+    } else {
+        json!({"outcome": "approved", "category": "aircraft", "moderator": "cy", "override": true})
+    };
+    let (status, overridden) = call(&http, reqwest::Method::POST, url.clone(), Some(flipped)).await;
+    assert_eq!(status, 200, "{overridden}");
+    assert_ne!(overridden["status"], final_status);
+    let (status, history) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/admin/ads/{id}/history", app.base),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let by: Vec<&str> = history["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .map(|entry| entry["by"].as_str().expect("by"))
+        .collect();
+    assert_eq!(by.len(), 3, "{history}");
+    assert_eq!(by[0], "model:efficientnet-lite0@vehicles");
+    assert!(by[1] == "moderator:ana" || by[1] == "moderator:bo");
+    assert_eq!(by[2], "moderator:cy");
+    assert_eq!(history["decisions"][0]["outcome"], "in_review");
+    assert!(
+        history["decisions"][2]["at"]
+            .as_str()
+            .expect("at")
+            .ends_with('Z')
+    );
+
+    // Found by address, and by id.
+    let (_, found) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/admin/ads?email=HELI@example.com", app.base),
+        None,
+    )
+    .await;
+    assert_eq!(found["ads"][0]["id"], id.to_string());
+    let (status, one) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/admin/ads/{id}", app.base),
+        None,
+    )
+    .await;
+    assert_eq!((status, &one["status"]), (200, &overridden["status"]));
+    // The queue is empty; an unknown ad is a 404.
+    let (_, page) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/admin/reviews", app.base),
+        None,
+    )
+    .await;
+    assert_eq!(page["total"], 0);
+    let (status, _) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/admin/ads/{}/decision", app.base, AdId::new()),
+        Some(json!({"outcome": "rejected", "moderator": "ana"})),
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn pages_of_the_queue_are_bounded_as_documented() {
+    let (app, http) = start().await;
+    let ids = [
+        in_review(&app, &http, "a@example.com").await,
+        in_review(&app, &http, "b@example.com").await,
+        in_review(&app, &http, "c@example.com").await,
+    ];
+    let (_, first) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/admin/reviews?limit=2", app.base),
+        None,
+    )
+    .await;
+    let listed: Vec<&str> = first["ads"]
+        .as_array()
+        .expect("ads")
+        .iter()
+        .map(|ad| ad["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        listed,
+        [ids[0].to_string(), ids[1].to_string()],
+        "oldest first"
+    );
+    let next = first["next"].as_str().expect("next");
+    let (_, second) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/admin/reviews?limit=2&after={next}", app.base),
+        None,
+    )
+    .await;
+    assert_eq!(second["ads"][0]["id"], ids[2].to_string());
+    assert!(second["next"].is_null());
+    for query in ["limit=0", "limit=501", "limit=2147483648", "after=0"] {
+        let (status, answer) = call(
+            &http,
+            reqwest::Method::GET,
+            format!("{}/admin/reviews?{query}", app.base),
+            None,
+        )
+        .await;
+        assert_eq!(status, 400, "{query}: {answer}");
+    }
+    let (status, _) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/admin/ads?limit=2147483648", app.base),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+}

@@ -1,0 +1,436 @@
+//! Policies: data that turns a classifier's probabilities into a category and
+//! a decision. A policy is written in TOML (see `models/policies/`), checked
+//! against the label set of the model it will judge (`bind`), and then
+//! applied to one probability vector at a time.
+//!
+//! A category's score is the sum of the probabilities of its labels; the
+//! ad's category is the best-scoring one. The policy's band turns that score
+//! into one of three outcomes: approved at `approve_at` or more, rejected
+//! below `review_at`, and in between a person decides (`in_review`).
+//! `min_score = x` is the band without a middle (both are x). Gates (an NSFW
+//! classifier, say) compose with any policy: a gate whose label reaches its
+//! threshold rejects the ad whatever the policy says, and one in its own
+//! review band sends an ad the policy would approve to a person.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ad::Status;
+use crate::tags::Labels;
+
+mod gate;
+
+pub use gate::{BoundGate, Gate};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{source_name}: not a valid policy: {message}")]
+    Syntax {
+        source_name: String,
+        message: String,
+    },
+    #[error("{source_name}: {message}")]
+    Invalid {
+        source_name: String,
+        message: String,
+    },
+    #[error(
+        "policy `{policy}` names labels the model `{model}` does not have: {}. \
+         Check the spelling against the model's labels file.",
+        unknown.join(", ")
+    )]
+    UnknownLabels {
+        policy: String,
+        model: String,
+        unknown: Vec<String>,
+    },
+}
+
+/// A policy as written in its TOML file.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Approved at or above, rejected below: `approve_at` and `review_at`
+    /// in one (a policy without a review band). Exclusive with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_score: Option<f32>,
+    /// An ad whose best category scores at least this is approved (0..=1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approve_at: Option<f32>,
+    /// Below this it is rejected; between this and `approve_at` a person
+    /// decides. Defaults to `approve_at` (no band).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_at: Option<f32>,
+    /// The share of automatic approvals that also goes to a person, picked
+    /// at random, for quality control (0..=1, default 0).
+    #[serde(default)]
+    pub review_sample: f32,
+    /// Said to the submitter, before the details, when no category is good
+    /// enough; e.g. "We only publish ads for vehicles."
+    #[serde(default)]
+    pub reject_reason: Option<String>,
+    #[serde(rename = "category")]
+    pub categories: Vec<Category>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub name: String,
+    pub labels: Vec<String>,
+}
+
+impl Policy {
+    /// `source_name` (usually the file path) is only used in error messages.
+    pub fn from_toml(text: &str, source_name: &str) -> Result<Self, PolicyError> {
+        let policy: Policy = toml::from_str(text).map_err(|error| PolicyError::Syntax {
+            source_name: source_name.to_owned(),
+            message: error.to_string(),
+        })?;
+        policy.validate(source_name)?;
+        Ok(policy)
+    }
+
+    fn validate(&self, source_name: &str) -> Result<(), PolicyError> {
+        let invalid = |message: String| PolicyError::Invalid {
+            source_name: source_name.to_owned(),
+            message,
+        };
+        let unit = |name: &str, value: Option<f32>| match value {
+            Some(value) if !(0.0..=1.0).contains(&value) => Err(invalid(format!(
+                "{name} must be between 0 and 1, not {value}"
+            ))),
+            _ => Ok(()),
+        };
+        unit("min_score", self.min_score)?;
+        unit("approve_at", self.approve_at)?;
+        unit("review_at", self.review_at)?;
+        unit("review_sample", Some(self.review_sample))?;
+        match (self.min_score, self.approve_at, self.review_at) {
+            (Some(_), None, None) => {}
+            (Some(_), _, _) => {
+                return Err(invalid(
+                    "min_score means approve_at = review_at = min_score: give either min_score \
+                     or approve_at and review_at, not both"
+                        .into(),
+                ));
+            }
+            (None, None, _) => {
+                return Err(invalid(
+                    "a policy needs approve_at (and review_at for a review band), or min_score"
+                        .into(),
+                ));
+            }
+            (None, Some(approve_at), Some(review_at)) if review_at > approve_at => {
+                return Err(invalid(format!(
+                    "review_at ({review_at}) must not be above approve_at ({approve_at})"
+                )));
+            }
+            (None, Some(_), _) => {}
+        }
+        if self.categories.is_empty() {
+            return Err(invalid("a policy needs at least one [[category]]".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for category in &self.categories {
+            if category.name.trim().is_empty() {
+                return Err(invalid("a category has an empty name".into()));
+            }
+            if !seen.insert(category.name.as_str()) {
+                return Err(invalid(format!(
+                    "category `{}` is defined twice",
+                    category.name
+                )));
+            }
+            if category.labels.is_empty() {
+                return Err(invalid(format!(
+                    "category `{}` lists no labels",
+                    category.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves every label name to its indices in `labels`. Fails, naming
+    /// them, if any label is unknown to the model: a typo in a policy would
+    /// otherwise silently never match.
+    pub fn bind(&self, labels: &Labels, model_name: &str) -> Result<BoundPolicy, PolicyError> {
+        let mut unknown = Vec::new();
+        let categories = self
+            .categories
+            .iter()
+            .map(|category| {
+                let mut indices = Vec::new();
+                for label in &category.labels {
+                    let before = indices.len();
+                    indices.extend(labels.indices_of(label));
+                    if indices.len() == before {
+                        unknown.push(format!("{:?}", label));
+                    }
+                }
+                indices.sort_unstable();
+                indices.dedup();
+                (category.name.clone(), indices)
+            })
+            .collect();
+        if !unknown.is_empty() {
+            return Err(PolicyError::UnknownLabels {
+                policy: self.name.clone(),
+                model: model_name.to_owned(),
+                unknown,
+            });
+        }
+        Ok(BoundPolicy {
+            policy: self.clone(),
+            categories,
+        })
+    }
+
+    /// Where scores are approved, reviewed and rejected.
+    pub fn band(&self) -> Band {
+        let approve_at = self.approve_at.or(self.min_score).unwrap_or(1.0);
+        Band {
+            approve_at,
+            review_at: self.review_at.or(self.min_score).unwrap_or(approve_at),
+        }
+    }
+
+    /// The names of its categories, in file order.
+    pub fn category_names(&self) -> impl Iterator<Item = &str> {
+        self.categories
+            .iter()
+            .map(|category| category.name.as_str())
+    }
+}
+
+/// A policy's (or a gate's) two thresholds: a score at or above
+/// `approve_at` is sure enough to approve, one below `review_at` sure
+/// enough to reject, and one in between goes to a person.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Band {
+    pub approve_at: f32,
+    pub review_at: f32,
+}
+
+/// Where a score falls in a [`Band`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Approve,
+    Review,
+    Reject,
+}
+
+impl Band {
+    pub fn verdict(&self, score: f32) -> Verdict {
+        if score >= self.approve_at {
+            Verdict::Approve
+        } else if score >= self.review_at {
+            Verdict::Review
+        } else {
+            Verdict::Reject
+        }
+    }
+
+    /// What the model would decide alone for a score in the band: the
+    /// nearer side (the upper half leans to approving).
+    pub fn leaning(&self, score: f32) -> Status {
+        if score >= (self.approve_at + self.review_at) / 2.0 {
+            Status::Approved
+        } else {
+            Status::Rejected
+        }
+    }
+}
+
+/// A policy whose labels are resolved against one model's label set.
+#[derive(Debug, Clone)]
+pub struct BoundPolicy {
+    policy: Policy,
+    categories: Vec<(String, Vec<usize>)>,
+}
+
+/// What was decided about one ad: made by a policy (or a gate), or by the
+/// worker when the image cannot be processed, and recorded as it is. The
+/// one decision type from the policy to the row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// `approved`, `rejected` or `in_review` from a policy; `failed` when
+    /// the image could not be judged.
+    pub status: Status,
+    /// The ad's category: set when approved, and when in review (the
+    /// model's best category, the one a moderator is offered first).
+    pub category: Option<String>,
+    /// The best category's score (0..=1), whatever the outcome.
+    pub score: f32,
+    /// Why the ad was not approved, in words for the submitter; in review,
+    /// why it went to a person (for moderators only).
+    pub reason: Option<String>,
+    /// In review: what the model would have decided alone (`approved` or
+    /// `rejected`), shown to moderators, never to the submitter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<Status>,
+}
+
+impl Decision {
+    /// The ad could not be judged (its image is missing or does not
+    /// decode); trying again would not help.
+    pub fn failed(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Failed,
+            category: None,
+            score: 0.0,
+            reason: Some(reason.into()),
+            suggestion: None,
+        }
+    }
+
+    /// Sends an automatic approval to a person instead, for quality
+    /// control, when `point` (the ad's [`crate::AdId::sample_point`]) falls
+    /// within `share`. Anything else is returned as it is.
+    pub fn sampled_for_review(self, share: f32, point: f64) -> Decision {
+        if self.status != Status::Approved || point >= f64::from(share) {
+            return self;
+        }
+        Decision {
+            status: Status::InReview,
+            reason: Some(format!(
+                "Picked at random for quality control ({} of automatic approvals are checked by \
+                 a person).",
+                percent(share)
+            )),
+            suggestion: Some(Status::Approved),
+            ..self
+        }
+    }
+}
+
+/// Who made a decision: a model judged by a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecidedBy {
+    pub model: String,
+    pub policy: String,
+}
+
+impl DecidedBy {
+    /// As the decision history and webhooks name it: `model:<model>@<policy>`.
+    pub fn label(&self) -> String {
+        format!("model:{}@{}", self.model, self.policy)
+    }
+}
+
+/// How the decision history and webhooks name a person's decision.
+pub fn moderator_label(name: &str) -> String {
+    format!("moderator:{name}")
+}
+
+impl BoundPolicy {
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn name(&self) -> &str {
+        &self.policy.name
+    }
+
+    /// Every category with its score, best first (ties keep file order).
+    pub fn category_scores(&self, probabilities: &[f32]) -> Vec<(&str, f32)> {
+        let mut scores: Vec<(&str, f32)> = self
+            .categories
+            .iter()
+            .map(|(name, indices)| {
+                let score = indices
+                    .iter()
+                    .filter_map(|&index| probabilities.get(index))
+                    .sum::<f32>()
+                    .min(1.0);
+                (name.as_str(), score)
+            })
+            .collect();
+        scores.sort_by(|a, b| b.1.total_cmp(&a.1));
+        scores
+    }
+
+    /// `top_label` (the model's most probable label and its probability) is
+    /// only used to tell a rejected submitter what the image looked like.
+    pub fn decide(&self, probabilities: &[f32], top_label: Option<(&str, f32)>) -> Decision {
+        let scores = self.category_scores(probabilities);
+        let (best, score) = scores[0];
+        let band = self.policy.band();
+        let looks_like = top_label
+            .map(|(label, confidence)| {
+                format!(" It looks most like: {label} ({}).", percent(confidence))
+            })
+            .unwrap_or_default();
+        match band.verdict(score) {
+            Verdict::Approve => Decision {
+                status: Status::Approved,
+                category: Some(best.to_owned()),
+                score,
+                reason: None,
+                suggestion: None,
+            },
+            Verdict::Review => Decision {
+                status: Status::InReview,
+                category: Some(best.to_owned()),
+                score,
+                reason: Some(format!(
+                    "The model is not sure: the closest category, {best}, scored {}, between \
+                     {} (rejected below) and {} (approved from).{looks_like}",
+                    percent(score),
+                    percent(band.review_at),
+                    percent(band.approve_at)
+                )),
+                suggestion: Some(band.leaning(score)),
+            },
+            Verdict::Reject => {
+                let mut reason = match &self.policy.reject_reason {
+                    Some(intro) => format!("{} ", intro.trim_end()),
+                    None => String::new(),
+                };
+                reason.push_str(&format!(
+                    "The image does not clearly show anything we accept: the closest category, \
+                     {best}, scored {}, and {} is needed.{looks_like}",
+                    percent(score),
+                    percent(band.approve_at)
+                ));
+                Decision {
+                    status: Status::Rejected,
+                    category: None,
+                    score,
+                    reason: Some(reason),
+                    suggestion: None,
+                }
+            }
+        }
+    }
+}
+
+fn percent(value: f32) -> String {
+    format!("{:.0}%", value * 100.0)
+}
+
+/// Gates first (the first veto wins), then the policy; a gate in doubt
+/// sends what the policy would publish to a person.
+pub fn decide(
+    policy: &BoundPolicy,
+    probabilities: &[f32],
+    top_label: Option<(&str, f32)>,
+    gates: &[(&BoundGate, &[f32])],
+) -> Decision {
+    if let Some(veto) = gates
+        .iter()
+        .find_map(|(gate, gate_probabilities)| gate.veto(gate_probabilities))
+    {
+        return veto;
+    }
+    gates.iter().fold(
+        policy.decide(probabilities, top_label),
+        |decision, (gate, gate_probabilities)| gate.doubt(gate_probabilities, decision),
+    )
+}
+
+#[cfg(test)]
+mod tests;
