@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use adpipe_core::AdId;
 use serde_json::Value;
 
+pub mod browser;
+
 pub const DECISION_TIMEOUT: Duration = Duration::from_secs(90);
 
 pub fn env_or(name: &str, default: &str) -> String {

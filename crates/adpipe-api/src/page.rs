@@ -1,6 +1,7 @@
 //! The web pages: `/` (submit an ad, watch it until it is decided, look an
-//! ad up by id) and `/docs` (the OpenAPI document at `/openapi.json`,
-//! rendered in the browser), with their files under `/assets/`. Plain
+//! ad up by id), `/docs` (the OpenAPI document at `/openapi.json`,
+//! rendered in the browser) and `/admin` (the moderators' console, which
+//! signs in with the admin token), with their files under `/assets/`. Plain
 //! HTML, CSS and JavaScript embedded in the binary: nothing is built or
 //! fetched at run time, and nothing comes from another origin, so the pages
 //! work air-gapped and under a strict Content-Security-Policy.
@@ -52,10 +53,33 @@ macro_rules! asset {
 
 const INDEX_HTML: Asset = asset!("index.html", "text/html; charset=utf-8");
 const DOCS_HTML: Asset = asset!("docs.html", "text/html; charset=utf-8");
+const ADMIN_HTML: Asset = asset!("admin.html", "text/html; charset=utf-8");
 
 /// What `/assets/{file}` serves; any other name is a 404.
 const FILES: &[(&str, Asset)] = &[
     ("app.js", asset!("app.js", "text/javascript; charset=utf-8")),
+    // The console's modules: admin.js imports the others.
+    (
+        "admin.js",
+        asset!("admin.js", "text/javascript; charset=utf-8"),
+    ),
+    (
+        "admin-api.js",
+        asset!("admin-api.js", "text/javascript; charset=utf-8"),
+    ),
+    (
+        "admin-view.js",
+        asset!("admin-view.js", "text/javascript; charset=utf-8"),
+    ),
+    (
+        "admin-queue.js",
+        asset!("admin-queue.js", "text/javascript; charset=utf-8"),
+    ),
+    (
+        "admin-search.js",
+        asset!("admin-search.js", "text/javascript; charset=utf-8"),
+    ),
+    ("admin.css", asset!("admin.css", "text/css; charset=utf-8")),
     (
         "docs.js",
         asset!("docs.js", "text/javascript; charset=utf-8"),
@@ -64,13 +88,19 @@ const FILES: &[(&str, Asset)] = &[
     ("favicon.svg", asset!("favicon.svg", "image/svg+xml")),
 ];
 
-/// `/`, `/docs` and `/assets/{file}`; stateless, so it merges into any
-/// router.
+/// `/`, `/docs`, `/admin` and `/assets/{file}`; stateless, so it merges
+/// into any router. The console is served even without an admin token
+/// (it holds no data; signing in then fails with the API's 401).
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(index))
         .route("/docs", get(docs))
+        .route("/admin", get(admin))
         .route("/assets/{file}", get(file))
+}
+
+async fn admin(request: HeaderMap) -> Response {
+    serve(&ADMIN_HTML, &request)
 }
 
 async fn index(request: HeaderMap) -> Response {
@@ -165,7 +195,14 @@ mod tests {
         for (path, content_type) in [
             ("/", "text/html; charset=utf-8"),
             ("/docs", "text/html; charset=utf-8"),
+            ("/admin", "text/html; charset=utf-8"),
             ("/assets/app.js", "text/javascript; charset=utf-8"),
+            ("/assets/admin.js", "text/javascript; charset=utf-8"),
+            ("/assets/admin-api.js", "text/javascript; charset=utf-8"),
+            ("/assets/admin-view.js", "text/javascript; charset=utf-8"),
+            ("/assets/admin-queue.js", "text/javascript; charset=utf-8"),
+            ("/assets/admin-search.js", "text/javascript; charset=utf-8"),
+            ("/assets/admin.css", "text/css; charset=utf-8"),
             ("/assets/docs.js", "text/javascript; charset=utf-8"),
             ("/assets/style.css", "text/css; charset=utf-8"),
             ("/assets/favicon.svg", "image/svg+xml"),
@@ -209,12 +246,38 @@ mod tests {
         }
     }
 
+    /// A module the console imports that is not served would stop the
+    /// whole page: every `from "./x.js"` names a served file.
+    #[test]
+    fn every_imported_module_is_served() {
+        let names: Vec<&str> = FILES.iter().map(|(name, _)| *name).collect();
+        for (name, asset) in FILES.iter().filter(|(name, _)| name.ends_with(".js")) {
+            let script = std::str::from_utf8(asset.body).expect("UTF-8");
+            for (index, _) in script.match_indices("from \"./") {
+                let start = index + "from \"./".len();
+                let file = &script[start..start + script[start..].find('"').expect("quote")];
+                assert!(
+                    names.contains(&file),
+                    "{name} imports {file}, which is not served"
+                );
+            }
+            for line in script.lines().map(str::trim_start) {
+                if line.starts_with("import ") || line.starts_with("} from ") {
+                    assert!(
+                        !line.contains(" from \"") || line.contains(" from \"./"),
+                        "{name}: an import from elsewhere than this server: {line}"
+                    );
+                }
+            }
+        }
+    }
+
     /// What the Content-Security-Policy would block, and what an
     /// air-gapped browser could not load, must not be in the pages.
     #[test]
     fn the_pages_need_nothing_inline_and_nothing_from_elsewhere() {
         let names: Vec<&str> = FILES.iter().map(|(name, _)| *name).collect();
-        for asset in [&INDEX_HTML, &DOCS_HTML] {
+        for asset in [&INDEX_HTML, &DOCS_HTML, &ADMIN_HTML] {
             let html = std::str::from_utf8(asset.body).expect("UTF-8");
             for (index, _) in html.match_indices("<script") {
                 let tag = &html[index..index + html[index..].find('>').expect("tag end")];
