@@ -24,6 +24,8 @@ use adpipe_core::AdId;
 use serde_json::Value;
 use support::{Api, Catcher, Processes, drop_postgres, env_or, fixture, free_port, fresh_postgres};
 
+const ADMIN_TOKEN: &str = "stack-moderators";
+
 /// The twelve ads after the car and the cat: vehicles and other photos.
 const MORE: [&str; 12] = [
     "vehicle/boats_nagasaki.jpg",
@@ -140,6 +142,7 @@ async fn the_native_twin_of_docker_compose_decides_every_ad_once() {
         ),
         ("ADPIPE_S3_SECRET_KEY", s3_secret.clone()),
         ("ADPIPE_LOG_JSON", "true".to_owned()),
+        ("ADPIPE_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ("RUST_LOG", "info,ort=warn,sqlx=warn,lapin=warn".to_owned()),
     ];
     let mut script = Command::new("bash");
@@ -231,14 +234,34 @@ async fn the_native_twin_of_docker_compose_decides_every_ad_once() {
         ads.push((body["id"].as_str().expect("id").to_owned(), email));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let mut reviewed = 0;
     for (id, _) in &ads {
         let (seen, decided) = api.until_decided(id).await;
-        assert!(
-            matches!(decided["status"].as_str(), Some("approved" | "rejected")),
-            "{id}: {decided}"
-        );
         assert!(seen.len() <= 2, "pending → decided, nothing else: {seen:?}");
+        match decided["status"].as_str() {
+            Some("approved" | "rejected") => {}
+            // The biplane seen from above: the model is unsure, a person
+            // decides, through the API process, and a worker emails.
+            Some("in_review") => {
+                let response = api
+                    .http
+                    .post(format!("{}/admin/ads/{id}/decision", api.base))
+                    .bearer_auth(ADMIN_TOKEN)
+                    .json(&serde_json::json!({
+                        "outcome": "approved", "category": "aircraft", "moderator": "stack"
+                    }))
+                    .send()
+                    .await
+                    .expect("decide");
+                assert_eq!(response.status(), 200, "{id}");
+                let (_, now) = api.status(id).await;
+                assert_eq!(now["status"], "approved", "{now}");
+                reviewed += 1;
+            }
+            _ => panic!("{id}: {decided}"),
+        }
     }
+    assert_eq!(reviewed, 1, "the biplane, and only it, goes to a person");
 
     let (subject, plain) = catcher.only_email_to(&seller).await;
     assert_eq!(subject, "Your ad was approved (car)");

@@ -220,7 +220,7 @@ fn assess_photos(moderator: &Moderator) -> BTreeMap<String, adpipe_tagger::Asses
 }
 
 #[test]
-fn the_vehicles_policy_approves_recognised_vehicles_and_rejects_the_rest() {
+fn the_vehicles_policy_approves_recognised_vehicles_reviews_the_unsure_and_rejects_the_rest() {
     let moderator = Moderator::load(
         &model_path("efficientnet-lite0"),
         &repo().join("models/policies/vehicles.toml"),
@@ -245,9 +245,21 @@ fn the_vehicles_policy_approves_recognised_vehicles_and_rejects_the_rest() {
             );
             assert_eq!(decision.category.as_deref(), Some(*category), "{name}");
             assert!(decision.reason.is_none());
+        } else if name == "vehicle/biplane_from_above.jpg" || name == "other/astronaut_portrait.png"
+        {
+            // The vintage biplane seen from above, which ImageNet-1k cannot
+            // recognise (the reference says "book jacket"), and the
+            // astronaut beside a shuttle model: in the band, a person
+            // decides. The model leans to rejecting both.
+            assert_eq!(
+                decision.status,
+                Status::InReview,
+                "{name}: {}",
+                decision.score
+            );
+            assert_eq!(decision.suggestion, Some(Status::Rejected), "{name}");
         } else {
-            // The other photos, and the vintage biplane seen from above that
-            // ImageNet-1k cannot recognise (the reference says "book jacket").
+            // The other photos.
             assert_eq!(
                 decision.status,
                 Status::Rejected,

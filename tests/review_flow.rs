@@ -1,0 +1,340 @@
+//! A person in the loop, end to end: `adpipe serve` on the embedded
+//! defaults with the default vehicles policy, an admin token and a webhook
+//! receiver that answers 503 to its first deliveries. A car is approved, a
+//! cat rejected, the biplane seen from above goes to a person; its
+//! submitter hears nothing until a moderator decides, then exactly once;
+//! `adpipe retag` leaves it alone unless asked; every event reaches the
+//! site, signed, with the same delivery id on every retry; the metrics
+//! count it all. Needs the SMTP catcher (`scripts/dev-services.sh`).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{Api, Catcher, Deployment, Processes, fixture};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const TOKEN: &str = "review-flow-token";
+const SECRET: &str = "review-flow-secret";
+/// Deliveries the receiver refuses before it takes any.
+const REFUSED: usize = 3;
+
+/// One POST the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    delivery: String,
+    signature: String,
+    body: String,
+    answered: u16,
+}
+
+/// A webhook receiver on a port of its own: 503 to the first [`REFUSED`]
+/// requests, 200 after.
+async fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://{}/hooks/adpipe",
+        listener.local_addr().expect("addr")
+    );
+    let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head, body_start) = loop {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buffer.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break (String::from_utf8_lossy(&buffer[..end]).to_string(), end + 4);
+                    }
+                };
+                let header = |name: &str| {
+                    head.lines()
+                        .filter_map(|line| line.split_once(':'))
+                        .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+                        .map(|(_, value)| value.trim().to_owned())
+                        .unwrap_or_default()
+                };
+                let length: usize = header("content-length").parse().unwrap_or(0);
+                while buffer.len() < body_start + length {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buffer.extend_from_slice(&chunk[..n]);
+                }
+                let body =
+                    String::from_utf8_lossy(&buffer[body_start..body_start + length]).to_string();
+                let answered = {
+                    let mut log = log.lock().expect("log");
+                    let answered = if log.len() < REFUSED { 503 } else { 200 };
+                    log.push(Received {
+                        delivery: header("x-adpipe-delivery"),
+                        signature: header("x-adpipe-signature"),
+                        body,
+                        answered,
+                    });
+                    answered
+                };
+                let reason = if answered == 200 {
+                    "OK"
+                } else {
+                    "Service Unavailable"
+                };
+                let answer = format!(
+                    "HTTP/1.1 {answered} {reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                stream.write_all(answer.as_bytes()).await.ok();
+            });
+        }
+    });
+    (url, seen)
+}
+
+async fn metrics(api: &Api) -> String {
+    api.http
+        .get(format!("{}/metrics", api.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
+fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|line| line.starts_with(series))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_decides_what_the_model_is_unsure_of_and_everyone_hears_once() {
+    let catcher = Catcher::new();
+    let (hook_url, received) = receiver().await;
+    let mut processes = Processes::new();
+    let deployment = Deployment::embedded(&processes)
+        .with("ADPIPE_ADMIN_TOKEN", TOKEN)
+        .with("ADPIPE_WEBHOOK_URL", hook_url.clone())
+        .with("ADPIPE_WEBHOOK_SECRET", SECRET);
+    processes.spawn("serve", &["serve"], &deployment.vars);
+    let api = Api::new(deployment.port);
+    api.wait_until_up(&mut processes).await;
+
+    let run = &adpipe_core::AdId::new().to_string()[..8];
+    let mut ads = BTreeMap::new();
+    for (name, photo) in [
+        ("car", "vehicle/car_rear_motionblur.jpg"),
+        ("cat", "other/cat_chelsea.png"),
+        ("biplane", "vehicle/biplane_from_above.jpg"),
+    ] {
+        let email = format!("{name}-{run}@review.example.com");
+        let (code, _, body) = api.submit(name, &email, &fixture(photo)).await;
+        assert_eq!(code, 202, "{body}");
+        ads.insert(name, (body["id"].as_str().expect("id").to_owned(), email));
+    }
+    for (name, expected) in [
+        ("car", "approved"),
+        ("cat", "rejected"),
+        ("biplane", "in_review"),
+    ] {
+        let (_, decided) = api.until_decided(&ads[name].0).await;
+        assert_eq!(decided["status"], expected, "{name}: {decided}");
+    }
+    let (biplane, biplane_email) = ads["biplane"].clone();
+    let (_, public) = api.status(&biplane).await;
+    assert_eq!(public["message"], "A person is checking your ad");
+    assert!(
+        public.get("category").is_none(),
+        "the model's view is for moderators"
+    );
+
+    // Nothing to the biplane's submitter while a person has it.
+    catcher.only_email_to(&ads["car"].1).await;
+    catcher.only_email_to(&ads["cat"].1).await;
+    assert!(catcher.messages_to(&biplane_email).await.is_empty());
+    let before = metrics(&api).await;
+    assert_eq!(
+        sample(&before, "adpipe_review_queue_depth"),
+        1.0,
+        "{before}"
+    );
+
+    // `adpipe retag` leaves it to the person unless asked for it.
+    let retag = |extra: &'static [&'static str]| {
+        let mut args = vec!["retag"];
+        args.extend_from_slice(extra);
+        processes
+            .command(&args, &deployment.vars)
+            .output()
+            .expect("retag")
+    };
+    let output = retag(&[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let history_url = format!("{}/admin/ads/{biplane}/history", api.base);
+    let history = |api: &Api| {
+        let http = api.http.clone();
+        let url = history_url.clone();
+        async move {
+            http.get(url)
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .expect("history")
+                .json::<Value>()
+                .await
+                .expect("JSON")
+        }
+    };
+    assert_eq!(
+        history(&api).await["decisions"]
+            .as_array()
+            .expect("rows")
+            .len(),
+        1
+    );
+    let output = retag(&["--status", "in_review"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (_, still) = api.status(&biplane).await;
+    assert_eq!(
+        still["status"], "in_review",
+        "the same model and policy, the same doubt"
+    );
+    assert_eq!(
+        history(&api).await["decisions"]
+            .as_array()
+            .expect("rows")
+            .len(),
+        2,
+        "asked for, it was judged again"
+    );
+
+    // A moderator decides; the submitter hears once.
+    let response = api
+        .http
+        .post(format!("{}/admin/ads/{biplane}/decision", api.base))
+        .bearer_auth(TOKEN)
+        .json(&json!({"outcome": "approved", "category": "aircraft", "moderator": "ana"}))
+        .send()
+        .await
+        .expect("decide");
+    assert_eq!(response.status(), 200);
+    let (subject, _) = catcher.only_email_to(&biplane_email).await;
+    assert_eq!(subject, "Your ad was approved (aircraft)");
+    let last = history(&api).await;
+    let rows = last["decisions"].as_array().expect("rows");
+    assert_eq!(rows.last().expect("row")["by"], "moderator:ana");
+
+    // Every event reaches the site, signed; retries keep their delivery id.
+    let expected_events = 4; // car, cat, biplane to review, biplane decided
+    let started = Instant::now();
+    let delivered = loop {
+        let log = received.lock().expect("log").clone();
+        let delivered: Vec<&Received> = log.iter().filter(|r| r.answered == 200).collect();
+        if delivered.len() >= expected_events {
+            break log;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "webhooks missing after 60 s: {log:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut by_delivery: BTreeMap<&str, Vec<&Received>> = BTreeMap::new();
+    for request in &delivered {
+        assert!(
+            adpipe_notify::webhook::verify(
+                SECRET.as_bytes(),
+                request.body.as_bytes(),
+                &request.signature
+            ),
+            "bad signature on {request:?}"
+        );
+        by_delivery
+            .entry(&request.delivery)
+            .or_default()
+            .push(request);
+    }
+    assert_eq!(
+        by_delivery.len(),
+        expected_events,
+        "one delivery id per event: {delivered:#?}"
+    );
+    let retried = by_delivery.values().filter(|tries| tries.len() > 1).count();
+    assert!(retried >= 1, "the refused ones were retried under their id");
+    for tries in by_delivery.values() {
+        assert_eq!(tries.iter().filter(|t| t.answered == 200).count(), 1);
+        assert!(
+            tries.iter().all(|t| t.body == tries[0].body),
+            "the same bytes on retry"
+        );
+    }
+    let events: Vec<(String, String)> = by_delivery
+        .values()
+        .map(|tries| {
+            let body: Value = serde_json::from_str(&tries[0].body).expect("JSON");
+            (
+                body["id"].as_str().unwrap_or_default().to_owned(),
+                body["event"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        events.contains(&(biplane.clone(), "ad.in_review".into())),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&(biplane.clone(), "ad.decided".into())),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&(ads["car"].0.clone(), "ad.decided".into())),
+        "{events:?}"
+    );
+
+    // Exactly one email per ad, after all that.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (_, email) in ads.values() {
+        assert_eq!(catcher.messages_to(email).await.len(), 1, "{email}");
+    }
+    let after = metrics(&api).await;
+    assert_eq!(sample(&after, "adpipe_review_queue_depth"), 0.0);
+    assert!(
+        after.contains("adpipe_decisions_total{decided_by=\"moderator\",outcome=\"approved\"} 1"),
+        "{after}"
+    );
+    assert!(
+        sample(&after, "adpipe_webhook_failures_total") >= REFUSED as f64,
+        "{after}"
+    );
+    assert!(
+        after.contains("adpipe_review_wait_seconds_count 1"),
+        "{after}"
+    );
+    processes.stop_gracefully();
+}
