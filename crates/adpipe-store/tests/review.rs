@@ -3,10 +3,10 @@
 //! exactly one wins; overrides re-email; every path appends to an
 //! append-only history; webhooks are queued with the decision and retried
 //! under one delivery id.
-//!
-//! PostgreSQL comes from `ADPIPE_TEST_POSTGRES_URL` (default
-//! postgres://postgres@127.0.0.1:5432/test); when it cannot be reached the
-//! test fails, it does not skip.
+//! PostgreSQL: see `support`; when it cannot be reached the test fails,
+//! it does not skip.
+
+mod support;
 
 use std::time::Duration;
 
@@ -350,28 +350,10 @@ async fn review_on_sqlite() {
 
 #[tokio::test]
 async fn review_on_postgres() {
-    let admin_url = std::env::var("ADPIPE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("adpipe_review_{}", AdId::new().to_string().replace('-', ""));
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|error| {
-            panic!("PostgreSQL at {admin_url} is needed for this test: {error}")
-        });
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let url = match admin_url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
-        None => panic!("{admin_url} names no database"),
-    };
+    let (admin, name, url) = support::fresh_postgres("adpipe_review").await;
     let db = Database::connect(&url, 4).await.expect("postgres");
     review_story(&db, &url).await;
     webhook_story(&db).await;
     db.close().await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop");
+    support::drop_postgres(admin, &name).await;
 }

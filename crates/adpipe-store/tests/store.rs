@@ -1,15 +1,14 @@
 //! The database on both backends (a temporary SQLite file, and a fresh
 //! database on the PostgreSQL server of the machine), and the blob store.
-//!
-//! PostgreSQL comes from `ADPIPE_TEST_POSTGRES_URL` (default
-//! postgres://postgres@127.0.0.1:5432/test); when it cannot be reached the
-//! test fails, it does not skip.
+//! PostgreSQL: see `support`; when it cannot be reached the test fails,
+//! it does not skip.
+
+mod support;
 
 use std::time::Duration;
 
 use adpipe_core::{AdId, AdText, DecidedBy, Decision, Email, Status, Tag};
 use adpipe_store::{Backend, Blobs, Database, NewAd};
-use sqlx::Connection;
 
 fn new_ad() -> NewAd {
     let id = AdId::new();
@@ -315,22 +314,7 @@ async fn sqlite_file_with_wal() {
 
 #[tokio::test]
 async fn postgres_server() {
-    let admin_url = std::env::var("ADPIPE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("adpipe_test_{}", AdId::new().to_string().replace('-', ""));
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|error| {
-            panic!("PostgreSQL at {admin_url} is needed for this test: {error}")
-        });
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let url = match admin_url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
-        None => panic!("{admin_url} names no database"),
-    };
+    let (admin, name, url) = support::fresh_postgres("adpipe_test").await;
     let db = Database::connect(&url, 4).await.expect("postgres");
     assert_eq!(db.backend(), Backend::Postgres);
     lifecycle(&db).await;
@@ -349,10 +333,7 @@ async fn postgres_server() {
     assert_eq!(total, 20);
 
     db.close().await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop");
+    support::drop_postgres(admin, &name).await;
 }
 
 async fn futures_claims(db: &Database) -> Vec<Vec<adpipe_store::AdRecord>> {
