@@ -3,8 +3,10 @@
 # run time (scripts/setup.sh), start the services they talk to
 # (scripts/dev-services.sh) and the browser the web page test drives
 # (scripts/install-chromium.sh), validate docker-compose.yml and the
-# Dockerfile (scripts/check-compose.sh), check formatting and lints, then
-# run every test of the workspace. Extra arguments go to `cargo test`.
+# Dockerfile (scripts/check-compose.sh), check formatting and lints, run
+# every test of the workspace, then test the OpenAPI document against the
+# running service with Schemathesis (scripts/schemathesis.sh). Extra
+# arguments go to `cargo test`.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -19,3 +21,4 @@ bash scripts/check-compose.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked "$@"
+bash scripts/schemathesis.sh

@@ -90,7 +90,7 @@ async fn vehicle_approved_and_cat_rejected(api: &Api) -> (String, String) {
         .send()
         .await
         .expect("image");
-    assert_eq!(image.status(), 404);
+    assert_eq!(image.status(), 403, "a rejected ad's image is not public");
 
     let (code, body) = api.status("not-an-id").await;
     assert_eq!(

@@ -29,7 +29,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ERROR_CODES};
 pub use limits::RateLimiter;
-pub use openapi::ApiDoc;
+pub use openapi::{ApiDoc, document as openapi_document};
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -84,6 +84,8 @@ pub struct AppState {
     /// The model a worker in this process loaded (`adpipe serve`), shown by
     /// `/readyz`; `None` where no worker runs (`adpipe api`).
     pub model: Option<Arc<str>>,
+    /// `/openapi.json`, made once for this configuration.
+    pub openapi: Arc<str>,
 }
 
 impl AppState {
@@ -94,6 +96,8 @@ impl AppState {
                 config.rate_limit_burst,
             ))
         });
+        let openapi = serde_json::to_string_pretty(&openapi::document(&config.categories))
+            .expect("the OpenAPI document serialises");
         Self {
             db,
             blobs,
@@ -102,6 +106,7 @@ impl AppState {
             rate_limiter,
             metrics: None,
             model: None,
+            openapi: openapi.into(),
         }
     }
 

@@ -1,10 +1,10 @@
 //! The OpenAPI 3.1 document at `/openapi.json`, generated from the
 //! handlers' `#[utoipa::path]` annotations and the response types, so it
 //! changes with the code. It names the handlers; the handlers never name
-//! it (the shapes they describe live in `schemas`).
+//! it (the shapes they describe live in `schemas`). What only the running
+//! service knows (the policy's categories) is filled in by [`document`].
 
-use std::sync::OnceLock;
-
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -81,13 +81,8 @@ fn metrics() {}
     tag = "operations",
     responses((status = 200, description = "OpenAPI 3.1.", content_type = "application/json", body = Object))
 )]
-pub(crate) async fn openapi_json() -> Response {
-    static DOCUMENT: OnceLock<String> = OnceLock::new();
-    let document = DOCUMENT.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_pretty_json()
-            .expect("the OpenAPI document serialises")
-    });
+pub(crate) async fn openapi_json(State(state): State<crate::AppState>) -> Response {
+    let document = state.openapi.clone();
     (
         [
             (
@@ -96,9 +91,64 @@ pub(crate) async fn openapi_json() -> Response {
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        document.as_str(),
+        document.to_string(),
     )
         .into_response()
+}
+
+/// The document for a service whose policy has `categories`: what
+/// `/openapi.json` serves.
+///
+/// - An approval's `category` is one of them (an enum), so a client knows
+///   what a moderator may pick, and a validator what the server refuses.
+/// - A decision is an approval or a rejection, told apart by `outcome`.
+///   utoipa writes that as `allOf` of the variant (which forbids other
+///   properties) and the tag, which no object satisfies; the tag goes into
+///   each variant instead.
+/// - `POST /ads` takes no field but its three.
+/// - `POST /ads` links its answer to `GET /ads/{id}`, where the ad is
+///   followed; its image is public only once approved, so it is not
+///   linked (a tool following links would expect it to exist).
+pub fn document(categories: &[String]) -> serde_json::Value {
+    let mut document =
+        serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+    if !categories.is_empty()
+        && let Some(category) =
+            document.pointer_mut("/components/schemas/Approval/properties/category")
+    {
+        category["enum"] = serde_json::json!(categories);
+    }
+    for (variant, outcome) in [("Approval", "approved"), ("Rejection", "rejected")] {
+        if let Some(schema) = document.pointer_mut(&format!("/components/schemas/{variant}")) {
+            schema["properties"]["outcome"] =
+                serde_json::json!({"type": "string", "enum": [outcome]});
+            match schema["required"].as_array_mut() {
+                Some(required) => required.insert(0, "outcome".into()),
+                None => schema["required"] = serde_json::json!(["outcome"]),
+            }
+        }
+    }
+    if let Some(decision) = document.pointer_mut("/components/schemas/DecisionRequest") {
+        decision["oneOf"] = serde_json::json!([
+            {"$ref": "#/components/schemas/Approval"},
+            {"$ref": "#/components/schemas/Rejection"}
+        ]);
+    }
+    // The server refuses any field but these three (400 unknown_field).
+    if let Some(form) = document.pointer_mut("/components/schemas/SubmitForm") {
+        form["additionalProperties"] = serde_json::json!(false);
+    }
+    if let Some(accepted) = document.pointer_mut("/paths/~1ads/post/responses/202") {
+        accepted["links"] = serde_json::json!({
+            "AdStatus": {
+                "operationId": "status",
+                "parameters": {"id": "$response.body#/id"},
+                "description": "Where the ad is followed until it is decided. Its image \
+                    (`GET /ads/{id}/image`) is public only once it is approved."
+            }
+        });
+    }
+    document
 }
 
 /// The web page: submit an ad and watch it until it is decided.

@@ -13,7 +13,11 @@ use utoipa::ToSchema;
 pub(crate) struct SubmitForm {
     /// The ad's text: 1 to 5000 characters, no control characters but
     /// newlines and tabs; trimmed.
-    #[schema(min_length = 1, max_length = 5000)]
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     text: String,
     /// Where the outcome is emailed.
     #[schema(format = Email, max_length = 254)]

@@ -72,7 +72,7 @@ pub(crate) async fn find(state: &AppState, id: AdId) -> Result<AdRecord, ApiErro
     get,
     path = "/ads/{id}",
     tag = "ads",
-    params(("id" = String, Path, description = "The ad id (a UUID) from `POST /ads`")),
+    params(("id" = String, Path, format = Uuid, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The ad id (a UUID) from `POST /ads`")),
     responses(
         (status = 200, description = "Pending, in review (a person decides), approved, rejected or failed.", body = AdStatus),
         (status = 400, description = "Not a UUID: `invalid_id`.", body = crate::error::Body),
@@ -129,7 +129,7 @@ pub async fn status(
     get,
     path = "/ads/{id}/image",
     tag = "ads",
-    params(("id" = String, Path, description = "The ad id (a UUID)")),
+    params(("id" = String, Path, format = Uuid, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The ad id (a UUID)")),
     responses(
         (status = 200, description = "The image bytes.",
             content(
@@ -137,7 +137,8 @@ pub async fn status(
                 (Vec<u8> = "image/gif"), (Vec<u8> = "image/bmp"),
             )),
         (status = 400, description = "Not a UUID: `invalid_id`.", body = crate::error::Body),
-        (status = 404, description = "No such ad, or it is not approved: `not_found`.", body = crate::error::Body),
+        (status = 403, description = "The ad is not approved (pending, in review, rejected or failed): `image_not_public`.", body = crate::error::Body),
+        (status = 404, description = "No such ad, or its image is gone: `not_found`.", body = crate::error::Body),
         (status = 503, description = "`database_unavailable`, `storage_unavailable`.", body = crate::error::Body),
     )
 )]
@@ -150,9 +151,16 @@ pub async fn image(
     tracing::Span::current().record("ad_id", tracing::field::display(id));
     let ad = find(&state, id).await?;
     if ad.status != Status::Approved {
-        return Err(ApiError::not_found(format!(
-            "ad {id} has no public image: only approved ads show theirs"
-        )));
+        // The ad exists (its status is public to whoever holds the id); its
+        // image is not published, or not yet.
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "image_not_public",
+            format!(
+                "ad {id} is {}: only approved ads show their image",
+                ad.status.as_str()
+            ),
+        ));
     }
     image_of(&state, &ad).await
 }

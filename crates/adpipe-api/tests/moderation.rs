@@ -139,7 +139,7 @@ async fn moderators_decide_what_the_model_is_unsure_of() {
             .await
             .expect("public image")
             .status(),
-        404
+        403
     );
 
     // Decisions that do not hold: 400 with a code, nothing recorded.
@@ -151,11 +151,11 @@ async fn moderators_decide_what_the_model_is_unsure_of() {
         ),
         (
             json!({"outcome": "approved", "moderator": "ana"}),
-            "invalid_decision",
+            "invalid_json",
         ),
         (
             json!({"outcome": "perhaps", "moderator": "ana"}),
-            "invalid_decision",
+            "invalid_json",
         ),
         (json!({"outcome": "rejected"}), "invalid_json"),
     ] {
@@ -280,6 +280,34 @@ async fn moderators_decide_what_the_model_is_unsure_of() {
     )
     .await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn the_document_names_the_policys_categories_and_the_ads_link() {
+    let (app, http) = start().await;
+    let document: Value = http
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(
+        schemas["Approval"]["properties"]["category"]["enum"],
+        json!(["car", "aircraft"])
+    );
+    assert_eq!(
+        schemas["Approval"]["properties"]["outcome"]["enum"],
+        json!(["approved"])
+    );
+    assert_eq!(
+        schemas["DecisionRequest"]["oneOf"][1]["$ref"],
+        "#/components/schemas/Rejection"
+    );
+    let link = &document["paths"]["/ads"]["post"]["responses"]["202"]["links"]["AdStatus"];
+    assert_eq!(link["operationId"], "status");
 }
 
 #[tokio::test]

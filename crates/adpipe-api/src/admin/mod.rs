@@ -85,13 +85,13 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Only ads with this status: pending, in_review, approved, rejected or
-    /// failed.
+    /// Only ads with this status.
+    #[param(value_type = Option<crate::schemas::StatusName>)]
     status: Option<String>,
     /// Only ads submitted from this address (not case-sensitive).
     email: Option<String>,
     /// The `next` of the previous page.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     before: Option<String>,
     /// Ads per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -224,7 +224,7 @@ pub(crate) async fn list(
     path = "/admin/ads/{id}",
     operation_id = "admin_get",
     tag = "admin",
-    params(("id" = String, Path, format = Uuid, description = "The ad id (a UUID)")),
+    params(("id" = String, Path, format = Uuid, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The ad id (a UUID)")),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The ad.", body = AdminAd),
@@ -248,7 +248,7 @@ pub(crate) async fn get(
     post,
     path = "/admin/ads/{id}/review",
     tag = "admin",
-    params(("id" = String, Path, description = "The ad id (a UUID)")),
+    params(("id" = String, Path, format = Uuid, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The ad id (a UUID)")),
     security(("admin_token" = [])),
     responses(
         (status = 202, description = "Pending again and queued.", body = crate::submit::Submitted),
@@ -288,7 +288,7 @@ pub(crate) async fn review(
     delete,
     path = "/admin/ads/{id}",
     tag = "admin",
-    params(("id" = String, Path, description = "The ad id (a UUID)")),
+    params(("id" = String, Path, format = Uuid, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The ad id (a UUID)")),
     security(("admin_token" = [])),
     responses(
         (status = 204, description = "Deleted, image included."),

@@ -3,6 +3,7 @@
 //! once cannot both win.
 
 use adpipe_core::{AdId, Status, moderator_label};
+use sqlx::Row;
 
 use super::history::Entry;
 use super::{AdRecord, COLUMNS, Database, DbError, now_millis, record};
@@ -52,6 +53,15 @@ impl Database {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(record).collect()
+    }
+
+    /// How many ads wait for a person (read from the partial index of
+    /// ads in review, not the whole table).
+    pub async fn count_in_review(&self) -> Result<i64, DbError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM ads WHERE status = 'in_review'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
     }
 
     /// Records a moderator's decision if the ad is in review (or, when it
