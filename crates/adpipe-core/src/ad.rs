@@ -139,12 +139,15 @@ impl Email {
     pub const MAX_LEN: usize = 254;
 
     pub fn parse(text: &str) -> Result<Self, InvalidEmail> {
+        // Limits count what was sent (as the API's document does), the
+        // address is what is left once trimmed.
+        let sent = text.chars().count();
         let text = text.trim();
         if text.is_empty() {
             return Err(InvalidEmail::Empty);
         }
-        if text.len() > Self::MAX_LEN {
-            return Err(InvalidEmail::TooLong(text.chars().count()));
+        if text.len() > Self::MAX_LEN || sent > Self::MAX_LEN {
+            return Err(InvalidEmail::TooLong(sent));
         }
         let (local, domain) = text.rsplit_once('@').ok_or(InvalidEmail::Malformed)?;
         let local_ok = !local.is_empty()
@@ -175,7 +178,8 @@ impl Email {
     }
 }
 
-/// The ad's text: 1..=5000 characters after trimming.
+/// The ad's text: at most 5000 characters as sent, not only whitespace;
+/// kept trimmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct AdText(String);
@@ -194,11 +198,13 @@ impl AdText {
     pub const MAX_CHARS: usize = 5000;
 
     pub fn parse(text: &str) -> Result<Self, InvalidAdText> {
+        // The limit counts what was sent (as the API's document does); the
+        // text kept is trimmed.
+        let chars = text.chars().count();
         let text = text.trim();
         if text.is_empty() {
             return Err(InvalidAdText::Empty);
         }
-        let chars = text.chars().count();
         if chars > Self::MAX_CHARS {
             return Err(InvalidAdText::TooLong(chars));
         }
@@ -289,6 +295,11 @@ mod tests {
         assert!(AdText::parse(&"é".repeat(5000)).is_ok());
         assert_eq!(
             AdText::parse(&"é".repeat(5001)),
+            Err(InvalidAdText::TooLong(5001))
+        );
+        // Counted as sent: trailing spaces do not buy room.
+        assert_eq!(
+            AdText::parse(&format!("{} ", "é".repeat(5000))),
             Err(InvalidAdText::TooLong(5001))
         );
         assert_eq!(
