@@ -115,6 +115,11 @@ impl Moderator {
         decision.sampled_for_review(self.policy.policy().review_sample, id.sample_point())
     }
 
+    /// Applies the policy's text rules (`[[text_rule]]`) to the ad's text.
+    pub fn judge_text(&self, text: &str, decision: Decision) -> Decision {
+        decision.with_text_rules(self.policy.text_rules(), text)
+    }
+
     pub fn gates(&self) -> &[BoundGate] {
         &self.gates
     }

@@ -156,6 +156,8 @@ pub async fn judge(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
 pub struct Staged {
     /// Per ad, in order: its id (the draw of the policy's review sample).
     ids: Vec<AdId>,
+    /// Per ad: its text, for the policy's text rules.
+    texts: Vec<String>,
     /// Per ad: its judgement when it is known without the model.
     steps: Vec<Option<Judgement>>,
     /// The ads whose image went to the model, in the prepared batch's order.
@@ -197,6 +199,7 @@ pub async fn stage(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
     };
     Staged {
         ids: ads.iter().map(|ad| ad.id).collect(),
+        texts: ads.iter().map(|ad| ad.text.clone()).collect(),
         steps,
         classified,
         prepared,
@@ -207,6 +210,7 @@ pub async fn stage(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
 pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement> {
     let Staged {
         ids,
+        texts,
         mut steps,
         classified,
         prepared,
@@ -233,8 +237,8 @@ pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement
                 for (index, assessment) in classified.into_iter().zip(assessments) {
                     steps[index] = Some(match assessment {
                         Ok(mut assessment) => {
-                            assessment.decision =
-                                moderator.sample_for_review(ids[index], assessment.decision);
+                            let decision = moderator.judge_text(&texts[index], assessment.decision);
+                            assessment.decision = moderator.sample_for_review(ids[index], decision);
                             Judgement::Decided(assessment)
                         }
                         Err(error) => Judgement::Unreadable(Decision::failed(format!(

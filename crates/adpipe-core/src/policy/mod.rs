@@ -18,8 +18,10 @@ use crate::ad::Status;
 use crate::tags::Labels;
 
 mod gate;
+mod text_rules;
 
 pub use gate::{BoundGate, Gate};
+pub use text_rules::{ContactKind, RuleAction, RuleMatch, TextRule, TextRules, normalize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -73,6 +75,10 @@ pub struct Policy {
     pub reject_reason: Option<String>,
     #[serde(rename = "category")]
     pub categories: Vec<Category>,
+    /// Words, patterns and contact details in the ad's text that reject
+    /// it, send it to a person, or are allowed ([`TextRule`]).
+    #[serde(default, rename = "text_rule", skip_serializing_if = "Vec::is_empty")]
+    pub text_rules: Vec<TextRule>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -133,6 +139,7 @@ impl Policy {
         if self.categories.is_empty() {
             return Err(invalid("a policy needs at least one [[category]]".into()));
         }
+        TextRules::compile(&self.text_rules).map_err(invalid)?;
         let mut seen = std::collections::HashSet::new();
         for category in &self.categories {
             if category.name.trim().is_empty() {
@@ -183,9 +190,15 @@ impl Policy {
                 unknown,
             });
         }
+        let text_rules =
+            TextRules::compile(&self.text_rules).map_err(|message| PolicyError::Invalid {
+                source_name: self.name.clone(),
+                message,
+            })?;
         Ok(BoundPolicy {
             policy: self.clone(),
             categories,
+            text_rules,
         })
     }
 
@@ -250,6 +263,7 @@ impl Band {
 pub struct BoundPolicy {
     policy: Policy,
     categories: Vec<(String, Vec<usize>)>,
+    text_rules: TextRules,
 }
 
 /// What was decided about one ad: made by a policy (or a gate), or by the
@@ -307,6 +321,47 @@ impl Decision {
     }
 }
 
+impl Decision {
+    /// Applies the policy's text rules to what the models decided: a
+    /// rejecting rule rejects whatever the photo showed, a reviewing rule
+    /// sends an ad that would be published (or is already waiting) to a
+    /// person, and neither makes a rejected ad any better.
+    pub fn with_text_rules(self, rules: &TextRules, text: &str) -> Decision {
+        let Some(found) = rules.check(text) else {
+            return self;
+        };
+        let quoted = format!("(found: \"{}\")", found.found);
+        match found.action {
+            RuleAction::Allow => self,
+            RuleAction::Reject if self.status != Status::Rejected => Decision {
+                status: Status::Rejected,
+                category: None,
+                reason: Some(format!("{} {quoted}", found.reason.trim_end())),
+                suggestion: None,
+                ..self
+            },
+            RuleAction::Review if matches!(self.status, Status::Approved | Status::InReview) => {
+                let rule = format!(
+                    "Text rule `{}`: {} {quoted}",
+                    found.rule,
+                    found.reason.trim_end()
+                );
+                let reason = match (self.status, self.reason) {
+                    (Status::InReview, Some(earlier)) => format!("{rule} {earlier}"),
+                    _ => rule,
+                };
+                Decision {
+                    status: Status::InReview,
+                    reason: Some(reason),
+                    suggestion: Some(Status::Rejected),
+                    ..self
+                }
+            }
+            _ => self,
+        }
+    }
+}
+
 /// Who made a decision: a model judged by a policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecidedBy {
@@ -333,6 +388,11 @@ impl BoundPolicy {
 
     pub fn name(&self) -> &str {
         &self.policy.name
+    }
+
+    /// The policy's text rules, compiled.
+    pub fn text_rules(&self) -> &TextRules {
+        &self.text_rules
     }
 
     /// Every category with its score, best first (ties keep file order).

@@ -249,3 +249,82 @@ fn a_gate_in_doubt_sends_an_approval_to_a_person() {
         .is_err()
     );
 }
+
+fn with_rules(rules: &str) -> BoundPolicy {
+    Policy::from_toml(&format!("{POLICY}\n{rules}"), "test.toml")
+        .unwrap()
+        .bind(&labels(), "test-model")
+        .unwrap()
+}
+
+const RULES: &str = r#"
+    [[text_rule]]
+    name = "weapons"
+    words = ["gun"]
+    action = "reject"
+    reason = "We do not publish ads for weapons."
+
+    [[text_rule]]
+    name = "contact details"
+    contacts = ["phone", "url"]
+    action = "review"
+    reason = "Buyers reach sellers through the site."
+"#;
+
+#[test]
+fn a_rejecting_text_rule_rejects_an_ad_the_photo_would_approve() {
+    let policy = with_rules(RULES);
+    let approved = policy.decide(&[0.5, 0.0, 0.0, 0.5], None);
+    let decision = approved.with_text_rules(policy.text_rules(), "Red car, free G.U.N in the boot");
+    assert_eq!(decision.status, Status::Rejected);
+    assert_eq!(decision.category, None);
+    let reason = decision.reason.unwrap();
+    assert!(
+        reason.starts_with("We do not publish ads for weapons."),
+        "{reason}"
+    );
+    assert!(reason.contains("G.U.N"), "{reason}");
+}
+
+#[test]
+fn a_reviewing_text_rule_sends_an_approval_to_a_person_and_never_lifts_a_rejection() {
+    let policy = with_rules(RULES);
+    let text = "Estate car, 2015, 120 000 km. Call +44 7700 900123";
+    let approved = policy.decide(&[0.5, 0.0, 0.0, 0.5], None);
+    let decision = approved.with_text_rules(policy.text_rules(), text);
+    assert_eq!(decision.status, Status::InReview);
+    assert_eq!(decision.category.as_deref(), Some("car"));
+    assert_eq!(decision.suggestion, Some(Status::Rejected));
+    let reason = decision.reason.unwrap();
+    assert!(
+        reason.starts_with("Text rule `contact details`"),
+        "{reason}"
+    );
+    let rejected = policy.decide(&[0.0, 0.0, 0.0, 1.0], None);
+    let still = rejected.clone().with_text_rules(policy.text_rules(), text);
+    assert_eq!(still, rejected);
+}
+
+#[test]
+fn an_honest_text_passes_the_rules_unchanged() {
+    let policy = with_rules(RULES);
+    let approved = policy.decide(&[0.5, 0.0, 0.0, 0.5], None);
+    let text = "2015 estate car, 120 000 km, 1.6 TDI, €12,500, MOT till 03/2027";
+    assert_eq!(
+        approved.clone().with_text_rules(policy.text_rules(), text),
+        approved
+    );
+}
+
+#[test]
+fn a_broken_text_rule_is_refused_when_the_policy_is_read() {
+    let broken = r#"
+        [[text_rule]]
+        name = "bad"
+        patterns = ["(unclosed"]
+        action = "reject"
+        reason = "x"
+    "#;
+    let error = Policy::from_toml(&format!("{POLICY}\n{broken}"), "p.toml").unwrap_err();
+    assert!(error.to_string().contains("bad"), "{error}");
+}
