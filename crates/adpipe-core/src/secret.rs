@@ -171,6 +171,21 @@ fn names_a_secret(key: &str) -> bool {
 /// that name a secret, replaced by `***`; the rest is left as it was so the
 /// URL still says where it points.
 pub fn redact_url(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    if let Some(at) = url[start..].rfind('@').map(|i| start + i)
+        && may_be_in_query(&url[start..at])
+    {
+        // The last '@' may be in a query value (a password there with an
+        // '@' in it) as well as end the user info: which part is the secret
+        // cannot be told, so everything from the user info to the end of
+        // the value holding that '@' goes.
+        let end = url[at..].find(['&', '#']).map_or(url.len(), |i| at + i);
+        let (rest, fragment) = match url[end..].find('#') {
+            Some(i) => url[end..].split_at(i),
+            None => (&url[end..], ""),
+        };
+        return format!("{}{HIDDEN}{}{fragment}", &url[..start], redact_query(rest));
+    }
     let (mut shown, host_start) = match url_credentials(url) {
         Some(UrlCredentials {
             password,
@@ -194,16 +209,34 @@ pub fn redact_url(url: &str) -> String {
         Some(i) => shown[question + 1..].split_at(i),
         None => (&shown[question + 1..], ""),
     };
-    let query = query
+    let query = redact_query(query);
+    shown = format!("{}?{query}{fragment}", &shown[..question]);
+    shown
+}
+
+/// Whether the text before a URL's last '@' may hold a query (`?key=`)
+/// or fragment rather than only user info ("u:a?b" is a password with a
+/// '?'; "db/ads?password=x" is a query).
+fn may_be_in_query(before_at: &str) -> bool {
+    let user_is_plain = before_at
+        .split_once(':')
+        .is_some_and(|(user, _)| !user.contains(['/', '?', '#']));
+    let has_key = before_at
+        .find('?')
+        .is_some_and(|question| before_at[question..].contains('='));
+    has_key || (!user_is_plain && before_at.contains(['?', '#']))
+}
+
+/// `key=value&…` with the values of keys that name a secret hidden.
+fn redact_query(query: &str) -> String {
+    query
         .split('&')
         .map(|pair| match pair.split_once('=') {
             Some((key, _)) if names_a_secret(key) => format!("{key}={HIDDEN}"),
             _ => pair.to_owned(),
         })
         .collect::<Vec<_>>()
-        .join("&");
-    shown = format!("{}?{query}{fragment}", &shown[..question]);
-    shown
+        .join("&")
 }
 
 #[cfg(test)]
@@ -241,6 +274,13 @@ mod tests {
             (
                 "postgres://db/ads?user=u&password=hunter2&sslmode=require",
                 "postgres://db/ads?user=u&password=***&sslmode=require",
+            ),
+            // An '@' in a query password could also end user info: all of
+            // it up to the end of that value goes (found by the proptest).
+            ("postgres://db/ads?user=&password=Qx@Qx", "postgres://***"),
+            (
+                "postgres://127.0.0.1:5432/ads?password=a@b&sslmode=require&token=t",
+                "postgres://***&sslmode=require&token=***",
             ),
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
