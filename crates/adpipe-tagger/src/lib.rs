@@ -1,5 +1,7 @@
-//! Tags images with a local ONNX image classifier, described by a
-//! `model.toml` so any classifier can be swapped in without recompiling.
+//! Runs the local ONNX models that read an ad, each described by a
+//! `model.toml` so it can be swapped in without recompiling: the image
+//! classifier, and the sentence-embedding model that reads its text
+//! ([`text`]).
 //!
 //! bytes → [`adpipe_image::decode`] (untrusted input, limits, orientation) →
 //! [`preprocess`] (views, resize, normalise) → [`classifier`] (ONNX Runtime)
@@ -12,6 +14,7 @@ pub mod preprocess;
 pub mod runtime;
 pub mod spec;
 pub mod tagger;
+pub mod text;
 
 pub use adpipe_image::{DecodeError, DecodeLimits, ImageFormat, ImageInfo, RgbImage};
 pub use classifier::{Classifier, Execution, ModelError, SessionConfig};
@@ -22,3 +25,4 @@ pub use preprocess::Preprocessor;
 pub use runtime::{Runtime, RuntimeError, RuntimeOptions};
 pub use spec::{Device, ModelSpec, SpecError, View};
 pub use tagger::{ItemError, LoadError, Model, Outputs, PreparedBatch, Tagger, TaggerConfig};
+pub use text::{TextEmbedder, TextModelSpec};
