@@ -103,7 +103,38 @@ async fn vehicle_approved_and_cat_rejected(api: &Api) -> (String, String) {
         (404, Some("not_found"))
     );
 
+    // The policy's text rules, after the models: a payment scam is rejected
+    // with what was found, contact details go to a person.
+    let scammer = format!("scam-{}@example.com", &run[16..]);
+    let (code, _, body) = api
+        .submit(
+            "Family car, one owner. Pay by W3STERN UNION only, I am abroad",
+            &scammer,
+            &fixture("vehicle/car_rear_motionblur.jpg"),
+        )
+        .await;
+    assert_eq!(code, 202, "{body}");
+    let scam = body["id"].as_str().expect("id").to_owned();
+    let (code, _, body) = api
+        .submit(
+            "Family car, one owner, call 07700 900123",
+            &format!("caller-{}@example.com", &run[16..]),
+            &fixture("vehicle/car_rear_motionblur.jpg"),
+        )
+        .await;
+    assert_eq!(code, 202, "{body}");
+    let caller = body["id"].as_str().expect("id").to_owned();
+    let (_, decided) = api.until_decided(&scam).await;
+    assert_eq!(decided["status"], "rejected", "{decided}");
+    let reason = decided["reason"].as_str().expect("reason");
+    assert!(reason.contains("money transfer"), "{reason}");
+    assert!(reason.contains("W3STERN UNION"), "{reason}");
+    let (_, decided) = api.until_decided(&caller).await;
+    assert_eq!(decided["status"], "in_review", "{decided}");
+
     let catcher = Catcher::new();
+    let (subject, _) = catcher.only_email_to(&scammer).await;
+    assert_eq!(subject, "Your ad was not approved");
     let (subject, plain) = catcher.only_email_to(&seller).await;
     assert_eq!(subject, "Your ad was approved (car)");
     assert!(
