@@ -314,11 +314,14 @@ class VehiclesPolicy:
     """models/policies/vehicles.toml as crates/adpipe-core/src/policy.rs
     applies it: a category's score is the sum of the probabilities of its
     labels (a name may carry several indices), capped at 1; the best category
-    wins (ties keep file order); approved iff its score >= min_score."""
+    wins (ties keep file order); approved from approve_at, in review from
+    review_at, rejected below (min_score means both)."""
 
     def __init__(self, labels):
         policy = tomllib.loads(POLICY.read_text())
-        self.min_score = float(np.float32(policy["min_score"]))
+        approve_at = policy.get("approve_at", policy.get("min_score"))
+        self.approve_at = float(np.float32(approve_at))
+        self.review_at = float(np.float32(policy.get("review_at", approve_at)))
         self.categories = []
         for category in policy["category"]:
             indices = sorted({i for label in category["labels"] for i, l in enumerate(labels) if l == label})
@@ -335,8 +338,13 @@ class VehiclesPolicy:
     def decide(self, probabilities):
         scores = self.scores(probabilities)
         best, score = max(scores, key=lambda s: s[1])  # first of the best on ties
-        verdict = "approved" if score >= self.min_score else "rejected"
-        return verdict, (best if verdict == "approved" else None), score, best
+        if score >= self.approve_at:
+            verdict = "approved"
+        elif score >= self.review_at:
+            verdict = "in_review"
+        else:
+            verdict = "rejected"
+        return verdict, (best if verdict != "rejected" else None), score, best
 
 
 # --- evaluation ---------------------------------------------------------------

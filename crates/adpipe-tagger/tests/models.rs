@@ -292,6 +292,8 @@ fn the_int8_model_keeps_every_decision_of_the_fp32_model() {
     let fp32 = assess_photos(&load("efficientnet-lite0"));
     let int8 = assess_photos(&load("efficientnet-lite0-int8"));
     let mut same_top1 = 0;
+    let mut largest_move = 0f32;
+    let exact_int8_products = cpu_adds_int8_products_exactly();
     for (name, full) in &fp32 {
         let quantized = &int8[name];
         assert_eq!(
@@ -305,8 +307,24 @@ fn the_int8_model_keeps_every_decision_of_the_fp32_model() {
             same_top1 += 1;
             // Close in value too, not just on the same side of the threshold.
             let difference = (quantized.tags[0].confidence - full.tags[0].confidence).abs();
-            assert!(difference < 0.1, "{name}: top-1 moved by {difference}");
+            largest_move = largest_move.max(difference);
+            if exact_int8_products {
+                assert!(difference < 0.1, "{name}: top-1 moved by {difference}");
+            }
         }
+    }
+    println!(
+        "int8 vs fp32: same top-1 on {same_top1}/{} photos, top-1 probability moved by at most \
+         {largest_move:.3} (VNNI: {exact_int8_products})",
+        fp32.len()
+    );
+    if !exact_int8_products {
+        // Without VNNI, onnxruntime's x86 kernels add u8×s8 products in
+        // 16 bits and saturate (measured on an AVX2-only AMD EPYC: top-1
+        // 23/29 shared photos, probabilities moved by up to 0.43, every
+        // decision kept; PROVENANCE.md). The decisions above are the
+        // promise on every CPU; the closeness only where products are exact.
+        return;
     }
     // Near-ties may swap places (3 of the 26 photos today, all far from any
     // category's threshold); many more would mean a broken calibration.
@@ -462,5 +480,19 @@ fn a_second_view_keeps_the_highest_probability_per_label() {
                 "{name}: label {label} lost probability with a second view"
             );
         }
+    }
+}
+
+/// Whether onnxruntime's int8 kernels on this CPU add u8×s8 products
+/// without saturating: x86 with VNNI (AVX-512 or AVX), or not x86 at all.
+fn cpu_adds_int8_products_exactly() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512vnni")
+            || std::arch::is_x86_feature_detected!("avxvnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        true
     }
 }
