@@ -22,6 +22,9 @@ pub struct TagArgs {
     /// Image files (JPEG, PNG, WebP, GIF, BMP).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// The ad's text, judged by the policy's text rules with every file.
+    #[arg(long, value_name = "TEXT")]
+    text: Option<String>,
     /// Print one JSON object per file instead of a table.
     #[arg(long)]
     json: bool,
@@ -161,7 +164,10 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
             let file = args.files[index].display().to_string();
             let line = match result {
                 Ok(outputs) => {
-                    let assessment = moderator.assess_outputs(&outputs);
+                    let mut assessment = moderator.assess_outputs(&outputs);
+                    if let Some(text) = &args.text {
+                        assessment.decision = moderator.judge_text(text, assessment.decision);
+                    }
                     match assessment.decision.status {
                         Status::Approved => approved += 1,
                         Status::InReview => in_review += 1,

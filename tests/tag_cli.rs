@@ -158,3 +158,32 @@ fn a_missing_onnx_runtime_names_the_setup_command() {
     assert!(stderr.contains("scripts/setup.sh"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn text_rules_judge_the_text_given_with_the_photo() {
+    let car = photo("vehicle/car_rear_motionblur.jpg");
+    let judged = |text: &str| {
+        let output = adpipe_tag(&["--json", "--text", text], &[&car]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        json_lines(&output).remove(0)
+    };
+    assert_eq!(
+        judged("Family car, 2015, 120 000 km, €9,500")["decision"],
+        "approved"
+    );
+    let line = judged("Family car, WhatsApp me on +44 7700 900123");
+    assert_eq!(line["decision"], "in_review", "{line}");
+    let line = judged("Family car, payment by gift card only");
+    assert_eq!(line["decision"], "rejected", "{line}");
+    assert!(
+        line["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("gift card"),
+        "{line}"
+    );
+}
