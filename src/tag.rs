@@ -141,6 +141,12 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
     let moderator = Moderator::load(&model, &policy, &args.gates, &config)
         .context("cannot start the tagger")?
         .with_top_k(usize::from(args.top_k));
+    let text = match &args.text {
+        Some(text) => moderator
+            .read_text(text)
+            .context("cannot read the text with the policy's text model")?,
+        None => None,
+    };
 
     let progress = if args.files.len() > 1 {
         ProgressBar::with_draw_target(Some(args.files.len() as u64), ProgressDrawTarget::stderr())
@@ -164,7 +170,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
             let file = args.files[index].display().to_string();
             let line = match result {
                 Ok(outputs) => {
-                    let mut assessment = moderator.assess_outputs(&outputs);
+                    let mut assessment = moderator.assess_outputs(&outputs, text.as_ref());
                     if let Some(text) = &args.text {
                         assessment.decision = moderator.judge_text(text, assessment.decision);
                     }

@@ -3,12 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-use adpipe_core::policy::{self, BoundGate, BoundPolicy, Decision, Gate, Policy, PolicyError};
+use adpipe_core::policy::{
+    self, BoundGate, BoundPolicy, Decision, Gate, Policy, PolicyError, TextScores,
+};
 use adpipe_core::{AdId, DecidedBy, Tag, top_k};
 
 use crate::classifier::ModelError;
 use crate::spec::ModelSpec;
 use crate::tagger::{LoadError, Model, Outputs, PreparedBatch, Tagger, TaggerConfig};
+use crate::text::{TextEmbedder, cosine};
 use adpipe_image::DecodeError;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +43,69 @@ pub struct Moderator {
     policy: BoundPolicy,
     /// Gate `i` reads the outputs of model `i + 1`.
     gates: Vec<BoundGate>,
+    /// The text model and the policy's prototypes, when it reads texts.
+    reader: Option<TextReader>,
     top_k: usize,
+}
+
+/// The policy's text model with its prototypes embedded once, at load.
+#[derive(Debug)]
+struct TextReader {
+    embedder: TextEmbedder,
+    /// Per category (policy order), its prototypes' vectors.
+    categories: Vec<Vec<Vec<f32>>>,
+    off_topic: Vec<Vec<f32>>,
+    temperature: f32,
+}
+
+impl TextReader {
+    fn load(
+        policy: &Policy,
+        policy_path: &Path,
+        config: &TaggerConfig,
+    ) -> Result<Option<Self>, ModeratorError> {
+        let Some(section) = &policy.text else {
+            return Ok(None);
+        };
+        let model = policy_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&section.model);
+        let embedder = TextEmbedder::load(&model, &config.runtime, &config.session)?;
+        let embed = |texts: &[String]| -> Result<Vec<Vec<f32>>, ModeratorError> {
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            Ok(embedder.embed_all(&texts).map_err(LoadError::from)?)
+        };
+        let categories = policy
+            .categories
+            .iter()
+            .map(|category| embed(&category.text))
+            .collect::<Result<Vec<_>, _>>()?;
+        let off_topic = embed(&section.off_topic)?;
+        Ok(Some(Self {
+            embedder,
+            categories,
+            off_topic,
+            temperature: section.temperature,
+        }))
+    }
+
+    fn read(&self, text: &str) -> Result<TextScores, ModelError> {
+        let vector = self.embedder.embed(text)?;
+        let best = |prototypes: &[Vec<f32>]| {
+            prototypes
+                .iter()
+                .map(|prototype| cosine(&vector, prototype))
+                .fold(f32::NEG_INFINITY, f32::max)
+        };
+        let categories: Vec<f32> = self.categories.iter().map(|p| best(p)).collect();
+        let off_topic = (!self.off_topic.is_empty()).then(|| best(&self.off_topic));
+        Ok(TextScores::from_similarities(
+            &categories,
+            off_topic,
+            self.temperature,
+        ))
+    }
 }
 
 fn read(path: &Path) -> Result<String, ModeratorError> {
@@ -61,8 +126,10 @@ impl Moderator {
         config: &TaggerConfig,
     ) -> Result<Self, ModeratorError> {
         let spec = ModelSpec::load(model).map_err(LoadError::from)?;
+        let policy_path = policy;
         let policy = Policy::from_toml(&read(policy)?, &policy.display().to_string())?
             .bind(&spec.labels, &spec.name)?;
+        let reader = TextReader::load(policy.policy(), policy_path, config)?;
         let mut models = vec![Model::load(spec, config)?];
         let mut bound_gates = Vec::with_capacity(gates.len());
         for gate_path in gates {
@@ -79,6 +146,7 @@ impl Moderator {
             tagger: Tagger::new(models, config),
             policy,
             gates: bound_gates,
+            reader,
             top_k: DEFAULT_TOP_K,
         })
     }
@@ -124,8 +192,18 @@ impl Moderator {
         &self.gates
     }
 
-    /// Judges the outputs of all models for one image.
-    pub fn assess_outputs(&self, outputs: &Outputs) -> Assessment {
+    /// What the ad's text says, for a policy that reads texts (`[text]`);
+    /// `None` for one that does not.
+    pub fn read_text(&self, text: &str) -> Result<Option<TextScores>, ModelError> {
+        self.reader
+            .as_ref()
+            .map(|reader| reader.read(text))
+            .transpose()
+    }
+
+    /// Judges the outputs of all models for one image, with what its text
+    /// says when the policy reads texts.
+    pub fn assess_outputs(&self, outputs: &Outputs, text: Option<&TextScores>) -> Assessment {
         let main = &outputs[0];
         let labels = &self.tagger.main_model().spec().labels;
         let tags = top_k(main, labels, self.top_k.max(1));
@@ -136,7 +214,7 @@ impl Moderator {
             .map(|(gate, probabilities)| (gate, probabilities.as_slice()))
             .collect();
         let top_label = tags.first().map(|tag| (tag.label.as_str(), tag.confidence));
-        let decision = policy::decide(&self.policy, main, top_label, &gate_inputs);
+        let decision = policy::judge(&self.policy, main, top_label, text, &gate_inputs);
         let gate_scores = gate_inputs
             .iter()
             .map(|(gate, probabilities)| (gate.gate().name.clone(), gate.score(probabilities)))
@@ -155,7 +233,7 @@ impl Moderator {
         &self,
         images: &[&[u8]],
     ) -> Result<Vec<Result<Assessment, DecodeError>>, ModelError> {
-        self.assess_prepared(self.tagger.prepare_batch(images))
+        self.assess_prepared(self.tagger.prepare_batch(images), &[])
     }
 
     /// Decodes and preprocesses a batch for [`Moderator::assess_prepared`]:
@@ -164,16 +242,30 @@ impl Moderator {
         self.tagger.prepare_batch(images)
     }
 
-    /// Runs the models over a prepared batch and judges each image.
+    /// Runs the models over a prepared batch and judges each image, with
+    /// its ad's text (`texts[i]` for image `i`; none when `texts` is empty)
+    /// when the policy reads texts.
     pub fn assess_prepared(
         &self,
         batch: PreparedBatch,
+        texts: &[&str],
     ) -> Result<Vec<Result<Assessment, DecodeError>>, ModelError> {
-        Ok(self
-            .tagger
-            .infer(batch)?
+        let outputs = self.tagger.infer(batch)?;
+        let read: Vec<Option<TextScores>> = if self.reader.is_some() {
+            texts
+                .iter()
+                .map(|text| self.read_text(text))
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(outputs
             .into_iter()
-            .map(|result| result.map(|outputs| self.assess_outputs(&outputs)))
+            .enumerate()
+            .map(|(index, result)| {
+                let text = read.get(index).and_then(Option::as_ref);
+                result.map(|outputs| self.assess_outputs(&outputs, text))
+            })
             .collect())
     }
 }

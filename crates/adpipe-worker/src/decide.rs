@@ -219,13 +219,20 @@ pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement
         let results = match prepared {
             Ok(batch) => {
                 let model = moderator.clone();
+                let batch_texts: Vec<String> = classified
+                    .iter()
+                    .map(|&index| texts[index].clone())
+                    .collect();
                 let started = std::time::Instant::now();
-                let results = tokio::task::spawn_blocking(move || model.assess_prepared(batch))
-                    .await
-                    .map_err(|error| format!("the classifier crashed: {error}"))
-                    .and_then(|result| {
-                        result.map_err(|error| format!("the classifier failed: {error}"))
-                    });
+                let results = tokio::task::spawn_blocking(move || {
+                    let batch_texts: Vec<&str> = batch_texts.iter().map(String::as_str).collect();
+                    model.assess_prepared(batch, &batch_texts)
+                })
+                .await
+                .map_err(|error| format!("the classifier crashed: {error}"))
+                .and_then(|result| {
+                    result.map_err(|error| format!("the classifier failed: {error}"))
+                });
                 metrics::histogram!("adpipe_tagging_duration_seconds")
                     .record(started.elapsed().as_secs_f64());
                 results

@@ -17,10 +17,14 @@ use serde::{Deserialize, Serialize};
 use crate::ad::Status;
 use crate::tags::Labels;
 
+mod decision;
 mod gate;
+mod text;
 mod text_rules;
 
+pub use decision::{DecidedBy, Decision, moderator_label};
 pub use gate::{BoundGate, Gate};
+pub use text::{Disagreement, TextScores, TextSection};
 pub use text_rules::{ContactKind, RuleAction, RuleMatch, TextRule, TextRules, normalize};
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +83,10 @@ pub struct Policy {
     /// it, send it to a person, or are allowed ([`TextRule`]).
     #[serde(default, rename = "text_rule", skip_serializing_if = "Vec::is_empty")]
     pub text_rules: Vec<TextRule>,
+    /// Reads what the text says is sold and checks it against the photo
+    /// ([`TextSection`]); every category then lists `text` prototypes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextSection>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -86,6 +94,10 @@ pub struct Policy {
 pub struct Category {
     pub name: String,
     pub labels: Vec<String>,
+    /// A few short texts that describe what the category sells, compared
+    /// with the ad's text when the policy has a [text] section.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text: Vec<String>,
 }
 
 impl Policy {
@@ -140,6 +152,7 @@ impl Policy {
             return Err(invalid("a policy needs at least one [[category]]".into()));
         }
         TextRules::compile(&self.text_rules).map_err(invalid)?;
+        text::validate(self).map_err(invalid)?;
         let mut seen = std::collections::HashSet::new();
         for category in &self.categories {
             if category.name.trim().is_empty() {
@@ -266,121 +279,6 @@ pub struct BoundPolicy {
     text_rules: TextRules,
 }
 
-/// What was decided about one ad: made by a policy (or a gate), or by the
-/// worker when the image cannot be processed, and recorded as it is. The
-/// one decision type from the policy to the row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Decision {
-    /// `approved`, `rejected` or `in_review` from a policy; `failed` when
-    /// the image could not be judged.
-    pub status: Status,
-    /// The ad's category: set when approved, and when in review (the
-    /// model's best category, the one a moderator is offered first).
-    pub category: Option<String>,
-    /// The best category's score (0..=1), whatever the outcome.
-    pub score: f32,
-    /// Why the ad was not approved, in words for the submitter; in review,
-    /// why it went to a person (for moderators only).
-    pub reason: Option<String>,
-    /// In review: what the model would have decided alone (`approved` or
-    /// `rejected`), shown to moderators, never to the submitter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suggestion: Option<Status>,
-}
-
-impl Decision {
-    /// The ad could not be judged (its image is missing or does not
-    /// decode); trying again would not help.
-    pub fn failed(reason: impl Into<String>) -> Self {
-        Self {
-            status: Status::Failed,
-            category: None,
-            score: 0.0,
-            reason: Some(reason.into()),
-            suggestion: None,
-        }
-    }
-
-    /// Sends an automatic approval to a person instead, for quality
-    /// control, when `point` (the ad's [`crate::AdId::sample_point`]) falls
-    /// within `share`. Anything else is returned as it is.
-    pub fn sampled_for_review(self, share: f32, point: f64) -> Decision {
-        if self.status != Status::Approved || point >= f64::from(share) {
-            return self;
-        }
-        Decision {
-            status: Status::InReview,
-            reason: Some(format!(
-                "Picked at random for quality control ({} of automatic approvals are checked by \
-                 a person).",
-                percent(share)
-            )),
-            suggestion: Some(Status::Approved),
-            ..self
-        }
-    }
-}
-
-impl Decision {
-    /// Applies the policy's text rules to what the models decided: a
-    /// rejecting rule rejects whatever the photo showed, a reviewing rule
-    /// sends an ad that would be published (or is already waiting) to a
-    /// person, and neither makes a rejected ad any better.
-    pub fn with_text_rules(self, rules: &TextRules, text: &str) -> Decision {
-        let Some(found) = rules.check(text) else {
-            return self;
-        };
-        let quoted = format!("(found: \"{}\")", found.found);
-        match found.action {
-            RuleAction::Allow => self,
-            RuleAction::Reject if self.status != Status::Rejected => Decision {
-                status: Status::Rejected,
-                category: None,
-                reason: Some(format!("{} {quoted}", found.reason.trim_end())),
-                suggestion: None,
-                ..self
-            },
-            RuleAction::Review if matches!(self.status, Status::Approved | Status::InReview) => {
-                let rule = format!(
-                    "Text rule `{}`: {} {quoted}",
-                    found.rule,
-                    found.reason.trim_end()
-                );
-                let reason = match (self.status, self.reason) {
-                    (Status::InReview, Some(earlier)) => format!("{rule} {earlier}"),
-                    _ => rule,
-                };
-                Decision {
-                    status: Status::InReview,
-                    reason: Some(reason),
-                    suggestion: Some(Status::Rejected),
-                    ..self
-                }
-            }
-            _ => self,
-        }
-    }
-}
-
-/// Who made a decision: a model judged by a policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DecidedBy {
-    pub model: String,
-    pub policy: String,
-}
-
-impl DecidedBy {
-    /// As the decision history and webhooks name it: `model:<model>@<policy>`.
-    pub fn label(&self) -> String {
-        format!("model:{}@{}", self.model, self.policy)
-    }
-}
-
-/// How the decision history and webhooks name a person's decision.
-pub fn moderator_label(name: &str) -> String {
-    format!("moderator:{name}")
-}
-
 impl BoundPolicy {
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -413,11 +311,63 @@ impl BoundPolicy {
         scores
     }
 
+    /// Every category's score from the photo, in file order.
+    fn photo_scores(&self, probabilities: &[f32]) -> Vec<f32> {
+        self.categories
+            .iter()
+            .map(|(_, indices)| {
+                indices
+                    .iter()
+                    .filter_map(|&index| probabilities.get(index))
+                    .sum::<f32>()
+                    .min(1.0)
+            })
+            .collect()
+    }
+
     /// `top_label` (the model's most probable label and its probability) is
     /// only used to tell a rejected submitter what the image looked like.
     pub fn decide(&self, probabilities: &[f32], top_label: Option<(&str, f32)>) -> Decision {
-        let scores = self.category_scores(probabilities);
-        let (best, score) = scores[0];
+        self.decide_with_text(probabilities, top_label, None)
+    }
+
+    /// As [`BoundPolicy::decide`], with what the ad's text says when the
+    /// policy reads it (`[text]`); without that section `text` is ignored.
+    pub fn decide_with_text(
+        &self,
+        probabilities: &[f32],
+        top_label: Option<(&str, f32)>,
+        text: Option<&TextScores>,
+    ) -> Decision {
+        let photo = self.photo_scores(probabilities);
+        let reading = self.policy.text.as_ref().zip(text);
+        let scores = match reading {
+            Some((section, text)) => text::combine(section, &photo, text),
+            None => photo,
+        };
+        // The first of the best on ties: file order.
+        let (best_index, score) = scores.iter().copied().enumerate().fold(
+            (0, f32::NEG_INFINITY),
+            |best, (index, score)| {
+                if score > best.1 { (index, score) } else { best }
+            },
+        );
+        let best = self.categories[best_index].0.as_str();
+        let decision = self.decide_score(best, score, top_label);
+        match reading {
+            Some((section, text)) => {
+                let names: Vec<&str> = self
+                    .categories
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .collect();
+                text::check_agreement(section, &names, text, decision)
+            }
+            None => decision,
+        }
+    }
+
+    fn decide_score(&self, best: &str, score: f32, top_label: Option<(&str, f32)>) -> Decision {
         let band = self.policy.band();
         let looks_like = top_label
             .map(|(label, confidence)| {
@@ -480,6 +430,18 @@ pub fn decide(
     top_label: Option<(&str, f32)>,
     gates: &[(&BoundGate, &[f32])],
 ) -> Decision {
+    judge(policy, probabilities, top_label, None, gates)
+}
+
+/// [`decide`] with what the ad's text says ([`TextScores`]), for a policy
+/// that reads it.
+pub fn judge(
+    policy: &BoundPolicy,
+    probabilities: &[f32],
+    top_label: Option<(&str, f32)>,
+    text: Option<&TextScores>,
+    gates: &[(&BoundGate, &[f32])],
+) -> Decision {
     if let Some(veto) = gates
         .iter()
         .find_map(|(gate, gate_probabilities)| gate.veto(gate_probabilities))
@@ -487,7 +449,7 @@ pub fn decide(
         return veto;
     }
     gates.iter().fold(
-        policy.decide(probabilities, top_label),
+        policy.decide_with_text(probabilities, top_label, text),
         |decision, (gate, gate_probabilities)| gate.doubt(gate_probabilities, decision),
     )
 }
