@@ -118,14 +118,12 @@ impl TextScores {
     /// The text's best guess: a category's index, or `None` for off-topic,
     /// with its probability.
     pub fn best(&self) -> (Option<usize>, f32) {
-        let (index, probability) = self
-            .categories
-            .iter()
-            .copied()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |best, (i, p)| {
+        let (index, probability) = self.categories.iter().copied().enumerate().fold(
+            (0, f32::NEG_INFINITY),
+            |best, (i, p)| {
                 if p > best.1 { (i, p) } else { best }
-            });
+            },
+        );
         if self.off_topic > probability {
             (None, self.off_topic)
         } else {
