@@ -2,10 +2,11 @@
 //! worker would, and print one line (or one JSON object) per file.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use adpipe_core::Status;
+use adpipe_core::policy::TextScores;
 use adpipe_tagger::{Assessment, Device, ItemError, Moderator};
 use anyhow::Context;
 use clap::ValueEnum;
@@ -20,11 +21,21 @@ const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 #[derive(Debug, clap::Args)]
 pub struct TagArgs {
     /// Image files (JPEG, PNG, WebP, GIF, BMP).
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(
+        required_unless_present = "ads",
+        conflicts_with = "ads",
+        value_name = "FILE"
+    )]
     files: Vec<PathBuf>,
-    /// The ad's text, judged by the policy's text rules with every file.
-    #[arg(long, value_name = "TEXT")]
+    /// The ad's text, judged with every file: the policy's text rules, and
+    /// its text evidence when the policy reads texts.
+    #[arg(long, value_name = "TEXT", conflicts_with = "ads")]
     text: Option<String>,
+    /// Whole ads, one per line: `image path<TAB>text` (a relative path is
+    /// read from the file's own directory; empty lines and lines starting
+    /// with `#` are skipped).
+    #[arg(long, value_name = "FILE.tsv")]
+    ads: Option<PathBuf>,
     /// Print one JSON object per file instead of a table.
     #[arg(long)]
     json: bool,
@@ -74,6 +85,8 @@ struct JsonTag<'a> {
 #[derive(Serialize)]
 struct JsonResult<'a> {
     file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
     tags: Vec<JsonTag<'a>>,
     category: Option<&'a str>,
     decision: &'static str,
@@ -81,6 +94,9 @@ struct JsonResult<'a> {
     score: f32,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     gates: Vec<JsonGate<'a>>,
+    /// What the ad's text says, when the policy reads texts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<TextView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -92,6 +108,8 @@ struct JsonGate<'a> {
 #[derive(Serialize)]
 struct JsonFailure {
     file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
     error: JsonError,
 }
 
@@ -109,7 +127,7 @@ fn error_code(error: &ItemError) -> &'static str {
     }
 }
 
-fn read_file(path: &PathBuf) -> Result<Vec<u8>, String> {
+fn read_file(path: &Path) -> Result<Vec<u8>, String> {
     let metadata = std::fs::metadata(path).map_err(|error| error.to_string())?;
     if !metadata.is_file() {
         return Err("not a regular file".into());
@@ -124,8 +142,61 @@ fn read_file(path: &PathBuf) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|error| error.to_string())
 }
 
+/// One image to tag, with the text of its ad when there is one.
+struct Item {
+    path: PathBuf,
+    text: Option<String>,
+    /// Its line in the `--ads` file.
+    line: Option<usize>,
+}
+
+/// Reads an `--ads` file: `image path<TAB>text` per line.
+fn read_ads(path: &Path) -> anyhow::Result<Vec<Item>> {
+    let content =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut items = Vec::new();
+    for (index, line) in content.lines().enumerate() {
+        let number = index + 1;
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((image, text)) = line.split_once('\t') else {
+            anyhow::bail!(
+                "{}:{number}: expected `image path<TAB>text`, found no tab",
+                path.display()
+            );
+        };
+        if image.trim().is_empty() {
+            anyhow::bail!("{}:{number}: the image path is empty", path.display());
+        }
+        items.push(Item {
+            path: base.join(image.trim()),
+            text: Some(text.to_owned()),
+            line: Some(number),
+        });
+    }
+    if items.is_empty() {
+        anyhow::bail!("{} holds no ads", path.display());
+    }
+    Ok(items)
+}
+
 /// Returns whether every file was tagged.
 pub fn run(args: TagArgs) -> anyhow::Result<bool> {
+    let items = match &args.ads {
+        Some(ads) => read_ads(ads)?,
+        None => args
+            .files
+            .iter()
+            .map(|path| Item {
+                path: path.clone(),
+                text: args.text.clone(),
+                line: None,
+            })
+            .collect(),
+    };
     let device = args.device.map(|device| match device {
         DeviceArg::Cpu => Device::Cpu,
         DeviceArg::Cuda => Device::Cuda,
@@ -141,15 +212,29 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
     let moderator = Moderator::load(&model, &policy, &args.gates, &config)
         .context("cannot start the tagger")?
         .with_top_k(usize::from(args.top_k));
-    let text = match &args.text {
+    // `--text` is the same text for every file: read it once.
+    let shared_text = match &args.text {
         Some(text) => moderator
             .read_text(text)
             .context("cannot read the text with the policy's text model")?,
         None => None,
     };
+    let min_similarity = moderator
+        .policy()
+        .policy()
+        .text
+        .as_ref()
+        .map_or(0.0, |section| section.min_similarity);
+    let categories: Vec<&str> = moderator
+        .policy()
+        .policy()
+        .categories
+        .iter()
+        .map(|category| category.name.as_str())
+        .collect();
 
-    let progress = if args.files.len() > 1 {
-        ProgressBar::with_draw_target(Some(args.files.len() as u64), ProgressDrawTarget::stderr())
+    let progress = if items.len() > 1 {
+        ProgressBar::with_draw_target(Some(items.len() as u64), ProgressDrawTarget::stderr())
     } else {
         ProgressBar::hidden()
     };
@@ -163,15 +248,22 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
     let (mut approved, mut rejected, mut in_review, mut failed) = (0usize, 0usize, 0usize, 0usize);
     let mut write_error = None;
     moderator.tagger().classify_stream(
-        &args.files,
-        read_file,
+        &items,
+        |item| read_file(&item.path),
         usize::from(args.batch_size),
         |index, result| {
-            let file = args.files[index].display().to_string();
-            let line = match result {
-                Ok(outputs) => {
-                    let mut assessment = moderator.assess_outputs(&outputs, text.as_ref());
-                    if let Some(text) = &args.text {
+            let item = &items[index];
+            let file = item.path.display().to_string();
+            let read = match (&item.text, args.ads.is_some()) {
+                (Some(text), true) => moderator.read_text(text).map_err(|error| {
+                    ItemError::Inference(format!("cannot read the text: {error}"))
+                }),
+                _ => Ok(shared_text.clone()),
+            };
+            let line = match result.and_then(|outputs| read.map(|text| (outputs, text))) {
+                Ok((outputs, text_scores)) => {
+                    let mut assessment = moderator.assess_outputs(&outputs, text_scores.as_ref());
+                    if let Some(text) = &item.text {
                         assessment.decision = moderator.judge_text(text, assessment.decision);
                     }
                     match assessment.decision.status {
@@ -179,18 +271,26 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
                         Status::InReview => in_review += 1,
                         _ => rejected += 1,
                     }
+                    let text_scores = text_scores
+                        .as_ref()
+                        .map(|scores| TextView::new(&categories, scores, min_similarity));
                     if args.json {
-                        json_line(file, &assessment)
+                        json_line(file, item.line, &assessment, text_scores)
                     } else {
-                        table_line(&file, &assessment)
+                        table_line(&file, &assessment, text_scores.as_ref())
                     }
                 }
                 Err(error) => {
                     failed += 1;
-                    progress.suspend(|| eprintln!("adpipe: {file}: {error}"));
+                    let place = match item.line {
+                        Some(line) => format!("{file} (line {line})"),
+                        None => file.clone(),
+                    };
+                    progress.suspend(|| eprintln!("adpipe: {place}: {error}"));
                     if args.json {
                         serde_json::to_string(&JsonFailure {
                             file,
+                            line: item.line,
                             error: JsonError {
                                 code: error_code(&error),
                                 message: error.to_string(),
@@ -219,20 +319,67 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    if args.files.len() > 1 {
+    if items.len() > 1 {
         eprintln!(
             "tagged {} files in {elapsed:.2} s ({:.1} images/s): {approved} approved, {in_review} for a person to review, {rejected} rejected, {failed} failed",
-            args.files.len(),
+            items.len(),
             (approved + in_review + rejected) as f64 / elapsed,
         );
     }
     Ok(failed == 0)
 }
 
-fn json_line(file: String, assessment: &Assessment) -> String {
+/// What the ad's text says, as printed: each category's probability in
+/// the policy's order, the off-topic one and the best similarity.
+#[derive(Serialize)]
+struct TextView<'a> {
+    #[serde(serialize_with = "ordered_map")]
+    categories: Vec<(&'a str, f32)>,
+    off_topic: f32,
+    best_similarity: f32,
+    /// The text's best guess: a category, "off_topic", or null when it is
+    /// too far from every prototype to say anything.
+    says: Option<&'a str>,
+}
+
+impl<'a> TextView<'a> {
+    fn new(names: &[&'a str], scores: &TextScores, min_similarity: f32) -> Self {
+        let says = match scores.best() {
+            _ if scores.best_similarity < min_similarity => None,
+            (Some(index), _) => names.get(index).copied(),
+            (None, _) => Some("off_topic"),
+        };
+        Self {
+            categories: names
+                .iter()
+                .copied()
+                .zip(scores.categories.iter().map(|p| round4(*p)))
+                .collect(),
+            off_topic: round4(scores.off_topic),
+            best_similarity: round4(scores.best_similarity),
+            says,
+        }
+    }
+}
+
+/// A JSON object whose keys keep the policy's order.
+fn ordered_map<S: serde::Serializer>(
+    entries: &[(&str, f32)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(entries.iter().map(|(name, value)| (name, value)))
+}
+
+fn json_line(
+    file: String,
+    line: Option<usize>,
+    assessment: &Assessment,
+    text: Option<TextView<'_>>,
+) -> String {
     let decision = &assessment.decision;
     serde_json::to_string(&JsonResult {
         file,
+        line,
         tags: assessment
             .tags
             .iter()
@@ -253,6 +400,7 @@ fn json_line(file: String, assessment: &Assessment) -> String {
                 score: round4(*score),
             })
             .collect(),
+        text,
     })
     .expect("plain data serialises")
 }
@@ -262,7 +410,7 @@ fn round4(value: f32) -> f32 {
     (value * 10_000.0).round() / 10_000.0
 }
 
-fn table_line(file: &str, assessment: &Assessment) -> String {
+fn table_line(file: &str, assessment: &Assessment, text: Option<&TextView<'_>>) -> String {
     let decision = &assessment.decision;
     let tags = assessment
         .tags
@@ -270,10 +418,34 @@ fn table_line(file: &str, assessment: &Assessment) -> String {
         .map(|tag| format!("{} {:.0}%", tag.label, tag.confidence * 100.0))
         .collect::<Vec<_>>()
         .join(", ");
+    let says = text.map(|text| {
+        let probability = match text.says {
+            Some("off_topic") => text.off_topic,
+            Some(name) => text
+                .categories
+                .iter()
+                .find(|(category, _)| *category == name)
+                .map_or(0.0, |(_, p)| *p),
+            None => text.best_similarity,
+        };
+        match text.says {
+            Some(name) => format!("  text: {name} {:.0}%", probability * 100.0),
+            None => format!(
+                "  text: says nothing (similarity {:.2})",
+                text.best_similarity
+            ),
+        }
+    });
+    let reason = decision
+        .reason
+        .as_deref()
+        .map(|reason| format!("  — {reason}"))
+        .unwrap_or_default();
     format!(
-        "{:<9} {:<12} {:>4.0}%  {file}  ({tags})",
+        "{:<9} {:<12} {:>4.0}%  {file}  ({tags}){}{reason}",
         decision.status.as_str(),
         decision.category.as_deref().unwrap_or("-"),
         decision.score * 100.0,
+        says.unwrap_or_default(),
     )
 }

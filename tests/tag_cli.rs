@@ -187,3 +187,111 @@ fn text_rules_judge_the_text_given_with_the_photo() {
         "{line}"
     );
 }
+
+#[test]
+fn ads_from_a_file_are_judged_with_their_text() {
+    let dir = std::env::temp_dir().join(format!("adpipe-tag-ads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::copy(
+        photo("vehicle/car_rear_motionblur.jpg"),
+        dir.join("car.jpg"),
+    )
+    .expect("copy");
+    let lion = photo("other/lion.jpg");
+    let ads = dir.join("ads.tsv");
+    std::fs::write(
+        &ads,
+        format!(
+            "# image<TAB>text\n\
+             car.jpg\tFamily estate car, 2015, 120 000 km, full service history\n\
+             \n\
+             car.jpg\t2 coach tickets to Glastonbury, can't go anymore, face value\n\
+             {}\tFamily estate car, 2015, 120 000 km\n\
+             car.jpg\tFamily car, payment by gift card only\n",
+            lion.display()
+        ),
+    )
+    .expect("write");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_adpipe"))
+        .current_dir(repo())
+        .args([
+            "tag",
+            "--json",
+            "--policy",
+            "models/policies/vehicles-text.toml",
+            "--ads",
+        ])
+        .arg(&ads)
+        .output()
+        .expect("run adpipe");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 4, "one line per ad, in order");
+    let lines_in_file: Vec<u64> = lines
+        .iter()
+        .map(|line| line["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines_in_file, [2, 4, 5, 6], "the ads' own line numbers");
+    assert_eq!(
+        lines[0]["file"],
+        dir.join("car.jpg").display().to_string(),
+        "a relative path is read from the file's directory"
+    );
+
+    let honest = &lines[0];
+    assert_eq!(honest["decision"], "approved", "{honest}");
+    assert_eq!(honest["category"], "car");
+    assert_eq!(honest["text"]["says"], "car", "{honest}");
+    let text_categories = honest["text"]["categories"]
+        .as_object()
+        .expect("categories");
+    assert!(
+        text_categories["car"].as_f64().expect("number") > 0.8,
+        "{honest}"
+    );
+    let total: f64 = text_categories
+        .values()
+        .map(|p| p.as_f64().expect("number"))
+        .sum::<f64>()
+        + honest["text"]["off_topic"].as_f64().expect("number");
+    assert!(
+        (total - 1.0).abs() < 0.01,
+        "probabilities sum to 1: {honest}"
+    );
+
+    let tickets = &lines[1];
+    assert_eq!(tickets["text"]["says"], "off_topic", "{tickets}");
+    assert_ne!(
+        tickets["decision"], "approved",
+        "a ticket sale is no car ad: {tickets}"
+    );
+    assert!(
+        tickets["reason"].as_str().expect("reason").contains("text"),
+        "{tickets}"
+    );
+
+    assert_eq!(lines[2]["decision"], "rejected", "the lion is no car");
+    assert_eq!(lines[3]["decision"], "rejected", "the text rule rejects");
+
+    // Without a text model the text rules still apply, and no text scores
+    // are printed.
+    let output = adpipe_tag(&["--json", "--ads", &ads.display().to_string()], &[]);
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 4);
+    assert!(lines[0]["text"].is_null(), "{}", lines[0]);
+    assert_eq!(lines[3]["decision"], "rejected");
+
+    // A line without a tab names itself.
+    std::fs::write(&ads, "car.jpg\tgood car\ncar.jpg no tab here\n").expect("write");
+    let output = adpipe_tag(&["--ads", &ads.display().to_string()], &[]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ads.tsv:2"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    std::fs::remove_dir_all(dir).ok();
+}
