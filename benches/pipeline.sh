@@ -10,6 +10,7 @@
 #   benches/pipeline.sh models     # fp32 against int8 EfficientNet-Lite0
 #   benches/pipeline.sh api        # POST /ads and GET /ads/{id} alone, ~100 KB photos
 #   benches/pipeline.sh scale      # 1, 2 and 3 `adpipe worker`s on RabbitMQ + PostgreSQL
+#   benches/pipeline.sh text       # the photo alone against photo and text (vehicles-text.toml)
 #   benches/pipeline.sh all
 #
 # Knobs: RATE (overload rate, 200/s), DURATION (s, 15), HALF_RATE (70/s),
@@ -19,6 +20,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+
+case "${1:-}" in
+  -h | --help) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
+esac
 
 RATE=${RATE:-200}
 DURATION=${DURATION:-15}
@@ -116,13 +121,17 @@ PIPELINE_HEADER='| run | accepted/s | decided/s | decided | submit p99 (ms) | de
 DECIDED_PACE="SELECT CASE WHEN COUNT(*) > 1 THEN ROUND((COUNT(*) - 1) * 1000.0 / (MAX(decided_at) - MIN(decided_at)), 1) END FROM ads WHERE decided_at IS NOT NULL AND created_at >= "
 sqlite_pace() { sqlite3 "$work/data/adpipe.db" "$DECIDED_PACE 0"; }
 
+# More arguments for `adpipe loadgen` in pipeline_run (e.g. --texts FILE).
+loadgen_extra=()
+
 # pipeline_run LABEL RATE POLL_MS [VAR=VALUE...]: `adpipe serve` under load.
 pipeline_run() {
   local label=$1 rate=$2 poll=$3
   shift 3
   start_server serve "$@"
   "$BIN" loadgen --url "$URL" --rate "$rate" --duration "$DURATION" --poll-interval "$poll" \
-    --json "$out/$label.json" >"$work/loadgen.txt" 2>&1 || { cat "$work/loadgen.txt" >&2; return 1; }
+    --json "$out/$label.json" ${loadgen_extra[@]+"${loadgen_extra[@]}"} >"$work/loadgen.txt" 2>&1 \
+    || { cat "$work/loadgen.txt" >&2; return 1; }
   local rss
   rss=$(peak_rss "$server")
   stop_server
@@ -162,6 +171,18 @@ models() {
   echo "$PIPELINE_HEADER"
   pipeline_run "model-fp32" "${INT8_RATE:-300}" 1000
   pipeline_run "model-int8" "${INT8_RATE:-300}" 1000 ADPIPE_MODEL=models/efficientnet-lite0-int8/model.toml
+}
+
+# The same ads (the labelled set's texts with the committed photos) judged
+# by the photo alone and by photo and text, one after the other.
+text_evidence() {
+  say "photo alone against photo and text: the labelled ads' texts, open loop at $RATE/s for $DURATION s"
+  tail -n +2 tests/fixtures/ads/labelled.tsv | cut -f5 >"$work/texts.txt"
+  loadgen_extra=(--texts "$work/texts.txt")
+  echo "$PIPELINE_HEADER"
+  pipeline_run "photo-only" "$RATE" 1000 ADPIPE_POLICY=models/policies/vehicles.toml
+  pipeline_run "photo-and-text" "$RATE" 1000 ADPIPE_POLICY=models/policies/vehicles-text.toml
+  loadgen_extra=()
 }
 
 # ~100 KB photos: the committed ones between 50 and 150 KB (87 KB on average).
@@ -234,7 +255,7 @@ case "${1:-all}" in
   api) api ;;
   scale) scale ;;
   models) models ;;
-  all) threads; batching; latency; models; api; scale ;;
-  -h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0" ;;
+  text) text_evidence ;;
+  all) threads; batching; latency; models; text_evidence; api; scale ;;
   *) say "unknown benchmark $1"; exit 2 ;;
 esac

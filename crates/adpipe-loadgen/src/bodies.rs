@@ -53,9 +53,28 @@ pub fn find_photos(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Reads the photos and builds a `multipart/form-data` body for each: the
-/// fields `text`, `email` and `image`, as a browser would send them.
-pub fn build_bodies(photos: &[PathBuf], email: &str) -> anyhow::Result<Bodies> {
+/// Ad texts for the bodies: one per non-empty line of `path`.
+pub fn read_texts(path: &Path) -> anyhow::Result<Vec<String>> {
+    let content =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let texts: Vec<String> = content
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if texts.is_empty() {
+        bail!("{} holds no texts", path.display());
+    }
+    Ok(texts)
+}
+
+/// Reads the photos and builds `multipart/form-data` bodies with the fields
+/// `text`, `email` and `image`, as a browser would send them: one per
+/// photo, or with `texts`, as many as the longer of the two lists, body `k`
+/// pairing photo `k mod photos` with text `k mod texts`. Without texts each
+/// ad's text names its photo.
+pub fn build_bodies(photos: &[PathBuf], texts: &[String], email: &str) -> anyhow::Result<Bodies> {
     let mut images = Vec::with_capacity(photos.len());
     for path in photos {
         let size = std::fs::metadata(path)
@@ -68,18 +87,26 @@ pub fn build_bodies(photos: &[PathBuf], email: &str) -> anyhow::Result<Bodies> {
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         images.push((path, bytes));
     }
+    if images.is_empty() {
+        bail!("no photos to send");
+    }
     // The boundary must not occur in any part; add a suffix until it does not.
     let mut boundary = BOUNDARY.to_owned();
-    while images.iter().any(|(_, bytes)| {
+    let parts = images
+        .iter()
+        .map(|(_, bytes)| bytes.as_slice())
+        .chain(texts.iter().map(String::as_bytes));
+    while parts.clone().any(|bytes| {
         bytes
             .windows(boundary.len())
             .any(|w| w == boundary.as_bytes())
     }) {
         boundary.push('x');
     }
-    let mut bodies = Vec::with_capacity(images.len());
-    let mut total = 0u64;
-    for (path, image) in &images {
+    let count = images.len().max(texts.len());
+    let mut bodies = Vec::with_capacity(count);
+    for k in 0..count {
+        let (path, image) = &images[k % images.len()];
         let png = path
             .extension()
             .is_some_and(|ext| ext.eq_ignore_ascii_case("png"));
@@ -98,9 +125,14 @@ pub fn build_bodies(photos: &[PathBuf], email: &str) -> anyhow::Result<Bodies> {
             body.extend_from_slice(value);
             body.extend_from_slice(b"\r\n");
         };
+        let text = if texts.is_empty() {
+            format!("adpipe loadgen: {name}")
+        } else {
+            texts[k % texts.len()].clone()
+        };
         field(
             "Content-Disposition: form-data; name=\"text\"",
-            format!("adpipe loadgen: {name}").as_bytes(),
+            text.as_bytes(),
         );
         field(
             "Content-Disposition: form-data; name=\"email\"",
@@ -113,9 +145,9 @@ pub fn build_bodies(photos: &[PathBuf], email: &str) -> anyhow::Result<Bodies> {
             image,
         );
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        total += image.len() as u64;
         bodies.push(Bytes::from(body));
     }
+    let total: u64 = images.iter().map(|(_, bytes)| bytes.len() as u64).sum();
     Ok(Bodies {
         content_type: HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))?,
         mean_photo_bytes: total / images.len().max(1) as u64,

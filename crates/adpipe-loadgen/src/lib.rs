@@ -32,7 +32,7 @@ use clap::ValueEnum;
 use reqwest::Url;
 use serde::{Serialize, Serializer};
 
-pub use bodies::{Bodies, build_bodies, find_photos};
+pub use bodies::{Bodies, build_bodies, find_photos, read_texts};
 use measure::*;
 use record::*;
 pub use record::{Latency, Percentiles};
@@ -71,6 +71,10 @@ pub struct LoadgenArgs {
     /// [default: tests/fixtures/photos].
     #[arg(long, value_name = "DIR")]
     photos: Option<PathBuf>,
+    /// Ad texts, one per line, sent in turn with the photos [default: a
+    /// short text naming the photo].
+    #[arg(long, value_name = "FILE")]
+    texts: Option<PathBuf>,
     /// How often to ask for the status of an ad not decided yet; also the
     /// resolution of the submit → decision latency.
     #[arg(long, default_value_t = 100, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -169,7 +173,11 @@ pub fn run(args: LoadgenArgs, default_photos: &Path) -> anyhow::Result<bool> {
         .clone()
         .unwrap_or_else(|| default_photos.to_owned());
     let photos = find_photos(&photos_dir)?;
-    let bodies = build_bodies(&photos, &args.email)?;
+    let texts = match &args.texts {
+        Some(path) => read_texts(path)?,
+        None => Vec::new(),
+    };
+    let bodies = build_bodies(&photos, &texts, &args.email)?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(threads) = args.threads {
         runtime.worker_threads(usize::from(threads));
@@ -225,7 +233,7 @@ mod tests {
             root.join("other/cat_chelsea.png"),
             root.join("vehicle/car_rear_motionblur.jpg"),
         ];
-        let bodies = build_bodies(&chosen, "a@example.com").expect("bodies");
+        let bodies = build_bodies(&chosen, &[], "a@example.com").expect("bodies");
         let content_type = bodies.content_type.to_str().expect("ascii");
         let boundary = content_type
             .strip_prefix("multipart/form-data; boundary=")
@@ -246,6 +254,26 @@ mod tests {
             assert!(body.windows(image.len()).any(|window| window == image));
         }
         assert!(find_photos(&root.join("../LICENSES.tsv")).is_err());
+    }
+
+    #[test]
+    fn texts_are_paired_with_photos_in_turn() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(DEFAULT_PHOTOS);
+        let chosen = [root.join("other/lion.jpg"), root.join("other/quokka.jpg")];
+        let texts: Vec<String> = ["first ad", "second ad", "third ad"]
+            .map(String::from)
+            .to_vec();
+        let bodies = build_bodies(&chosen, &texts, "a@example.com").expect("bodies");
+        assert_eq!(bodies.bodies.len(), 3, "as many as the longer list");
+        let lion = std::fs::read(&chosen[0]).expect("photo");
+        for (body, text) in bodies.bodies.iter().zip(&texts) {
+            let shown = String::from_utf8_lossy(body);
+            assert!(shown.contains(&format!("name=\"text\"\r\n\r\n{text}\r\n")));
+        }
+        let third = &bodies.bodies[2];
+        assert!(third.windows(lion.len()).any(|window| window == lion));
     }
 
     #[test]

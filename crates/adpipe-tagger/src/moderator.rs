@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use adpipe_core::policy::{
     self, BoundGate, BoundPolicy, Decision, Gate, Policy, PolicyError, TextScores,
 };
-use adpipe_core::{AdId, DecidedBy, Tag, top_k};
+use adpipe_core::{AdId, DecidedBy, Status, Tag, top_k};
 
 use crate::classifier::ModelError;
 use crate::spec::ModelSpec;
@@ -251,21 +251,41 @@ impl Moderator {
         texts: &[&str],
     ) -> Result<Vec<Result<Assessment, DecodeError>>, ModelError> {
         let outputs = self.tagger.infer(batch)?;
-        let read: Vec<Option<TextScores>> = if self.reader.is_some() {
-            texts
-                .iter()
-                .map(|text| self.read_text(text))
-                .collect::<Result<_, _>>()?
-        } else {
-            Vec::new()
-        };
-        Ok(outputs
+        outputs
             .into_iter()
             .enumerate()
-            .map(|(index, result)| {
-                let text = read.get(index).and_then(Option::as_ref);
-                result.map(|outputs| self.assess_outputs(&outputs, text))
+            .map(|(index, result)| match result {
+                Ok(outputs) => self
+                    .assess_with_text(&outputs, texts.get(index).copied())
+                    .map(Ok),
+                Err(error) => Ok(Err(error)),
             })
-            .collect())
+            .collect()
+    }
+
+    /// Judges one image's outputs with its ad's text. The text model runs
+    /// only when its answer can matter: with no weight in the scores the
+    /// text can only hold back an ad the photo would publish (or send to a
+    /// person), so an ad the photo rejects is not read, which is the same
+    /// decision at no cost.
+    fn assess_with_text(
+        &self,
+        outputs: &Outputs,
+        text: Option<&str>,
+    ) -> Result<Assessment, ModelError> {
+        let (Some(text), Some(section)) = (text, self.policy.policy().text.as_ref()) else {
+            return Ok(self.assess_outputs(outputs, None));
+        };
+        if section.weight == 0.0 {
+            let photo_only = self.assess_outputs(outputs, None);
+            if !matches!(
+                photo_only.decision.status,
+                Status::Approved | Status::InReview
+            ) {
+                return Ok(photo_only);
+            }
+        }
+        let scores = self.read_text(text)?;
+        Ok(self.assess_outputs(outputs, scores.as_ref()))
     }
 }
