@@ -213,8 +213,43 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     .await;
     screenshot(&client, shots, "01-queue.png").await;
 
-    // The keyboard alone: each key decides the ad shown, which leaves.
+    // j and k walk the queue without deciding anything.
     let body = client.find(Locator::Css("body")).await.expect("body");
+    let first = run(
+        &client,
+        "return document.getElementById('current').dataset.id || '';",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned();
+    run(&client, "document.activeElement.blur(); return true;").await;
+    body.send_keys("j").await.expect("press j");
+    until(
+        &client,
+        "j to show the next ad",
+        STEP_TIMEOUT,
+        &format!(
+            "const id = document.getElementById('current').dataset.id;
+             return id && id !== '{first}';"
+        ),
+    )
+    .await;
+    body.send_keys("k").await.expect("press k");
+    until(
+        &client,
+        "k to show the first ad again",
+        STEP_TIMEOUT,
+        &format!("return document.getElementById('current').dataset.id === '{first}';"),
+    )
+    .await;
+    assert_eq!(
+        text_of(&client, "#queue-count").await,
+        "5",
+        "walking decides nothing"
+    );
+
+    // The keyboard alone: each key decides the ad shown, which leaves.
     let mut decided: Vec<(String, &str, String)> = Vec::new();
     for (n, key) in KEYS.iter().enumerate() {
         let shown = run(

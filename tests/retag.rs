@@ -185,16 +185,30 @@ async fn retag_story(processes: &mut Processes, deployment: Deployment, database
     )
     .await;
     let tower = submit(&api, "tower", "Model of a tower", "other/eiffel_tower.jpg").await;
+    // Seen from above the biplane scores inside the vehicles band: a person
+    // is to decide it, and no retag below may take it from them.
+    let plane = submit(
+        &api,
+        "plane",
+        "Vintage biplane, airworthy",
+        "vehicle/biplane_from_above.jpg",
+    )
+    .await;
     for (ad, expected) in [
         (&car, "approved"),
         (&cat, "rejected"),
         (&boat, "approved"),
         (&tower, "rejected"),
+        (&plane, "in_review"),
     ] {
         let (_, decided) = api.until_decided(&ad.id).await;
         assert_eq!(decided["status"], expected, "{decided}");
     }
-    expect_emails(&catcher, &[(&car, 1), (&cat, 1), (&boat, 1), (&tower, 1)]).await;
+    expect_emails(
+        &catcher,
+        &[(&car, 1), (&cat, 1), (&boat, 1), (&tower, 1), (&plane, 0)],
+    )
+    .await;
     processes.stop_gracefully();
     processes.children.clear();
 
@@ -318,6 +332,30 @@ async fn retag_story(processes: &mut Processes, deployment: Deployment, database
     )
     .await;
     assert_eq!(subjects[4], ["Your ad was not approved"]);
+
+    // Every run above left the ad in review alone; asked for by its status,
+    // retag judges it again, and its submitter hears the outcome once.
+    let plane_row = record(&plane).await;
+    assert_eq!(plane_row.status, Status::InReview);
+    assert_eq!(plane_row.policy.as_deref(), Some("vehicles"));
+    let summary = retag_ok(processes, &pets, &["--status", "in_review", "--notify"]);
+    assert!(
+        summary.starts_with("retag: 1 examined, 1 changed (in_review→rejected 1), 0 unchanged, 0 failed, 0 skipped; 1 emails sent, 0 left"),
+        "{summary}"
+    );
+    assert_eq!(status_of(&api, &plane).await["status"], "rejected");
+    expect_emails(
+        &catcher,
+        &[
+            (&car, 2),
+            (&cat, 2),
+            (&boat, 1),
+            (&tower, 1),
+            (&dog, 1),
+            (&plane, 1),
+        ],
+    )
+    .await;
 
     db.close().await;
     processes.stop_gracefully();

@@ -1,11 +1,13 @@
 //! A person in the loop, end to end: `adpipe serve` on the embedded
-//! defaults with the default vehicles policy, an admin token and a webhook
+//! defaults, and again on PostgreSQL + RabbitMQ + S3, with the default
+//! vehicles policy, an admin token and a webhook
 //! receiver that answers 503 to its first deliveries. A car is approved, a
 //! cat rejected, the biplane seen from above goes to a person; its
 //! submitter hears nothing until a moderator decides, then exactly once;
 //! `adpipe retag` leaves it alone unless asked; every event reaches the
 //! site, signed, with the same delivery id on every retry; the metrics
-//! count it all. Needs the SMTP catcher (`scripts/dev-services.sh`).
+//! count it all. Needs the SMTP catcher and, for the second run, the S3
+//! server (`scripts/dev-services.sh`), PostgreSQL and RabbitMQ.
 
 mod support;
 
@@ -14,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Api, Catcher, Deployment, Processes, fixture};
+use support::{Api, Catcher, Deployment, Processes, drop_postgres, fixture, fresh_postgres};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOKEN: &str = "review-flow-token";
@@ -126,19 +128,35 @@ fn sample(metrics: &str, series: &str) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_person_decides_what_the_model_is_unsure_of_and_everyone_hears_once() {
+async fn a_person_decides_what_the_model_is_unsure_of_and_everyone_hears_once_on_sqlite() {
+    let mut processes = Processes::new();
+    let deployment = Deployment::embedded(&processes);
+    review_story(&mut processes, deployment).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_decides_what_the_model_is_unsure_of_and_everyone_hears_once_on_postgres() {
+    let (admin, name, url) = fresh_postgres("adpipe_review").await;
+    let mut processes = Processes::new();
+    let deployment = Deployment::services(&processes, &url, "adpipe-review-test");
+    review_story(&mut processes, deployment).await;
+    drop_postgres(admin, &name).await;
+}
+
+async fn review_story(processes: &mut Processes, deployment: Deployment) {
     let catcher = Catcher::new();
     let (hook_url, received) = receiver().await;
-    let mut processes = Processes::new();
-    let deployment = Deployment::embedded(&processes)
+    let deployment = deployment
         .with("ADPIPE_ADMIN_TOKEN", TOKEN)
         .with("ADPIPE_WEBHOOK_URL", hook_url.clone())
         .with("ADPIPE_WEBHOOK_SECRET", SECRET);
     processes.spawn("serve", &["serve"], &deployment.vars);
     let api = Api::new(deployment.port);
-    api.wait_until_up(&mut processes).await;
+    api.wait_until_up(processes).await;
 
-    let run = &adpipe_core::AdId::new().to_string()[..8];
+    // The random tail of a UUIDv7 (its head is the clock, shared by the two
+    // runs of this story that start together).
+    let run = &adpipe_core::AdId::new().to_string()[24..];
     let mut ads = BTreeMap::new();
     for (name, photo) in [
         ("car", "vehicle/car_rear_motionblur.jpg"),

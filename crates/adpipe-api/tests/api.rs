@@ -31,6 +31,7 @@ async fn start(config: ApiConfig) -> Server {
             ..adpipe_api::ServerLimits::default()
         },
         metrics: None,
+        database_url: None,
     };
     Server {
         app: TestApp::serve(setup).await,

@@ -60,6 +60,7 @@ async fn start() -> Server {
             ..adpipe_api::ServerLimits::default()
         },
         metrics: None,
+        database_url: None,
     })
     .await;
     Server {

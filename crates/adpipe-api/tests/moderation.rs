@@ -1,4 +1,5 @@
-//! The moderators' API on the real server (SQLite): the review queue, a
+//! The moderators' API on the real server (SQLite, and the decisions on
+//! PostgreSQL too): the review queue, a
 //! decision (two at once: one 200, one 409), the checks on a decision,
 //! overrides, the history, the image of an ad in review, and what the
 //! public sees of an ad in review (nothing of the model's suggestion).
@@ -9,16 +10,25 @@ use adpipe_api::ApiConfig;
 use adpipe_core::{AdId, DecidedBy, Decision, Status, Tag};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
-use support::{TestApp, photo};
+use support::{Setup, TestApp, drop_postgres, fresh_postgres, photo};
 
 const TOKEN: &str = "moderators-only";
 
 async fn start() -> (TestApp, reqwest::Client) {
-    let app = TestApp::serve(ApiConfig {
-        admin_token: Some(TOKEN.into()),
-        rate_limit_per_minute: 0,
-        categories: vec!["car".into(), "aircraft".into()],
-        ..ApiConfig::default()
+    start_on(None).await
+}
+
+/// The app on this database [default: SQLite].
+async fn start_on(database_url: Option<String>) -> (TestApp, reqwest::Client) {
+    let app = TestApp::serve(Setup {
+        config: ApiConfig {
+            admin_token: Some(TOKEN.into()),
+            rate_limit_per_minute: 0,
+            categories: vec!["car".into(), "aircraft".into()],
+            ..ApiConfig::default()
+        },
+        database_url,
+        ..Setup::default()
     })
     .await;
     (app, reqwest::Client::new())
@@ -83,9 +93,22 @@ async fn call(
 }
 
 #[tokio::test]
-async fn moderators_decide_what_the_model_is_unsure_of() {
+async fn moderators_decide_what_the_model_is_unsure_of_on_sqlite() {
     let (app, http) = start().await;
-    let id = in_review(&app, &http, "heli@example.com").await;
+    decision_story(&app, &http).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moderators_decide_what_the_model_is_unsure_of_on_postgres() {
+    let (admin, name, url) = fresh_postgres("adpipe_moderation").await;
+    let (app, http) = start_on(Some(url)).await;
+    decision_story(&app, &http).await;
+    app.db.close().await;
+    drop_postgres(admin, &name).await;
+}
+
+async fn decision_story(app: &TestApp, http: &reqwest::Client) {
+    let id = in_review(app, http, "heli@example.com").await;
 
     // The public sees that a person is on it, and nothing of the model's view.
     let public: Value = http
@@ -104,7 +127,7 @@ async fn moderators_decide_what_the_model_is_unsure_of() {
 
     // The queue: the ad with what a moderator needs.
     let (status, page) = call(
-        &http,
+        http,
         reqwest::Method::GET,
         format!("{}/admin/reviews?limit=10", app.base),
         None,
@@ -158,14 +181,17 @@ async fn moderators_decide_what_the_model_is_unsure_of() {
             "invalid_json",
         ),
         (json!({"outcome": "rejected"}), "invalid_json"),
+        (
+            json!({"outcome": "approved", "category": "aircraft", "reason": "Nice", "moderator": "ana"}),
+            "invalid_decision",
+        ),
+        (
+            json!({"outcome": "rejected", "category": "aircraft", "moderator": "ana"}),
+            "invalid_decision",
+        ),
     ] {
-        let (status, answer) = call(
-            &http,
-            reqwest::Method::POST,
-            url.clone(),
-            Some(body.clone()),
-        )
-        .await;
+        let (status, answer) =
+            call(http, reqwest::Method::POST, url.clone(), Some(body.clone())).await;
         assert_eq!(
             (status, answer["error"]["code"].as_str()),
             (400, Some(code)),
@@ -187,16 +213,21 @@ async fn moderators_decide_what_the_model_is_unsure_of() {
     // Two moderators at once: one 200, one 409.
     let (ana, bo) = tokio::join!(
         call(
-            &http,
+            http,
             reqwest::Method::POST,
             url.clone(),
-            Some(json!({"outcome": "approved", "category": "aircraft", "moderator": "ana"})),
+            // All four fields every time, as some clients send them.
+            Some(
+                json!({"outcome": "approved", "category": "aircraft", "reason": null, "moderator": "ana"})
+            ),
         ),
         call(
-            &http,
+            http,
             reqwest::Method::POST,
             url.clone(),
-            Some(json!({"outcome": "rejected", "reason": "Not for sale", "moderator": "bo"})),
+            Some(
+                json!({"outcome": "rejected", "category": null, "reason": "Not for sale", "moderator": "bo"})
+            ),
         )
     );
     let mut statuses = [ana.0, bo.0];
@@ -217,11 +248,11 @@ async fn moderators_decide_what_the_model_is_unsure_of() {
     } else {
         json!({"outcome": "approved", "category": "aircraft", "moderator": "cy", "override": true})
     };
-    let (status, overridden) = call(&http, reqwest::Method::POST, url.clone(), Some(flipped)).await;
+    let (status, overridden) = call(http, reqwest::Method::POST, url.clone(), Some(flipped)).await;
     assert_eq!(status, 200, "{overridden}");
     assert_ne!(overridden["status"], final_status);
     let (status, history) = call(
-        &http,
+        http,
         reqwest::Method::GET,
         format!("{}/admin/ads/{id}/history", app.base),
         None,
@@ -248,7 +279,7 @@ async fn moderators_decide_what_the_model_is_unsure_of() {
 
     // Found by address, and by id.
     let (_, found) = call(
-        &http,
+        http,
         reqwest::Method::GET,
         format!("{}/admin/ads?email=HELI@example.com", app.base),
         None,
@@ -256,7 +287,7 @@ async fn moderators_decide_what_the_model_is_unsure_of() {
     .await;
     assert_eq!(found["ads"][0]["id"], id.to_string());
     let (status, one) = call(
-        &http,
+        http,
         reqwest::Method::GET,
         format!("{}/admin/ads/{id}", app.base),
         None,
@@ -265,7 +296,7 @@ async fn moderators_decide_what_the_model_is_unsure_of() {
     assert_eq!((status, &one["status"]), (200, &overridden["status"]));
     // The queue is empty; an unknown ad is a 404.
     let (_, page) = call(
-        &http,
+        http,
         reqwest::Method::GET,
         format!("{}/admin/reviews", app.base),
         None,
@@ -273,7 +304,7 @@ async fn moderators_decide_what_the_model_is_unsure_of() {
     .await;
     assert_eq!(page["total"], 0);
     let (status, _) = call(
-        &http,
+        http,
         reqwest::Method::POST,
         format!("{}/admin/ads/{}/decision", app.base, AdId::new()),
         Some(json!({"outcome": "rejected", "moderator": "ana"})),

@@ -163,6 +163,11 @@ pub struct Approval {
     /// ad in review; the submitter is emailed the new outcome.
     #[serde(default, rename = "override")]
     overrides: bool,
+    /// An approval gives the submitter no reason: absent, null or empty
+    /// (accepted so a client may send the same four fields every time).
+    #[serde(default)]
+    #[schema(nullable, max_length = 0)]
+    reason: Option<String>,
 }
 
 /// `"outcome": "rejected"`.
@@ -191,6 +196,11 @@ pub struct Rejection {
     /// ad in review; the submitter is emailed the new outcome.
     #[serde(default, rename = "override")]
     overrides: bool,
+    /// A rejected ad has no category: absent, null or empty (accepted so a
+    /// client may send the same four fields every time).
+    #[serde(default)]
+    #[schema(nullable, max_length = 0)]
+    category: Option<String>,
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -226,6 +236,16 @@ fn checked<'a>(
     match request {
         DecisionRequest::Approved(approval) => {
             let moderator = moderator_name(&approval.moderator)?;
+            if approval
+                .reason
+                .as_deref()
+                .is_some_and(|reason| !reason.is_empty())
+            {
+                return Err(invalid(
+                    "an approval gives no reason (leave reason out, null or empty); a rejection \
+                     does",
+                ));
+            }
             let category = approval.category.as_str();
             if !categories.iter().any(|known| known == category) {
                 let shown: String = category.chars().take(64).collect();
@@ -247,6 +267,16 @@ fn checked<'a>(
         }
         DecisionRequest::Rejected(rejection) => {
             let moderator = moderator_name(&rejection.moderator)?;
+            if rejection
+                .category
+                .as_deref()
+                .is_some_and(|category| !category.is_empty())
+            {
+                return Err(invalid(
+                    "a rejected ad has no category (leave category out, null or empty); an \
+                     approval has one",
+                ));
+            }
             let reason = rejection.reason.as_deref().unwrap_or_default();
             if reason.chars().count() > MAX_REASON_CHARS || has_control(reason) {
                 return Err(invalid(

@@ -13,6 +13,38 @@ use adpipe_queue::Queue;
 use adpipe_store::{Blobs, Database};
 use metrics_exporter_prometheus::PrometheusHandle;
 
+/// A fresh, empty database of its own on the machine's PostgreSQL
+/// (`ADPIPE_TEST_POSTGRES_URL`, default postgres://postgres@127.0.0.1:5432/test):
+/// the connection that made it (to drop it), its name and its URL. Without
+/// PostgreSQL the test fails; it does not skip.
+pub async fn fresh_postgres(prefix: &str) -> (sqlx::PgConnection, String, String) {
+    use sqlx::Connection;
+    let admin_url = std::env::var("ADPIPE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let name = format!("{prefix}_{}", AdId::new().to_string().replace('-', ""));
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|error| {
+            panic!("PostgreSQL at {admin_url} is needed for this test: {error}")
+        });
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let url = match admin_url.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("{admin_url} names no database"),
+    };
+    (admin, name, url)
+}
+
+pub async fn drop_postgres(mut admin: sqlx::PgConnection, name: &str) {
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop");
+}
+
 /// How to build the app under test.
 pub struct Setup {
     /// `public_url` is replaced by the served address.
@@ -20,6 +52,8 @@ pub struct Setup {
     pub limits: ServerLimits,
     /// Serve `GET /metrics` from this recorder.
     pub metrics: Option<PrometheusHandle>,
+    /// The database [default: a fresh SQLite file in the app's folder].
+    pub database_url: Option<String>,
 }
 
 impl Default for Setup {
@@ -33,6 +67,7 @@ impl Default for Setup {
             },
             limits: ServerLimits::default(),
             metrics: None,
+            database_url: None,
         }
     }
 }
@@ -74,6 +109,7 @@ impl TestApp {
                 ..setup.config
             },
             setup.metrics,
+            setup.database_url,
         )
         .await;
         tokio::spawn(adpipe_api::serve(
@@ -90,15 +126,19 @@ impl TestApp {
     /// The app without a server, for `router.oneshot(request)`.
     pub async fn in_process(setup: impl Into<Setup>) -> Self {
         let setup = setup.into();
-        Self::build(setup.config, setup.metrics).await
+        Self::build(setup.config, setup.metrics, setup.database_url).await
     }
 
-    async fn build(config: ApiConfig, metrics: Option<PrometheusHandle>) -> Self {
+    async fn build(
+        config: ApiConfig,
+        metrics: Option<PrometheusHandle>,
+        database_url: Option<String>,
+    ) -> Self {
         let dir = std::env::temp_dir().join(format!("adpipe-api-test-{}", AdId::new()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let db = Database::connect(&format!("sqlite:{}", dir.join("ads.db").display()), 4)
-            .await
-            .expect("database");
+        let database_url =
+            database_url.unwrap_or_else(|| format!("sqlite:{}", dir.join("ads.db").display()));
+        let db = Database::connect(&database_url, 4).await.expect("database");
         let blobs = Blobs::local(&dir.join("blobs")).expect("blobs");
         let base = config.public_url.clone();
         let mut state = AppState::new(db.clone(), blobs, Queue::embedded(db.clone()), config);
