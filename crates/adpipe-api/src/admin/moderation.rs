@@ -2,6 +2,7 @@
 //! on one (a conditional update: of two moderators, one wins and the other
 //! hears 409), an ad's decision history, and the image of any ad.
 
+use adpipe_core::policy::TextReading;
 use adpipe_core::{AdId, Status, Tag};
 use adpipe_store::{HistoryEntry, Moderated, Moderation};
 use axum::Json;
@@ -60,6 +61,9 @@ pub struct ReviewItem {
     #[schema(value_type = Vec<crate::schemas::TagSchema>)]
     tags: Vec<Tag>,
     suggestion: Suggestion,
+    /// What its text said, when the policy reads texts.
+    #[schema(value_type = Option<crate::schemas::TextReadingSchema>)]
+    text_reading: Option<TextReading>,
 }
 
 /// One page of the review queue, oldest first.
@@ -122,6 +126,7 @@ pub(crate) async fn reviews(
             text: ad.text,
             email: ad.email,
             tags: ad.tags,
+            text_reading: ad.text_reading,
         })
         .collect();
     Ok(Json(ReviewPage {
@@ -510,16 +515,30 @@ mod tests {
                 r#"{"outcome": "rejected", "reason": "a\u0000", "moderator": "ana"}"#,
                 "invalid_decision",
             ),
+            (
+                r#"{"outcome": "rejected", "category": "car", "moderator": "a"}"#,
+                "invalid_decision",
+            ),
+            (
+                r#"{"outcome": "approved", "category": "car", "reason": "Nice", "moderator": "a"}"#,
+                "invalid_decision",
+            ),
         ] {
             let error = checked(&request(json), &categories).unwrap_err();
             assert_eq!(error.code, code, "{json}");
+        }
+        // All four fields, the unused ones null or empty, are a decision.
+        for json in [
+            r#"{"outcome": "approved", "category": "car", "reason": null, "moderator": "a"}"#,
+            r#"{"outcome": "rejected", "category": "", "reason": "Sold", "moderator": "a"}"#,
+        ] {
+            assert!(checked(&request(json), &categories).is_ok(), "{json}");
         }
         // What the shape forbids does not parse: 400 invalid_json.
         for json in [
             r#"{"outcome": "approved", "moderator": "ana"}"#,
             r#"{"outcome": "maybe", "moderator": "ana"}"#,
             r#"{"outcome": "approved", "category": "car", "moderator": "a", "extra": 1}"#,
-            r#"{"outcome": "rejected", "category": "car", "moderator": "a"}"#,
         ] {
             assert!(
                 serde_json::from_str::<DecisionRequest>(json).is_err(),
