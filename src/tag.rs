@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use adpipe_core::Status;
-use adpipe_core::policy::TextScores;
+use adpipe_core::policy::TextReading;
 use adpipe_tagger::{Assessment, Device, ItemError, Moderator};
 use anyhow::Context;
 use clap::ValueEnum;
@@ -96,7 +96,7 @@ struct JsonResult<'a> {
     gates: Vec<JsonGate<'a>>,
     /// What the ad's text says, when the policy reads texts.
     #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<TextView<'a>>,
+    text: Option<&'a TextReading>,
 }
 
 #[derive(Serialize)]
@@ -219,19 +219,6 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
             .context("cannot read the text with the policy's text model")?,
         None => None,
     };
-    let min_similarity = moderator
-        .policy()
-        .policy()
-        .text
-        .as_ref()
-        .map_or(0.0, |section| section.min_similarity);
-    let categories: Vec<&str> = moderator
-        .policy()
-        .policy()
-        .categories
-        .iter()
-        .map(|category| category.name.as_str())
-        .collect();
 
     let progress = if items.len() > 1 {
         ProgressBar::with_draw_target(Some(items.len() as u64), ProgressDrawTarget::stderr())
@@ -262,6 +249,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
             };
             let line = match result.and_then(|outputs| read.map(|text| (outputs, text))) {
                 Ok((outputs, text_scores)) => {
+                    // The reading travels with the decision (`decision.text`).
                     let mut assessment = moderator.assess_outputs(&outputs, text_scores.as_ref());
                     if let Some(text) = &item.text {
                         assessment.decision = moderator.judge_text(text, assessment.decision);
@@ -271,13 +259,10 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
                         Status::InReview => in_review += 1,
                         _ => rejected += 1,
                     }
-                    let text_scores = text_scores
-                        .as_ref()
-                        .map(|scores| TextView::new(&categories, scores, min_similarity));
                     if args.json {
-                        json_line(file, item.line, &assessment, text_scores)
+                        json_line(file, item.line, &assessment)
                     } else {
-                        table_line(&file, &assessment, text_scores.as_ref())
+                        table_line(&file, &assessment)
                     }
                 }
                 Err(error) => {
@@ -329,53 +314,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
     Ok(failed == 0)
 }
 
-/// What the ad's text says, as printed: each category's probability in
-/// the policy's order, the off-topic one and the best similarity.
-#[derive(Serialize)]
-struct TextView<'a> {
-    #[serde(serialize_with = "ordered_map")]
-    categories: Vec<(&'a str, f32)>,
-    off_topic: f32,
-    best_similarity: f32,
-    /// The text's best guess: a category, "off_topic", or null when it is
-    /// too far from every prototype to say anything.
-    says: Option<&'a str>,
-}
-
-impl<'a> TextView<'a> {
-    fn new(names: &[&'a str], scores: &TextScores, min_similarity: f32) -> Self {
-        let says = match scores.best() {
-            _ if scores.best_similarity < min_similarity => None,
-            (Some(index), _) => names.get(index).copied(),
-            (None, _) => Some("off_topic"),
-        };
-        Self {
-            categories: names
-                .iter()
-                .copied()
-                .zip(scores.categories.iter().map(|p| round4(*p)))
-                .collect(),
-            off_topic: round4(scores.off_topic),
-            best_similarity: round4(scores.best_similarity),
-            says,
-        }
-    }
-}
-
-/// A JSON object whose keys keep the policy's order.
-fn ordered_map<S: serde::Serializer>(
-    entries: &[(&str, f32)],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_map(entries.iter().map(|(name, value)| (name, value)))
-}
-
-fn json_line(
-    file: String,
-    line: Option<usize>,
-    assessment: &Assessment,
-    text: Option<TextView<'_>>,
-) -> String {
+fn json_line(file: String, line: Option<usize>, assessment: &Assessment) -> String {
     let decision = &assessment.decision;
     serde_json::to_string(&JsonResult {
         file,
@@ -400,7 +339,7 @@ fn json_line(
                 score: round4(*score),
             })
             .collect(),
-        text,
+        text: decision.text.as_ref(),
     })
     .expect("plain data serialises")
 }
@@ -410,7 +349,7 @@ fn round4(value: f32) -> f32 {
     (value * 10_000.0).round() / 10_000.0
 }
 
-fn table_line(file: &str, assessment: &Assessment, text: Option<&TextView<'_>>) -> String {
+fn table_line(file: &str, assessment: &Assessment) -> String {
     let decision = &assessment.decision;
     let tags = assessment
         .tags
@@ -418,24 +357,16 @@ fn table_line(file: &str, assessment: &Assessment, text: Option<&TextView<'_>>) 
         .map(|tag| format!("{} {:.0}%", tag.label, tag.confidence * 100.0))
         .collect::<Vec<_>>()
         .join(", ");
-    let says = text.map(|text| {
-        let probability = match text.says {
-            Some("off_topic") => text.off_topic,
-            Some(name) => text
-                .categories
-                .iter()
-                .find(|(category, _)| *category == name)
-                .map_or(0.0, |(_, p)| *p),
-            None => text.best_similarity,
-        };
-        match text.says {
-            Some(name) => format!("  text: {name} {:.0}%", probability * 100.0),
+    let says = decision
+        .text
+        .as_ref()
+        .map(|text| match text.says.as_deref() {
+            Some(name) => format!("  text: {name} {:.0}%", text.confidence() * 100.0),
             None => format!(
                 "  text: says nothing (similarity {:.2})",
                 text.best_similarity
             ),
-        }
-    });
+        });
     let reason = decision
         .reason
         .as_deref()

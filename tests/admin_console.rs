@@ -61,14 +61,20 @@ async fn a_moderator_clears_the_review_queue_by_keyboard_in_a_real_browser() {
     );
 }
 
-/// The vehicles policy's categories, with a review band that spans every
-/// score: no ad is decided by the model alone.
+/// The vehicles policy that reads texts (its text model, categories and
+/// text rules), with a review band that spans every score: no ad is
+/// decided by the model alone.
 fn review_everything_policy(dir: &Path) -> PathBuf {
-    let vehicles = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/policies/vehicles.toml"),
-    )
-    .expect("models/policies/vehicles.toml");
-    let categories = &vehicles[vehicles.find("[[category]]").expect("its categories")..];
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let vehicles = std::fs::read_to_string(models.join("policies/vehicles-text.toml"))
+        .expect("models/policies/vehicles-text.toml");
+    let categories = vehicles[vehicles.find("[text]").expect("its [text] section")..].replace(
+        "\"../minilm-l6/model.toml\"",
+        &format!(
+            "{:?}",
+            models.join("minilm-l6/model.toml").display().to_string()
+        ),
+    );
     let path = dir.join("review-everything.toml");
     std::fs::write(
         &path,
@@ -160,7 +166,12 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     let mut texts: HashMap<String, String> = HashMap::new();
     for (n, photo) in PHOTOS.iter().enumerate() {
         let email = format!("console-{n}-{}@example.com", &run_id[16..]);
-        let text = format!("Ad number {n} for the moderators");
+        // The first says what it sells; the others say nothing clear.
+        let text = if n == 0 {
+            "Family estate car, 2015, diesel, full service history".to_owned()
+        } else {
+            format!("Ad number {n} for the moderators")
+        };
         let (code, _, body) = api.submit(&text, &email, &fixture(photo)).await;
         assert_eq!(code, 202, "{body}");
         let id = body["id"].as_str().expect("an id").to_owned();
@@ -207,6 +218,9 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
              && document.getElementById('queue-count').textContent === '5'
              && document.querySelectorAll('#queue li').length === 5
              && document.querySelectorAll('#current-tags meter').length > 0
+             && !document.getElementById('current-text-reading').hidden
+             && document.querySelectorAll('#current-text-scores meter').length === 4
+             && document.getElementById('current-text-says').textContent === 'It sells: car.'
              && !image.hidden && image.complete && image.naturalWidth > 0
              && image.src.startsWith('blob:');",
     )

@@ -386,6 +386,7 @@ fn decision(status: Status) -> Decision {
         score: 0.5,
         reason: Some("because".into()),
         suggestion: None,
+        text: None,
     }
 }
 

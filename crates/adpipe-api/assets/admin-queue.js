@@ -34,6 +34,9 @@ const el = {
   currentWaiting: $("current-waiting"),
   currentSuggestion: $("current-suggestion"),
   currentTags: $("current-tags"),
+  textReading: $("current-text-reading"),
+  textSays: $("current-text-says"),
+  textScores: $("current-text-scores"),
   category: $("category"),
   approve: $("approve"),
   reason: $("reason"),
@@ -162,6 +165,30 @@ function renderTags(list, tags) {
   if (!sorted.length) list.append(node("li", null, "(no tags)"));
 }
 
+// What the ad's text said (policies that read texts), beside the photo's
+// tags: its guess in words, then the three likeliest of its categories and
+// "something we do not publish", as bars like the tags'.
+function renderTextReading(reading) {
+  const r = reading && typeof reading === "object" ? reading : null;
+  el.textReading.hidden = !r;
+  if (!r) return;
+  const says = text(r.says, null);
+  const similarity = Number(r.best_similarity);
+  el.textSays.textContent =
+    says === null
+      ? "Nothing clear: the text is far from every category (similarity " +
+        (Number.isFinite(similarity) ? similarity.toFixed(2) : "?") + ")."
+      : says === "off_topic"
+        ? "It sells something we do not publish."
+        : "It sells: " + says + ".";
+  const shares = Object.entries(r.categories && typeof r.categories === "object" ? r.categories : {})
+    .map(([label, confidence]) => ({ label, confidence }))
+    .sort((a, b) => (Number(b.confidence) || 0) - (Number(a.confidence) || 0))
+    .slice(0, 3);
+  shares.push({ label: "not something we publish", confidence: r.off_topic });
+  renderTags(el.textScores, shares);
+}
+
 // Shows the ad at queue.index; a different ad than before gets fresh
 // pickers (its suggested category, the first common reason).
 function showCurrent() {
@@ -188,6 +215,7 @@ function showCurrent() {
     const suggestion = item.suggestion && typeof item.suggestion === "object" ? item.suggestion : {};
     renderSuggestion(suggestion);
     renderTags(el.currentTags, item.tags);
+    renderTextReading(item.text_reading);
     fillSelect(el.category, queue.categories, suggestion.category, suggestion.category);
     el.reason.value = REASONS[0];
     el.reasonText.value = "";

@@ -57,6 +57,26 @@ pub(crate) struct TagSchema {
     confidence: f32,
 }
 
+/// What the ad's text said, when the policy reads texts (`[text]`): for
+/// moderators, beside the photo's tags.
+#[derive(ToSchema)]
+#[schema(as = TextReading)]
+#[allow(dead_code)]
+pub(crate) struct TextReadingSchema {
+    /// The text's best guess: one of the policy's categories, `off_topic`
+    /// (something the policy does not publish), or null when the text is
+    /// too far from every description to say anything.
+    says: Option<String>,
+    /// The text's probability per category (they and `off_topic` sum to 1).
+    #[schema(value_type = std::collections::HashMap<String, f32>)]
+    categories: std::collections::HashMap<String, f32>,
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    off_topic: f32,
+    /// Its best cosine similarity to any category's description (-1 to 1).
+    #[schema(minimum = -1.0, maximum = 1.0)]
+    best_similarity: f32,
+}
+
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct Health {

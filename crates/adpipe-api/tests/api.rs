@@ -367,6 +367,7 @@ async fn admins_list_review_and_delete_with_their_token() {
         score: 0.1,
         reason: Some("no".into()),
         suggestion: None,
+        text: None,
     };
     let by = adpipe_core::DecidedBy {
         model: "m".into(),

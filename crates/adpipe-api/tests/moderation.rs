@@ -7,6 +7,7 @@
 mod support;
 
 use adpipe_api::ApiConfig;
+use adpipe_core::policy::TextReading;
 use adpipe_core::{AdId, DecidedBy, Decision, Status, Tag};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -59,6 +60,12 @@ async fn in_review(app: &TestApp, http: &reqwest::Client, email: &str) -> AdId {
         score: 0.21,
         reason: Some("The model is not sure".into()),
         suggestion: Some(Status::Approved),
+        text: Some(TextReading {
+            says: Some("aircraft".into()),
+            categories: [("car".to_owned(), 0.03), ("aircraft".to_owned(), 0.95)].into(),
+            off_topic: 0.02,
+            best_similarity: 0.61,
+        }),
     };
     let tags = [Tag {
         label: "airliner".into(),
@@ -121,7 +128,14 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
         .expect("JSON");
     assert_eq!(public["status"], "in_review");
     assert_eq!(public["message"], "A person is checking your ad");
-    for hidden in ["category", "reason", "tags", "text", "image_url"] {
+    for hidden in [
+        "category",
+        "reason",
+        "tags",
+        "text",
+        "image_url",
+        "text_reading",
+    ] {
         assert!(public.get(hidden).is_none(), "{hidden}: {public}");
     }
 
@@ -141,6 +155,11 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
     assert_eq!(item["email"], "heli@example.com");
     assert_eq!(item["suggestion"]["outcome"], "approved");
     assert_eq!(item["suggestion"]["category"], "aircraft");
+    assert_eq!(item["text_reading"]["says"], "aircraft", "{item}");
+    assert_eq!(
+        item["text_reading"]["categories"]["aircraft"], 0.95,
+        "{item}"
+    );
     assert_eq!(item["tags"][0]["label"], "airliner");
     assert!(item["waiting_s"].as_i64().is_some());
     // Its image, for moderators, although it is not approved.

@@ -32,6 +32,7 @@ fn in_review() -> Decision {
         score: 0.2,
         reason: Some("The model is not sure".into()),
         suggestion: Some(Status::Approved),
+        text: None,
     }
 }
 
@@ -42,6 +43,7 @@ fn approved() -> Decision {
         score: 0.8,
         reason: None,
         suggestion: None,
+        text: None,
     }
 }
 

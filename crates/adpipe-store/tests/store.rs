@@ -28,6 +28,7 @@ fn approved() -> Decision {
         score: 0.91,
         reason: None,
         suggestion: None,
+        text: None,
     }
 }
 

@@ -124,6 +124,9 @@ pub struct AdminAd {
     suggestion: Option<&'static str>,
     /// In review: since when.
     review_since_ms: Option<i64>,
+    /// What its text said, when the policy reads texts.
+    #[schema(value_type = Option<crate::schemas::TextReadingSchema>)]
+    text_reading: Option<adpipe_core::policy::TextReading>,
 }
 
 impl From<AdRecord> for AdminAd {
@@ -146,6 +149,7 @@ impl From<AdRecord> for AdminAd {
             score: ad.score,
             suggestion: ad.suggestion.map(Status::as_str),
             review_since_ms: ad.review_since,
+            text_reading: ad.text_reading,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{RuleAction, TextRules, percent};
+use super::{RuleAction, TextReading, TextRules, percent};
 use crate::ad::Status;
 
 /// What was decided about one ad: made by a policy (or a gate), or by the
@@ -27,6 +27,10 @@ pub struct Decision {
     /// `rejected`), shown to moderators, never to the submitter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<Status>,
+    /// What the ad's text said, when the policy read it (shown to
+    /// moderators beside the photo's tags, never to the submitter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextReading>,
 }
 
 impl Decision {
@@ -39,6 +43,7 @@ impl Decision {
             score: 0.0,
             reason: Some(reason.into()),
             suggestion: None,
+            text: None,
         }
     }
 

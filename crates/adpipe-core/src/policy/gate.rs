@@ -115,6 +115,7 @@ impl BoundGate {
             score,
             reason: Some(self.reason(score)),
             suggestion: None,
+            text: None,
         })
     }
 

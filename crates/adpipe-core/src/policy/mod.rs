@@ -24,7 +24,7 @@ mod text_rules;
 
 pub use decision::{DecidedBy, Decision, moderator_label};
 pub use gate::{BoundGate, Gate};
-pub use text::{Disagreement, TextScores, TextSection};
+pub use text::{Disagreement, TextReading, TextScores, TextSection};
 pub use text_rules::{ContactKind, RuleAction, RuleMatch, TextRule, TextRules, normalize};
 
 #[derive(Debug, thiserror::Error)]
@@ -331,6 +331,18 @@ impl BoundPolicy {
         self.decide_with_text(probabilities, top_label, None)
     }
 
+    /// What `text` says in this policy's words (category names), for the
+    /// record; `None` for a policy that does not read texts.
+    pub fn text_reading(&self, text: &TextScores) -> Option<TextReading> {
+        let section = self.policy.text.as_ref()?;
+        let names: Vec<&str> = self
+            .categories
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        Some(TextReading::new(section, &names, text))
+    }
+
     /// As [`BoundPolicy::decide`], with what the ad's text says when the
     /// policy reads it (`[text]`); without that section `text` is ignored.
     pub fn decide_with_text(
@@ -381,6 +393,7 @@ impl BoundPolicy {
                 score,
                 reason: None,
                 suggestion: None,
+                text: None,
             },
             Verdict::Review => Decision {
                 status: Status::InReview,
@@ -394,6 +407,7 @@ impl BoundPolicy {
                     percent(band.approve_at)
                 )),
                 suggestion: Some(band.leaning(score)),
+                text: None,
             },
             Verdict::Reject => {
                 let mut reason = match &self.policy.reject_reason {
@@ -412,6 +426,7 @@ impl BoundPolicy {
                     score,
                     reason: Some(reason),
                     suggestion: None,
+                    text: None,
                 }
             }
         }
@@ -442,16 +457,20 @@ pub fn judge(
     text: Option<&TextScores>,
     gates: &[(&BoundGate, &[f32])],
 ) -> Decision {
-    if let Some(veto) = gates
+    let decision = match gates
         .iter()
         .find_map(|(gate, gate_probabilities)| gate.veto(gate_probabilities))
     {
-        return veto;
+        Some(veto) => veto,
+        None => gates.iter().fold(
+            policy.decide_with_text(probabilities, top_label, text),
+            |decision, (gate, gate_probabilities)| gate.doubt(gate_probabilities, decision),
+        ),
+    };
+    Decision {
+        text: text.and_then(|scores| policy.text_reading(scores)),
+        ..decision
     }
-    gates.iter().fold(
-        policy.decide_with_text(probabilities, top_label, text),
-        |decision, (gate, gate_probabilities)| gate.doubt(gate_probabilities, decision),
-    )
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@
 //! not approved: a person decides (`disagreement = "review"`) or it is
 //! rejected, with a reason that says what disagrees.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Decision, Policy, percent};
@@ -128,6 +130,59 @@ impl TextScores {
             (None, self.off_topic)
         } else {
             (Some(index), probability)
+        }
+    }
+}
+
+/// What the ad's text said, as recorded with its decision, shown to
+/// moderators and printed by `adpipe tag`: probabilities rounded to four
+/// decimals, keyed by category name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextReading {
+    /// The text's best guess: a category, `off_topic`, or `None` when the
+    /// text is too far from every prototype to say anything.
+    pub says: Option<String>,
+    /// The text's probability per category.
+    pub categories: BTreeMap<String, f32>,
+    /// Its probability of selling something the policy does not publish.
+    pub off_topic: f32,
+    /// Its best cosine similarity to any prototype.
+    pub best_similarity: f32,
+}
+
+/// The name a reading gives to text that sells nothing the policy publishes.
+pub const OFF_TOPIC: &str = "off_topic";
+
+impl TextReading {
+    /// `names` are the policy's categories, in its order.
+    pub fn new(section: &TextSection, names: &[&str], text: &TextScores) -> Self {
+        let round = |value: f32| (value * 10_000.0).round() / 10_000.0;
+        let says = if says_something(section, text) {
+            match text.best() {
+                (Some(index), _) => names.get(index).map(|name| (*name).to_owned()),
+                (None, _) => Some(OFF_TOPIC.to_owned()),
+            }
+        } else {
+            None
+        };
+        Self {
+            says,
+            categories: names
+                .iter()
+                .zip(&text.categories)
+                .map(|(name, probability)| ((*name).to_owned(), round(*probability)))
+                .collect(),
+            off_topic: round(text.off_topic),
+            best_similarity: round(text.best_similarity),
+        }
+    }
+
+    /// The probability of what the text says (0 when it says nothing).
+    pub fn confidence(&self) -> f32 {
+        match self.says.as_deref() {
+            Some(OFF_TOPIC) => self.off_topic,
+            Some(name) => self.categories.get(name).copied().unwrap_or(0.0),
+            None => 0.0,
         }
     }
 }

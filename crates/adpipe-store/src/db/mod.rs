@@ -10,6 +10,7 @@
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use adpipe_core::policy::TextReading;
 use adpipe_core::{AdId, AdText, Email, Status, Tag};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
@@ -88,6 +89,8 @@ pub struct AdRecord {
     pub suggestion: Option<Status>,
     /// In review: since when.
     pub review_since: Option<i64>,
+    /// What the ad's text said, when the policy read it.
+    pub text_reading: Option<TextReading>,
 }
 
 #[derive(Debug, Clone)]
@@ -106,7 +109,7 @@ pub fn now_millis() -> i64 {
 
 pub(super) const COLUMNS: &str = "id, text, email, image_key, content_type, status, category, tags, model, \
                        policy, reason, attempts, created_at, decided_at, notified_at, \
-                       notify_attempts, score, suggestion, review_since";
+                       notify_attempts, score, suggestion, review_since, text_reading";
 
 impl Database {
     /// Connects (creating a SQLite file if needed) and applies migrations.
@@ -191,6 +194,7 @@ pub(super) fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
     let status: String = row.try_get("status")?;
     let tags: Option<String> = row.try_get("tags")?;
     let suggestion: Option<String> = row.try_get("suggestion")?;
+    let text_reading: Option<String> = row.try_get("text_reading")?;
     let tags = match tags {
         Some(json) => serde_json::from_str(&json).map_err(|error| corrupt(error.to_string()))?,
         None => Vec::new(),
@@ -221,6 +225,11 @@ pub(super) fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
             .transpose()
             .map_err(corrupt)?,
         review_since: row.try_get("review_since")?,
+        text_reading: text_reading
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|error| corrupt(error.to_string()))?,
     })
 }
 
