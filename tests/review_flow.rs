@@ -356,3 +356,97 @@ async fn review_story(processes: &mut Processes, deployment: Deployment) {
     );
     processes.stop_gracefully();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quality_control_sends_sampled_approvals_to_a_person_on_sqlite() {
+    let mut processes = Processes::new();
+    let deployment = Deployment::embedded(&processes);
+    sampling_story(&mut processes, deployment).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quality_control_sends_sampled_approvals_to_a_person_on_postgres() {
+    let (admin, name, url) = fresh_postgres("adpipe_sampling").await;
+    let mut processes = Processes::new();
+    let deployment = Deployment::services(&processes, &url, "adpipe-sampling-test");
+    sampling_story(&mut processes, deployment).await;
+    drop_postgres(admin, &name).await;
+}
+
+/// The vehicles policy with `review_sample = 1`: every approval the model
+/// would make goes to a person first (each ad's draw is fixed by its id,
+/// so a share of 1 picks them all); rejections are not sampled. The
+/// submitter hears once, at the person's decision.
+async fn sampling_story(processes: &mut Processes, deployment: Deployment) {
+    let catcher = Catcher::new();
+    let vehicles = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/policies/vehicles.toml"),
+    )
+    .expect("vehicles.toml");
+    let policy = processes.dir.join("vehicles-sampled.toml");
+    std::fs::write(&policy, format!("review_sample = 1.0\n{vehicles}")).expect("policy");
+    let deployment = deployment
+        .with("ADPIPE_ADMIN_TOKEN", TOKEN)
+        .with("ADPIPE_POLICY", policy.display().to_string());
+    processes.spawn("serve", &["serve"], &deployment.vars);
+    let api = Api::new(deployment.port);
+    api.wait_until_up(processes).await;
+
+    let run = &adpipe_core::AdId::new().to_string()[24..];
+    let car_email = format!("car-{run}@sampling.example.com");
+    let cat_email = format!("cat-{run}@sampling.example.com");
+    let (code, _, car) = api
+        .submit(
+            "Family car",
+            &car_email,
+            &fixture("vehicle/car_rear_motionblur.jpg"),
+        )
+        .await;
+    assert_eq!(code, 202, "{car}");
+    let (code, _, cat) = api
+        .submit("A cat", &cat_email, &fixture("other/cat_chelsea.png"))
+        .await;
+    assert_eq!(code, 202, "{cat}");
+    let car = car["id"].as_str().expect("id").to_owned();
+    let cat = cat["id"].as_str().expect("id").to_owned();
+    let (_, decided) = api.until_decided(&car).await;
+    assert_eq!(decided["status"], "in_review", "{decided}");
+    let (_, decided) = api.until_decided(&cat).await;
+    assert_eq!(decided["status"], "rejected", "rejections are not sampled");
+
+    let queue: Value = api
+        .http
+        .get(format!("{}/admin/reviews", api.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("GET /admin/reviews")
+        .json()
+        .await
+        .expect("JSON");
+    let item = &queue["ads"][0];
+    assert_eq!(item["id"], car.as_str(), "{queue}");
+    assert_eq!(item["suggestion"]["outcome"], "approved", "{item}");
+    assert!(
+        item["suggestion"]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("quality control"),
+        "{item}"
+    );
+    assert!(catcher.messages_to(&car_email).await.is_empty());
+
+    let decided = api
+        .http
+        .post(format!("{}/admin/ads/{car}/decision", api.base))
+        .bearer_auth(TOKEN)
+        .json(&json!({"outcome": "approved", "category": "car", "moderator": "qa"}))
+        .send()
+        .await
+        .expect("POST decision");
+    assert_eq!(decided.status(), 200);
+    let (subject, _) = catcher.only_email_to(&car_email).await;
+    assert_eq!(subject, "Your ad was approved (car)");
+    catcher.only_email_to(&cat_email).await;
+    processes.stop_gracefully();
+}
