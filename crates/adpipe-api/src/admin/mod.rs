@@ -3,6 +3,7 @@
 //! the moderators' work ([`moderation`]: the review queue, decisions,
 //! history). Every request needs `Authorization: Bearer <token>`.
 
+mod decision;
 pub(crate) mod moderation;
 
 use std::str::FromStr;

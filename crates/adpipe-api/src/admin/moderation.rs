@@ -4,22 +4,17 @@
 
 use adpipe_core::policy::TextReading;
 use adpipe_core::{AdId, Status, Tag};
-use adpipe_store::{HistoryEntry, Moderated, Moderation};
+use adpipe_store::{HistoryEntry, Moderated};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use super::decision::{DecisionRequest, checked};
 use super::{AdminAd, database_error, page_limit};
 use crate::status::{find, image_of, parse_id};
 use crate::{ApiError, AppState};
-
-/// Longest moderator name and reason accepted.
-const MAX_NAME_CHARS: usize = 100;
-const MAX_REASON_CHARS: usize = 1000;
-/// Said to the submitter when a moderator rejects without a reason.
-const DEFAULT_REJECT_REASON: &str = "A moderator did not approve your ad.";
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -135,174 +130,6 @@ pub(crate) async fn reviews(
         categories: state.config.categories.clone(),
         total,
     }))
-}
-
-/// A moderator's decision: an approval in one of the policy's categories,
-/// or a rejection with a reason for the submitter.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum DecisionRequest {
-    /// Publish the ad.
-    Approved(Approval),
-    /// Do not publish it.
-    Rejected(Rejection),
-}
-
-/// `"outcome": "approved"`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Approval {
-    /// One of the policy's categories (the document lists them).
-    #[schema(example = "car")]
-    category: String,
-    /// Who decides, as the history will show it (`moderator:<name>`): 1 to
-    /// 100 characters, not only spaces, no control characters.
-    #[schema(
-        example = "ana",
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
-    )]
-    moderator: String,
-    /// Overturn a final decision (approved or rejected) too, not only an
-    /// ad in review; the submitter is emailed the new outcome.
-    #[serde(default, rename = "override")]
-    overrides: bool,
-    /// An approval gives the submitter no reason: absent, null or empty
-    /// (accepted so a client may send the same four fields every time).
-    #[serde(default)]
-    #[schema(nullable, max_length = 0)]
-    reason: Option<String>,
-}
-
-/// `"outcome": "rejected"`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Rejection {
-    /// Said to the submitter: at most 1000 characters, no control
-    /// characters but line breaks and tabs. Empty or absent: "A moderator
-    /// did not approve your ad."
-    #[serde(default)]
-    #[schema(
-        max_length = 1000,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    reason: Option<String>,
-    /// Who decides, as the history will show it (`moderator:<name>`): 1 to
-    /// 100 characters, not only spaces, no control characters.
-    #[schema(
-        example = "ana",
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
-    )]
-    moderator: String,
-    /// Overturn a final decision (approved or rejected) too, not only an
-    /// ad in review; the submitter is emailed the new outcome.
-    #[serde(default, rename = "override")]
-    overrides: bool,
-    /// A rejected ad has no category: absent, null or empty (accepted so a
-    /// client may send the same four fields every time).
-    #[serde(default)]
-    #[schema(nullable, max_length = 0)]
-    category: Option<String>,
-}
-
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_decision", message)
-}
-
-fn has_control(text: &str) -> bool {
-    text.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-}
-
-/// The moderator's name, trimmed. Lengths count what was sent, as the
-/// document's `maxLength` does.
-fn moderator_name(name: &str) -> Result<&str, ApiError> {
-    let trimmed = name.trim();
-    if trimmed.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(invalid(
-            "moderator must name who decides: 1 to 100 characters, not only spaces, no control \
-             characters",
-        ));
-    }
-    Ok(trimmed)
-}
-
-/// Checks a decision against the policy; the moderation to record.
-fn checked<'a>(
-    request: &'a DecisionRequest,
-    categories: &[String],
-) -> Result<Moderation<'a>, ApiError> {
-    match request {
-        DecisionRequest::Approved(approval) => {
-            let moderator = moderator_name(&approval.moderator)?;
-            if approval
-                .reason
-                .as_deref()
-                .is_some_and(|reason| !reason.is_empty())
-            {
-                return Err(invalid(
-                    "an approval gives no reason (leave reason out, null or empty); a rejection \
-                     does",
-                ));
-            }
-            let category = approval.category.as_str();
-            if !categories.iter().any(|known| known == category) {
-                let shown: String = category.chars().take(64).collect();
-                return Err(ApiError::bad_request(
-                    "unknown_category",
-                    format!(
-                        "the policy has no category {shown:?}; it has: {}",
-                        categories.join(", ")
-                    ),
-                ));
-            }
-            Ok(Moderation {
-                outcome: Status::Approved,
-                category: Some(category),
-                reason: None,
-                moderator,
-                overrides: approval.overrides,
-            })
-        }
-        DecisionRequest::Rejected(rejection) => {
-            let moderator = moderator_name(&rejection.moderator)?;
-            if rejection
-                .category
-                .as_deref()
-                .is_some_and(|category| !category.is_empty())
-            {
-                return Err(invalid(
-                    "a rejected ad has no category (leave category out, null or empty); an \
-                     approval has one",
-                ));
-            }
-            let reason = rejection.reason.as_deref().unwrap_or_default();
-            if reason.chars().count() > MAX_REASON_CHARS || has_control(reason) {
-                return Err(invalid(
-                    "reason must be at most 1000 characters, without control characters but \
-                     line breaks and tabs",
-                ));
-            }
-            let reason = reason.trim();
-            Ok(Moderation {
-                outcome: Status::Rejected,
-                category: None,
-                reason: Some(if reason.is_empty() {
-                    DEFAULT_REJECT_REASON
-                } else {
-                    reason
-                }),
-                moderator,
-                overrides: rejection.overrides,
-            })
-        }
-    }
 }
 
 /// Decide an ad in review (or, with `override`, overturn a final decision).
@@ -470,80 +297,4 @@ pub(crate) async fn image(
     let id = parse_id(&id)?;
     let ad = find(&state, id).await?;
     image_of(&state, &ad).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(json: &str) -> DecisionRequest {
-        serde_json::from_str(json).unwrap()
-    }
-
-    #[test]
-    fn decisions_are_checked_against_the_policy() {
-        let categories = vec!["car".to_owned(), "boat".to_owned()];
-        let ok = request(r#"{"outcome": "approved", "category": "car", "moderator": " ana "}"#);
-        let moderation = checked(&ok, &categories).unwrap();
-        assert_eq!(moderation.outcome, Status::Approved);
-        assert_eq!(moderation.category, Some("car"));
-        assert_eq!(moderation.moderator, "ana");
-        let rejected = request(r#"{"outcome": "rejected", "moderator": "ana", "override": true}"#);
-        let moderation = checked(&rejected, &categories).unwrap();
-        assert_eq!(moderation.reason, Some(DEFAULT_REJECT_REASON));
-        assert!(moderation.overrides);
-        let own_words =
-            request(r#"{"outcome": "rejected", "reason": " Sold. ", "moderator": "ana"}"#);
-        assert_eq!(
-            checked(&own_words, &categories).unwrap().reason,
-            Some("Sold.")
-        );
-        for (json, code) in [
-            (
-                r#"{"outcome": "approved", "category": "plane", "moderator": "ana"}"#,
-                "unknown_category",
-            ),
-            (
-                r#"{"outcome": "rejected", "moderator": " "}"#,
-                "invalid_decision",
-            ),
-            (
-                r#"{"outcome": "rejected", "moderator": "a\u0007"}"#,
-                "invalid_decision",
-            ),
-            (
-                r#"{"outcome": "rejected", "reason": "a\u0000", "moderator": "ana"}"#,
-                "invalid_decision",
-            ),
-            (
-                r#"{"outcome": "rejected", "category": "car", "moderator": "a"}"#,
-                "invalid_decision",
-            ),
-            (
-                r#"{"outcome": "approved", "category": "car", "reason": "Nice", "moderator": "a"}"#,
-                "invalid_decision",
-            ),
-        ] {
-            let error = checked(&request(json), &categories).unwrap_err();
-            assert_eq!(error.code, code, "{json}");
-        }
-        // All four fields, the unused ones null or empty, are a decision.
-        for json in [
-            r#"{"outcome": "approved", "category": "car", "reason": null, "moderator": "a"}"#,
-            r#"{"outcome": "rejected", "category": "", "reason": "Sold", "moderator": "a"}"#,
-        ] {
-            assert!(checked(&request(json), &categories).is_ok(), "{json}");
-        }
-        // What the shape forbids does not parse: 400 invalid_json.
-        for json in [
-            r#"{"outcome": "approved", "moderator": "ana"}"#,
-            r#"{"outcome": "maybe", "moderator": "ana"}"#,
-            r#"{"outcome": "approved", "category": "car", "moderator": "a", "extra": 1}"#,
-        ] {
-            assert!(
-                serde_json::from_str::<DecisionRequest>(json).is_err(),
-                "{json}"
-            );
-        }
-    }
 }
