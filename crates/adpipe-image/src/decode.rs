@@ -7,6 +7,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 use crate::complete::check_complete;
 use crate::format::ImageFormat;
 use crate::limits::{DecodeError, DecodeLimits, check_size, corrupt};
+use crate::reduced;
 
 /// What the header says, without decoding pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,10 +89,32 @@ pub fn probe(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageInfo, DecodeErr
     })
 }
 
-/// Decodes untrusted bytes into upright RGB8.
+/// Decodes untrusted bytes into upright RGB8, at full size.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, DecodeError> {
+    decode_reduced(bytes, limits, &|_, _| false)
+}
+
+/// Decodes untrusted bytes into upright RGB8, perhaps smaller than stored:
+/// a JPEG comes out at the smallest of 1/8, 1/4 and 1/2 of its size whose
+/// upright width and height are still `big_enough` (a model that resizes to
+/// 256 pixels needs no 4032-pixel decode). Other formats, and a JPEG for
+/// which no reduced size is big enough, decode at full size.
+pub fn decode_reduced(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    big_enough: &dyn Fn(u32, u32) -> bool,
+) -> Result<RgbImage, DecodeError> {
     let info = probe(bytes, limits)?;
     let format = info.format;
+    if format == ImageFormat::Jpeg
+        && let Some(image) = guarded(format, || {
+            reduced::decode_jpeg(bytes, info, limits, big_enough)
+                .ok_or_else(|| corrupt(format, "left to the full-size decoder"))
+        })
+        .ok()
+    {
+        return Ok(image);
+    }
     guarded(format, || {
         let mut decoder = reader(bytes, format, limits)
             .into_decoder()

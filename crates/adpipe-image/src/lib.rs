@@ -8,7 +8,9 @@
 //! its own structure ([`probe`]), so the API can turn it away at the door
 //! without decoding a pixel. [`decode`] applies EXIF orientation and
 //! flattens alpha onto white (what a person sees in a browser); grey,
-//! 16-bit and CMYK sources all come out as RGB8.
+//! 16-bit and CMYK sources all come out as RGB8. [`decode_reduced`] lets a
+//! JPEG come out smaller, at libjpeg-turbo's 1/2, 1/4 or 1/8 DCT scale, when
+//! the caller needs no more pixels than that.
 //!
 //! Both the API (probe) and the tagger (decode) use this crate, with the
 //! same limits, so an image the API accepts is one the worker can decode.
@@ -17,8 +19,9 @@ mod complete;
 mod decode;
 mod format;
 mod limits;
+mod reduced;
 
-pub use decode::{ImageInfo, RgbImage, decode, probe};
+pub use decode::{ImageInfo, RgbImage, decode, decode_reduced, probe};
 pub use format::ImageFormat;
 pub use limits::{DecodeError, DecodeLimits};
 

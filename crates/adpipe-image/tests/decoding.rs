@@ -8,12 +8,11 @@
 use std::io::Cursor;
 use std::time::Instant;
 
+mod support;
+
 use adpipe_image::{self as decode, DecodeError, DecodeLimits, ImageFormat};
 use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, Rgba};
-
-fn limits() -> DecodeLimits {
-    DecodeLimits::default()
-}
+use support::{close, exif_orientation, jpeg, limits, pixel};
 
 fn encode(image: &DynamicImage, format: image::ImageFormat) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -21,18 +20,6 @@ fn encode(image: &DynamicImage, format: image::ImageFormat) -> Vec<u8> {
         .write_to(&mut Cursor::new(&mut bytes), format)
         .expect("encode");
     bytes
-}
-
-fn pixel(image: &adpipe_image::RgbImage, x: u32, y: u32) -> [u8; 3] {
-    let at = ((y * image.width + x) * 3) as usize;
-    [image.pixels[at], image.pixels[at + 1], image.pixels[at + 2]]
-}
-
-fn close(actual: [u8; 3], expected: [u8; 3], tolerance: u8) -> bool {
-    actual
-        .iter()
-        .zip(expected)
-        .all(|(a, e)| a.abs_diff(e) <= tolerance)
 }
 
 fn photo(name: &str) -> Vec<u8> {
@@ -128,39 +115,6 @@ fn an_animated_gif_gives_its_first_frame() {
         "{:?}",
         pixel(&decoded, 3, 3)
     );
-}
-
-fn jpeg(
-    width: u16,
-    height: u16,
-    pixels: &[u8],
-    color: jpeg_encoder::ColorType,
-    exif: Option<&[u8]>,
-) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, 95);
-    if let Some(exif) = exif {
-        encoder
-            .add_app_segment(1, exif.to_vec())
-            .expect("APP1 segment");
-    }
-    encoder
-        .encode(pixels, width, height, color)
-        .expect("encode jpeg");
-    bytes
-}
-
-/// A minimal EXIF block that holds only an orientation tag.
-fn exif_orientation(orientation: u16) -> Vec<u8> {
-    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
-    exif.extend_from_slice(&1u16.to_be_bytes()); // one IFD entry
-    exif.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
-    exif.extend_from_slice(&3u16.to_be_bytes()); // SHORT
-    exif.extend_from_slice(&1u32.to_be_bytes()); // one value
-    exif.extend_from_slice(&orientation.to_be_bytes());
-    exif.extend_from_slice(&[0, 0]);
-    exif.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
-    exif
 }
 
 #[test]

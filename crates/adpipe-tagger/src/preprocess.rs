@@ -33,6 +33,15 @@ pub struct Preprocessor {
     limits: DecodeLimits,
 }
 
+/// How much a view must still shrink a picture decoded at a reduced JPEG
+/// scale. The DCT's downscaling is sharper than the resizer's filter over
+/// the full picture, and the models were trained on the latter: decoded
+/// just big enough (headroom 1), 4 of the 26 committed photos changed their
+/// top-1 label (two vehicles among them) and top-5 probabilities moved by
+/// up to 0.066; with 2, none changed and the largest move was 0.015
+/// (BENCHMARKS.md, "Decoding at a reduced scale").
+const RESAMPLING_HEADROOM: u32 = 2;
+
 thread_local! {
     // Its scratch buffers are worth keeping between images.
     static RESIZER: RefCell<Resizer> = RefCell::new(Resizer::new());
@@ -106,11 +115,30 @@ impl Preprocessor {
         self.width as usize * self.height as usize * 3
     }
 
-    /// Decodes `bytes` and writes all views into `out`
+    /// Decodes `bytes` (a JPEG at a reduced scale where that is
+    /// [`Preprocessor::big_enough`]) and writes all views into `out`
     /// (`floats_per_image()` long).
     pub fn prepare(&self, bytes: &[u8], out: &mut [f32]) -> Result<(), DecodeError> {
-        let image = adpipe_image::decode(bytes, &self.limits)?;
+        let image = adpipe_image::decode_reduced(bytes, &self.limits, &|width, height| {
+            self.big_enough(width, height)
+        })?;
         self.prepare_decoded(&image, out)
+    }
+
+    /// Whether a picture this large still gives every view as the model
+    /// expects it: each view shrinks it by [`RESAMPLING_HEADROOM`] or more.
+    /// A JPEG is then decoded at the smallest DCT scale that is big enough.
+    pub fn big_enough(&self, width: u32, height: u32) -> bool {
+        let (width, height) = (width / RESAMPLING_HEADROOM, height / RESAMPLING_HEADROOM);
+        let covers_model = width >= self.width && height >= self.height;
+        self.views.iter().all(|view| match view {
+            View::CenterCrop => covers_model && width.min(height) >= self.shorter_side,
+            View::Stretch => {
+                covers_model && width >= self.stretch_size[0] && height >= self.stretch_size[1]
+            }
+            // Fitted inside the model's input: one side reaches it.
+            View::Letterbox => width >= self.width || height >= self.height,
+        })
     }
 
     /// Writes all views of an already decoded image into `out`. An image

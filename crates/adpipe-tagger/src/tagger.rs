@@ -150,9 +150,15 @@ impl Tagger {
         &self.models[0]
     }
 
-    /// Decodes once and writes every model's input for one image.
+    /// Decodes once, as small as every model allows, and writes every
+    /// model's input for one image.
     fn prepare(&self, bytes: &[u8], slots: &mut [&mut [f32]]) -> Result<(), DecodeError> {
-        let image = adpipe_image::decode(bytes, &self.limits)?;
+        let big_enough = |width, height| {
+            self.models
+                .iter()
+                .all(|model| model.preprocessor.big_enough(width, height))
+        };
+        let image = adpipe_image::decode_reduced(bytes, &self.limits, &big_enough)?;
         for (model, slot) in self.models.iter().zip(slots.iter_mut()) {
             model.preprocessor.prepare_decoded(&image, slot)?;
         }

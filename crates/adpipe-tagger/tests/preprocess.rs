@@ -109,3 +109,31 @@ proptest! {
         prop_assert!(fits(setup, input, width, height).is_ok(), "{:?}", fits(setup, input, width, height));
     }
 }
+
+/// A JPEG is decoded at a reduced scale only when every view still shrinks
+/// the picture by half or more (see `RESAMPLING_HEADROOM`).
+#[test]
+fn a_reduced_decode_leaves_every_view_room_to_shrink() {
+    let lite0 = preprocessor(SETUPS[0], (224, 224));
+    assert!(lite0.big_enough(512, 512));
+    assert!(lite0.big_enough(4000, 512));
+    assert!(!lite0.big_enough(511, 4000), "shorter side under 2 × 256");
+
+    let stretch = preprocessor(SETUPS[3], (224, 224));
+    assert!(stretch.big_enough(512, 512));
+    assert!(!stretch.big_enough(4000, 511), "both sides count");
+
+    let letterbox = preprocessor(SETUPS[4], (224, 224));
+    assert!(
+        letterbox.big_enough(448, 10),
+        "one side reaches 2 × the input"
+    );
+    assert!(!letterbox.big_enough(447, 447));
+
+    let two_views = preprocessor(SETUPS[6], (224, 224));
+    assert!(two_views.big_enough(448, 448));
+    assert!(
+        !two_views.big_enough(448, 447),
+        "the stretch view needs both sides"
+    );
+}
