@@ -121,6 +121,7 @@ pub(crate) fn load_moderator(config: &Config) -> anyhow::Result<Moderator> {
 fn amqp_config(config: &Config, url: &str) -> AmqpConfig {
     let mut amqp = AmqpConfig::new(url);
     amqp.queue = config.amqp_queue.clone();
+    amqp.delivery_limit = config.amqp_delivery_limit;
     // Up to four batches are in a worker's pipeline at once (forming,
     // inferring, waiting to be recorded, recording); a smaller prefetch
     // would starve the next batch while the last one is being acked.
@@ -168,6 +169,20 @@ pub fn migrate(config: &Config) -> anyhow::Result<bool> {
             "adpipe: the database {} is up to date",
             config.database_url()
         ));
+        if let Some(url) = &config.amqp_url {
+            let amqp = amqp_config(config, url.expose());
+            let replaced = adpipe_queue::migrate_classic_queues(&amqp)
+                .await
+                .context("cannot set up the RabbitMQ queues")?;
+            for line in &replaced {
+                say(format_args!("adpipe: {line}"));
+            }
+            say(format_args!(
+                "adpipe: the RabbitMQ queues {:?} and {:?} are quorum queues",
+                amqp.queue,
+                format!("{}.dead", amqp.queue)
+            ));
+        }
         Ok(true)
     })
 }

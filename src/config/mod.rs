@@ -24,6 +24,9 @@ pub struct Config {
     /// RabbitMQ; unset = the built-in queue in the database.
     pub amqp_url: Option<SecretUrl>,
     pub amqp_queue: String,
+    /// Deliveries of one message before RabbitMQ dead-letters it (the
+    /// quorum queue's `x-delivery-limit`); its ad is published again later.
+    pub amqp_delivery_limit: u32,
     /// Base of the links in emails and in `image_url`; default: `http://{http_addr}`.
     pub public_url: Option<String>,
     /// Bearer token of the admin endpoints; unset = no admin endpoints.
@@ -131,6 +134,7 @@ impl Default for Config {
             database_max_connections: 16,
             amqp_url: None,
             amqp_queue: "adpipe.ads".into(),
+            amqp_delivery_limit: adpipe_queue::AmqpConfig::DEFAULT_DELIVERY_LIMIT,
             public_url: None,
             admin_token: None,
             model: None,

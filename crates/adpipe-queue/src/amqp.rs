@@ -5,18 +5,19 @@
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
-use lapin::options::{BasicQosOptions, ConfirmSelectOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable};
+use lapin::options::{BasicQosOptions, ConfirmSelectOptions};
 use lapin::uri::AMQPUri;
 use lapin::{Channel, Connection, ConnectionProperties, ErrorKind};
 use tokio::time::{Instant, timeout, timeout_at};
 
-use crate::{AmqpConfig, QueueError, credentials, redact_url};
+use crate::{AmqpConfig, QueueError, credentials, redact_url, topology};
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Role {
     Publisher,
     Consumer,
+    /// `adpipe migrate`, replacing queues.
+    Migration,
 }
 
 /// One connection and the channel we use on it.
@@ -30,31 +31,7 @@ impl Link {
     /// topology, all within `connect_timeout`.
     pub(crate) async fn open(config: &AmqpConfig, role: Role) -> Result<Self, QueueError> {
         let deadline = Instant::now() + config.connect_timeout;
-        let uri = parse_uri(config)?;
-        let properties =
-            ConnectionProperties::default().with_connection_name(connection_name(role).into());
-        // lapin has no handshake timeout of its own. Abandoning the attempt
-        // here leaves its io thread waiting until the peer answers or hangs
-        // up, which a broker that is merely slow eventually does.
-        let connect = Connection::connect_uri(uri, properties);
-        let connection = match timeout_at(deadline, connect).await {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(err)) => {
-                return Err(QueueError::Unavailable(format!(
-                    "cannot connect to {} ({}); check that RabbitMQ is running and that the \
-                     URL and its credentials are right",
-                    redact_url(&config.url),
-                    scrub(&err.to_string(), &config.url),
-                )));
-            }
-            Err(_) => {
-                return Err(QueueError::Unavailable(format!(
-                    "no answer from {} within {:?}; check that RabbitMQ is running and reachable",
-                    redact_url(&config.url),
-                    config.connect_timeout,
-                )));
-            }
-        };
+        let connection = connect(config, role, deadline).await?;
         let setup = async {
             let channel = connection
                 .create_channel()
@@ -69,8 +46,9 @@ impl Link {
                     .basic_qos(config.prefetch.max(1), BasicQosOptions::default())
                     .await
                     .map_err(|err| error(&err, config, "setting the prefetch"))?,
+                Role::Migration => {}
             }
-            declare(&channel, config).await?;
+            topology::declare(&channel, config).await?;
             Ok(channel)
         };
         // On failure, dropping `connection` closes it.
@@ -103,38 +81,34 @@ impl Link {
     }
 }
 
-/// The dead-letter queue first, so that a rejected message never finds it
-/// missing. Arguments must be the same in every declaration, or RabbitMQ
-/// answers PRECONDITION_FAILED.
-async fn declare(channel: &Channel, config: &AmqpConfig) -> Result<(), QueueError> {
-    let dead = config.dead_letter_queue();
-    let mut arguments = FieldTable::default();
-    arguments.insert(
-        "x-dead-letter-exchange".into(),
-        AMQPValue::LongString("".into()),
-    );
-    arguments.insert(
-        "x-dead-letter-routing-key".into(),
-        AMQPValue::LongString(dead.as_str().into()),
-    );
-    for (queue, arguments) in [
-        (dead.as_str(), FieldTable::default()),
-        (config.queue.as_str(), arguments),
-    ] {
-        channel
-            .queue_declare(queue.into(), QueueDeclareOptions::durable(), arguments)
-            .await
-            .map_err(
-                |err| match error(&err, config, &format!("declaring queue {queue:?}")) {
-                    QueueError::Protocol(text) => QueueError::Protocol(format!(
-                        "{text}; if the queue exists with other settings, delete it \
-                     (adpipe declares it again) or use another queue name"
-                    )),
-                    other => other,
-                },
-            )?;
+/// Opens a connection within `deadline`, with an error that says what to
+/// check and never shows the password.
+pub(crate) async fn connect(
+    config: &AmqpConfig,
+    role: Role,
+    deadline: Instant,
+) -> Result<Connection, QueueError> {
+    let uri = parse_uri(config)?;
+    let properties =
+        ConnectionProperties::default().with_connection_name(connection_name(role).into());
+    // lapin has no handshake timeout of its own. Abandoning the attempt
+    // here leaves its io thread waiting until the peer answers or hangs
+    // up, which a broker that is merely slow eventually does.
+    let connect = Connection::connect_uri(uri, properties);
+    match timeout_at(deadline, connect).await {
+        Ok(Ok(connection)) => Ok(connection),
+        Ok(Err(err)) => Err(QueueError::Unavailable(format!(
+            "cannot connect to {} ({}); check that RabbitMQ is running and that the \
+                 URL and its credentials are right",
+            redact_url(&config.url),
+            scrub(&err.to_string(), &config.url),
+        ))),
+        Err(_) => Err(QueueError::Unavailable(format!(
+            "no answer from {} within {:?}; check that RabbitMQ is running and reachable",
+            redact_url(&config.url),
+            config.connect_timeout,
+        ))),
     }
-    Ok(())
 }
 
 /// Broker or connection trouble is `Unavailable`; the rest is `Protocol`.
@@ -235,6 +209,7 @@ fn connection_name(role: Role) -> String {
     let role = match role {
         Role::Publisher => "publisher",
         Role::Consumer => "consumer",
+        Role::Migration => "migration",
     };
     format!("{program} {role} (pid {})", std::process::id())
 }

@@ -16,9 +16,13 @@
 //! (persistent messages, publisher confirms, ack after the decision is
 //! stored), not exactly-once.
 //!
-//! Topology, declared identically by every publisher and consumer: a durable
-//! queue `<queue>` whose rejected messages RabbitMQ dead-letters, through the
-//! default exchange, to the durable queue `<queue>.dead`.
+//! Topology, declared identically by every publisher and consumer: a quorum
+//! queue `<queue>` (durable and replicated, RabbitMQ's recommended type since
+//! 3.8) whose rejected messages, and messages delivered `delivery_limit`
+//! times, RabbitMQ dead-letters through the default exchange to the quorum
+//! queue `<queue>.dead`. A classic queue of that name, left by an adpipe
+//! before quorum queues, is named in the error, and `adpipe migrate`
+//! replaces it ([`migrate_classic_queues`]).
 
 mod amqp;
 mod consumer;
@@ -28,6 +32,7 @@ mod publisher;
 mod queue;
 mod settings;
 mod sweep;
+mod topology;
 
 use std::fmt;
 use std::time::Duration;
@@ -38,6 +43,7 @@ pub use message::{MessageError, decode, encode};
 pub use publisher::Publisher;
 pub use queue::Queue;
 pub use settings::{Batching, Sweep};
+pub use topology::migrate_classic_queues;
 
 // The one URL redactor, for logs and error messages.
 pub(crate) use adpipe_core::{redact_url, url_credentials as credentials};
@@ -59,11 +65,19 @@ pub struct AmqpConfig {
     /// for RabbitMQ to answer any single operation (a publisher confirm, a
     /// close).
     pub connect_timeout: Duration,
+    /// Deliveries of one message before RabbitMQ dead-letters it to
+    /// `<queue>.dead` instead of handing it out again (the quorum queue's
+    /// `x-delivery-limit`): a message that keeps failing cannot loop
+    /// forever. Its ad stays pending in the database, and the sweep
+    /// publishes it again once its lease has run out.
+    pub delivery_limit: u32,
 }
 
 impl AmqpConfig {
     pub const DEFAULT_PREFETCH: u16 = 16;
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// RabbitMQ 4's default for quorum queues.
+    pub const DEFAULT_DELIVERY_LIMIT: u32 = 20;
 
     pub fn new(url: impl Into<String>) -> Self {
         Self {
@@ -71,6 +85,7 @@ impl AmqpConfig {
             queue: DEFAULT_QUEUE.to_owned(),
             prefetch: Self::DEFAULT_PREFETCH,
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            delivery_limit: Self::DEFAULT_DELIVERY_LIMIT,
         }
     }
 
@@ -87,6 +102,7 @@ impl fmt::Debug for AmqpConfig {
             .field("queue", &self.queue)
             .field("prefetch", &self.prefetch)
             .field("connect_timeout", &self.connect_timeout)
+            .field("delivery_limit", &self.delivery_limit)
             .finish()
     }
 }

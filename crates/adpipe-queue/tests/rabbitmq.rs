@@ -227,7 +227,12 @@ async fn messages_are_persistent_and_queues_durable() {
 
         // RabbitMQ compares a redeclaration with what exists: the same
         // settings pass, anything else is PRECONDITION_FAILED.
-        let mut dead_lettering = FieldTable::default();
+        let mut quorum = FieldTable::default();
+        quorum.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        let mut dead_lettering = quorum.clone();
         dead_lettering.insert(
             "x-dead-letter-exchange".into(),
             AMQPValue::LongString("".into()),
@@ -236,10 +241,14 @@ async fn messages_are_persistent_and_queues_durable() {
             "x-dead-letter-routing-key".into(),
             AMQPValue::LongString(broker.dead().as_str().into()),
         );
+        dead_lettering.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongLongInt(i64::from(broker.config.delivery_limit)),
+        );
         let transient = QueueDeclareOptions::default();
         for (queue, arguments) in [
             (broker.config.queue.clone(), dead_lettering.clone()),
-            (broker.dead(), FieldTable::default()),
+            (broker.dead(), quorum.clone()),
         ] {
             let channel = broker.fresh_channel().await;
             let same = channel
