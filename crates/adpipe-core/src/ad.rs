@@ -201,18 +201,24 @@ impl AdText {
         // The limit counts what was sent (as the API's document does); the
         // text kept is trimmed.
         let chars = text.chars().count();
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(InvalidAdText::Empty);
-        }
-        if chars > Self::MAX_CHARS {
-            return Err(InvalidAdText::TooLong(chars));
-        }
+        // Control characters are looked for in what was sent, before the
+        // trim: NEL (U+0085) is both a control character and white space,
+        // and a leading one must be refused as the API's document says,
+        // not trimmed away.
         if text
             .chars()
             .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
         {
             return Err(InvalidAdText::ControlCharacters);
+        }
+        // A byte-order mark counts as white space, as in the document's
+        // pattern (JSON Schema's `\s`).
+        let text = text.trim_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}');
+        if text.is_empty() {
+            return Err(InvalidAdText::Empty);
+        }
+        if chars > Self::MAX_CHARS {
+            return Err(InvalidAdText::TooLong(chars));
         }
         Ok(Self(text.to_owned()))
     }
@@ -305,6 +311,21 @@ mod tests {
         assert_eq!(
             AdText::parse("bell\u{7}"),
             Err(InvalidAdText::ControlCharacters)
+        );
+        // NEL is white space and a control character: refused even where
+        // a trim would have removed it (found by Schemathesis).
+        assert_eq!(
+            AdText::parse("\u{85}þ¬ì"),
+            Err(InvalidAdText::ControlCharacters)
+        );
+        assert_eq!(
+            AdText::parse("car\u{85}"),
+            Err(InvalidAdText::ControlCharacters)
+        );
+        assert_eq!(AdText::parse("\u{FEFF} \n"), Err(InvalidAdText::Empty));
+        assert_eq!(
+            AdText::parse("\u{FEFF}Red car").map(|text| text.as_str().to_owned()),
+            Ok("Red car".to_owned())
         );
     }
 }
