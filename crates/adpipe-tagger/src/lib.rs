@@ -9,6 +9,7 @@
 //! [`Moderator`] adds the policy and its gates.
 
 pub mod classifier;
+mod decoding;
 pub mod moderator;
 pub mod preprocess;
 pub mod runtime;
@@ -18,6 +19,7 @@ pub mod text;
 
 pub use adpipe_image::{DecodeError, DecodeLimits, ImageFormat, ImageInfo, RgbImage};
 pub use classifier::{Classifier, Execution, ModelError, SessionConfig};
+pub use decoding::ImageBytes;
 pub use moderator::{Assessment, Moderator, ModeratorError};
 /// Graph optimisation levels for [`SessionConfig::optimization`].
 pub use ort::session::builder::GraphOptimizationLevel;

@@ -9,6 +9,7 @@ use adpipe_core::policy::{
 use adpipe_core::{AdId, DecidedBy, Status, Tag, top_k};
 
 use crate::classifier::ModelError;
+use crate::decoding::ImageBytes;
 use crate::spec::ModelSpec;
 use crate::tagger::{LoadError, Model, Outputs, PreparedBatch, Tagger, TaggerConfig};
 use crate::text::{TextEmbedder, cosine};
@@ -240,6 +241,16 @@ impl Moderator {
     /// the worker prepares the next batch while the current one is judged.
     pub fn prepare(&self, images: &[&[u8]]) -> PreparedBatch {
         self.tagger.prepare_batch(images)
+    }
+
+    /// [`Moderator::prepare`] on the tagger's long-lived decoding threads;
+    /// `done` gets the batch (see [`Tagger::prepare_batch_in_background`]).
+    pub fn prepare_in_background(
+        &self,
+        images: Vec<ImageBytes>,
+        done: impl FnOnce(PreparedBatch) + Send + 'static,
+    ) {
+        self.tagger.prepare_batch_in_background(images, done);
     }
 
     /// Runs the models over a prepared batch and judges each image, with

@@ -4,8 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crate::classifier::{Classifier, Execution, ModelError, SessionConfig};
+use crate::decoding::{DecoderPool, Decoding, ImageBytes, Prepared};
 use crate::preprocess::Preprocessor;
 use crate::runtime::{self, RuntimeError, RuntimeOptions};
 use crate::spec::{Device, ModelSpec, SpecError};
@@ -97,9 +99,6 @@ impl Model {
 /// Per image: the probabilities of every model, in model order.
 pub type Outputs = Vec<Vec<f32>>;
 
-/// Per image: every model's input, or why the image could not be read.
-type Prepared = Result<Vec<Vec<f32>>, DecodeError>;
-
 /// A batch decoded and preprocessed, waiting for the model.
 #[derive(Debug)]
 pub struct PreparedBatch {
@@ -118,23 +117,47 @@ impl PreparedBatch {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// Per image, in order: its inputs or why it could not be read.
+    pub(crate) fn from_results(results: impl IntoIterator<Item = Prepared>) -> Self {
+        let mut batch = Self {
+            len: 0,
+            rows: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        for (index, prepared) in results.into_iter().enumerate() {
+            match prepared {
+                Ok(buffers) => batch.rows.push((index, buffers)),
+                Err(error) => batch.unreadable.push((index, error)),
+            }
+            batch.len = index + 1;
+        }
+        batch
+    }
 }
 
 #[derive(Debug)]
 pub struct Tagger {
     models: Vec<Model>,
-    limits: DecodeLimits,
+    decoding: Arc<Decoding>,
     preprocess_threads: usize,
+    /// Started by the first [`Tagger::prepare_batch_in_background`].
+    pool: OnceLock<DecoderPool>,
 }
 
 impl Tagger {
     /// `models[0]` is the main classifier; the rest feed gates.
     pub fn new(models: Vec<Model>, config: &TaggerConfig) -> Self {
         assert!(!models.is_empty(), "a tagger needs at least one model");
+        let preprocessors = models
+            .iter()
+            .map(|model| model.preprocessor.clone())
+            .collect();
         Self {
             models,
-            limits: config.limits,
+            decoding: Arc::new(Decoding::new(preprocessors, config.limits)),
             preprocess_threads: config.preprocess_threads.max(1),
+            pool: OnceLock::new(),
         }
     }
 
@@ -150,30 +173,8 @@ impl Tagger {
         &self.models[0]
     }
 
-    /// Decodes once, as small as every model allows, and writes every
-    /// model's input for one image.
-    fn prepare(&self, bytes: &[u8], slots: &mut [&mut [f32]]) -> Result<(), DecodeError> {
-        let big_enough = |width, height| {
-            self.models
-                .iter()
-                .all(|model| model.preprocessor.big_enough(width, height))
-        };
-        let image = adpipe_image::decode_reduced(bytes, &self.limits, &big_enough)?;
-        for (model, slot) in self.models.iter().zip(slots.iter_mut()) {
-            model.preprocessor.prepare_decoded(&image, slot)?;
-        }
-        Ok(())
-    }
-
     fn prepare_owned(&self, bytes: &[u8]) -> Prepared {
-        let mut buffers: Vec<Vec<f32>> = self
-            .models
-            .iter()
-            .map(|model| vec![0f32; model.preprocessor.floats_per_image()])
-            .collect();
-        let mut slots: Vec<&mut [f32]> = buffers.iter_mut().map(Vec::as_mut_slice).collect();
-        self.prepare(bytes, &mut slots)?;
-        Ok(buffers)
+        self.decoding.prepare(bytes)
     }
 
     /// Classifies one batch held in memory: preprocessing spread over the
@@ -190,18 +191,21 @@ impl Tagger {
     /// batch on the preprocessing threads. A caller that holds the next
     /// batch prepares it while the current one is in [`Tagger::infer`].
     pub fn prepare_batch(&self, images: &[&[u8]]) -> PreparedBatch {
-        let mut batch = PreparedBatch {
-            len: images.len(),
-            rows: Vec::with_capacity(images.len()),
-            unreadable: Vec::new(),
-        };
-        for (index, prepared) in self.prepare_all(images).into_iter().enumerate() {
-            match prepared {
-                Ok(buffers) => batch.rows.push((index, buffers)),
-                Err(error) => batch.unreadable.push((index, error)),
-            }
-        }
-        batch
+        PreparedBatch::from_results(self.prepare_all(images))
+    }
+
+    /// [`Tagger::prepare_batch`] on long-lived decoding threads (started
+    /// with the first call, `preprocess_threads` of them): the caller does
+    /// not wait, and `done` gets the batch on the thread that finished it.
+    /// The worker stages its next batch this way while the model runs.
+    pub fn prepare_batch_in_background(
+        &self,
+        images: Vec<ImageBytes>,
+        done: impl FnOnce(PreparedBatch) + Send + 'static,
+    ) {
+        self.pool
+            .get_or_init(|| DecoderPool::start(self.decoding.clone(), self.preprocess_threads))
+            .submit(images, Box::new(done));
     }
 
     /// The second half of [`Tagger::classify`]: one inference run per model

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use adpipe_core::{AdId, Decision, Status, Tag};
 use adpipe_store::{AdRecord, BlobError, Blobs, Database};
-use adpipe_tagger::{Assessment, Moderator, PreparedBatch};
+use adpipe_tagger::{Assessment, ImageBytes, Moderator, PreparedBatch};
 use bytes::Bytes;
 use tracing::Instrument;
 
@@ -185,18 +185,22 @@ pub async fn stage(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
         });
     }
     let (classified, bytes): (Vec<usize>, Vec<Bytes>) = images.into_iter().unzip();
-    let prepared = if bytes.is_empty() {
-        Ok(moderator.prepare(&[]))
-    } else {
-        let model = moderator.clone();
-        // Decoding runs on the tagger's own threads; keep it off the async ones.
-        tokio::task::spawn_blocking(move || {
-            let slices: Vec<&[u8]> = bytes.iter().map(|image| image.as_ref()).collect();
-            model.prepare(&slices)
-        })
+    // Decoded on the tagger's long-lived decoding threads: this task only
+    // waits for the batch, no thread is started or blocked for it.
+    let (prepared_tx, prepared_rx) = tokio::sync::oneshot::channel();
+    moderator.prepare_in_background(
+        bytes
+            .into_iter()
+            .map(|image| Box::new(image) as ImageBytes)
+            .collect(),
+        move |batch| {
+            // The receiver is gone only when the worker stopped waiting.
+            let _ = prepared_tx.send(batch);
+        },
+    );
+    let prepared = prepared_rx
         .await
-        .map_err(|error| format!("the image decoder crashed: {error}"))
-    };
+        .map_err(|_| "the image decoder stopped".to_string());
     Staged {
         ids: ads.iter().map(|ad| ad.id).collect(),
         texts: ads.iter().map(|ad| ad.text.clone()).collect(),

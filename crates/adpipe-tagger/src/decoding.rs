@@ -1,0 +1,186 @@
+//! Decoding and preprocessing, apart from inference: what one image needs
+//! ([`Decoding`]: one decode, every model's input) and the long-lived
+//! threads the worker feeds batch after batch ([`DecoderPool`]).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::preprocess::Preprocessor;
+use crate::tagger::PreparedBatch;
+use adpipe_image::{DecodeError, DecodeLimits};
+
+/// Per image: every model's input, or why the image could not be read.
+pub(crate) type Prepared = Result<Vec<Vec<f32>>, DecodeError>;
+
+/// The bytes of one image, owned by its job: `bytes::Bytes`, `Vec<u8>`, …
+pub type ImageBytes = Box<dyn AsRef<[u8]> + Send>;
+
+/// What it takes to turn one image's bytes into every model's input.
+#[derive(Debug)]
+pub(crate) struct Decoding {
+    preprocessors: Vec<Preprocessor>,
+    limits: DecodeLimits,
+}
+
+impl Decoding {
+    pub(crate) fn new(preprocessors: Vec<Preprocessor>, limits: DecodeLimits) -> Self {
+        Self {
+            preprocessors,
+            limits,
+        }
+    }
+
+    /// Decodes once, as small as every model allows, and writes every
+    /// model's input.
+    pub(crate) fn prepare(&self, bytes: &[u8]) -> Prepared {
+        let big_enough = |width, height| {
+            self.preprocessors
+                .iter()
+                .all(|preprocessor| preprocessor.big_enough(width, height))
+        };
+        let image = adpipe_image::decode_reduced(bytes, &self.limits, &big_enough)?;
+        self.preprocessors
+            .iter()
+            .map(|preprocessor| {
+                let mut buffer = vec![0f32; preprocessor.floats_per_image()];
+                preprocessor.prepare_decoded(&image, &mut buffer)?;
+                Ok(buffer)
+            })
+            .collect()
+    }
+
+    /// [`Decoding::prepare`], where a panic in a decoder (none is known:
+    /// the property tests look for them) fails this image alone instead of
+    /// taking a long-lived thread, and every batch after it, down.
+    fn prepare_guarded(&self, bytes: &[u8]) -> Prepared {
+        std::panic::catch_unwind(AssertUnwindSafe(|| self.prepare(bytes))).unwrap_or_else(|_| {
+            Err(DecodeError::Unprocessable(
+                "the decoder failed on this image".into(),
+            ))
+        })
+    }
+}
+
+/// Hands a finished batch on.
+type Done = Box<dyn FnOnce(PreparedBatch) + Send>;
+
+/// A batch whose images are being prepared on the pool's threads.
+struct Pending {
+    remaining: AtomicUsize,
+    results: Mutex<Vec<Option<Prepared>>>,
+    done: Mutex<Option<Done>>,
+}
+
+impl Pending {
+    /// Stores one image's result; the thread that stores the last one
+    /// assembles the batch and hands it on, so nobody waits for it.
+    fn finish(&self, index: usize, prepared: Prepared) {
+        lock(&self.results)[index] = Some(prepared);
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let results = std::mem::take(&mut *lock(&self.results));
+        let batch = PreparedBatch::from_results(results.into_iter().map(|result| {
+            result.expect("every image of a batch is prepared before the last one finishes")
+        }));
+        if let Some(done) = lock(&self.done).take() {
+            done(batch);
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+struct Job {
+    index: usize,
+    bytes: ImageBytes,
+    batch: Arc<Pending>,
+}
+
+/// Long-lived decoding threads fed through a bounded queue, one job per
+/// image: no thread is started or joined per batch, and the caller neither
+/// blocks nor gives up a thread while a batch is prepared.
+pub(crate) struct DecoderPool {
+    jobs: Option<crossbeam_channel::Sender<Job>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Images waiting for a decoding thread. The worker stages one batch at a
+/// time, so it never fills this; a caller that floods the pool waits here.
+const QUEUED_IMAGES: usize = 1024;
+
+impl DecoderPool {
+    pub(crate) fn start(decoding: Arc<Decoding>, threads: usize) -> Self {
+        let (jobs, queue) = crossbeam_channel::bounded::<Job>(QUEUED_IMAGES);
+        let threads = (0..threads.max(1))
+            .map(|number| {
+                let (queue, decoding) = (queue.clone(), decoding.clone());
+                std::thread::Builder::new()
+                    .name(format!("adpipe-decode-{number}"))
+                    .spawn(move || {
+                        for job in queue {
+                            let prepared = decoding.prepare_guarded((*job.bytes).as_ref());
+                            job.batch.finish(job.index, prepared);
+                        }
+                    })
+                    .expect("the decoding threads start")
+            })
+            .collect();
+        Self {
+            jobs: Some(jobs),
+            threads,
+        }
+    }
+
+    /// Prepares `images` on the pool's threads; `done` gets the batch, in
+    /// the images' order, on the thread that finishes last (at once, on
+    /// this thread, for an empty batch). Dropping the pool first drops
+    /// `done` unrun.
+    pub(crate) fn submit(&self, images: Vec<ImageBytes>, done: Done) {
+        if images.is_empty() {
+            done(PreparedBatch::from_results(std::iter::empty()));
+            return;
+        }
+        let batch = Arc::new(Pending {
+            remaining: AtomicUsize::new(images.len()),
+            results: Mutex::new((0..images.len()).map(|_| None).collect()),
+            done: Mutex::new(Some(done)),
+        });
+        let jobs = self.jobs.as_ref().expect("the pool is running");
+        for (index, bytes) in images.into_iter().enumerate() {
+            let job = Job {
+                index,
+                bytes,
+                batch: batch.clone(),
+            };
+            if jobs.send(job).is_err() {
+                // Every thread is gone: the batch, and `done`, are dropped.
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for DecoderPool {
+    fn drop(&mut self) {
+        // Closing the queue ends each thread after the job in hand.
+        self.jobs.take();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for DecoderPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecoderPool")
+            .field("threads", &self.threads.len())
+            .finish()
+    }
+}
