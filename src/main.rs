@@ -62,9 +62,14 @@ fn init_logging(service: bool, json: bool) {
     // A closed stderr (the reader of a log pipe gone) must not stop the
     // service: tracing would report the failed write with eprintln!, which
     // panics on that same closed stderr.
+    // Colours only for a person at a terminal: a log file or a pipe (a
+    // container's log, `grep`) gets plain text; NO_COLOR turns them off.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .log_internal_errors(false);
     if json {
         // Each line carries the span it was logged in and the spans around
