@@ -142,12 +142,24 @@ def tag_batch(session, labels, datas):
     return [top_k(p, labels) for p in probs]
 
 
-def make_session(threads):
+def make_session(threads, model=MODEL):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(MODEL, sess_options=options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def ort_alone(model, batch, threads, seconds):
+    """ONNX Runtime alone: random input of `batch` rows, nothing else.
+    benches/ceiling.sh holds the worker's pace against this."""
+    session = make_session(threads, model)
+    shape = [batch] + [d if isinstance(d, int) else 1 for d in session.get_inputs()[0].shape[1:]]
+    data = np.random.default_rng(7).uniform(-1.0, 1.0, shape).astype(np.float32)
+    name = session.get_inputs()[0].name
+    rows_per_s = throughput(lambda i: session.run(None, {name: data}), batch, seconds, 3)
+    print(json.dumps({"model": model, "batch": batch, "threads": threads,
+                      "rows_per_s": round(rows_per_s, 2), "onnxruntime": ort.__version__}))
 
 
 # --------------------------------------------------------------------------
@@ -215,9 +227,18 @@ def main():
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads (default 2)")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds per measurement (default 5)")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    parser.add_argument(
+        "--ort-alone",
+        metavar="MODEL.onnx",
+        help="only time ONNX Runtime on random input of --batch rows with this model; one JSON line",
+    )
+    parser.add_argument("--batch", type=int, default=8, help="rows per run with --ort-alone (default 8)")
     args = parser.parse_args()
     if args.threads < 1:
         parser.error("--threads must be at least 1")
+    if args.ort_alone:
+        ort_alone(args.ort_alone, args.batch, args.threads, args.seconds)
+        return
 
     photos = find_photos(args.photos or default_photos())
     if not photos:
