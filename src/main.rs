@@ -40,6 +40,15 @@ enum Command {
     Migrate,
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Remove stored images that no ad names (left when an API process is
+    /// killed between storing an image and recording its ad). Every `adpipe
+    /// api` also does this hourly.
+    PruneImages {
+        /// Only images older than this, in seconds: keep it above the
+        /// longest a submission can take while an API is running.
+        #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+        min_age: u64,
+    },
     /// Tag image files with the local classifier and judge them with a policy.
     Tag(tag::TagArgs),
     /// Judge stored ads again with the configured model and policy, record
@@ -106,6 +115,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             init_logging(false, false);
             adpipe_loadgen::run(args, &assets::locate(adpipe_loadgen::DEFAULT_PHOTOS))
         }
+        Command::PruneImages { min_age } => service::prune_images(
+            &load_config(file, false)?,
+            std::time::Duration::from_secs(min_age),
+        ),
         Command::Config => {
             print!("{}", load_config(file, false)?.redacted_toml());
             Ok(true)

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use adpipe_api::AppState;
 use adpipe_api::metrics::PrometheusHandle;
@@ -187,6 +188,57 @@ pub fn migrate(config: &Config) -> anyhow::Result<bool> {
     })
 }
 
+/// `adpipe prune-images`: removes the images older than `min_age` that no
+/// ad names (left by an API process killed mid-submission).
+pub fn prune_images(config: &Config, min_age: Duration) -> anyhow::Result<bool> {
+    runtime()?.block_on(async {
+        let db = open_database(config).await?;
+        let blobs = open_blobs(config)?;
+        let pruned = adpipe_store::prune_orphan_images(&db, &blobs, min_age)
+            .await
+            .context("cannot prune the image store")?;
+        db.close().await;
+        say(format_args!(
+            "adpipe: {} images in {}; removed {} that no ad names (older than {} s)",
+            pruned.images,
+            blobs.description(),
+            pruned.removed,
+            min_age.as_secs()
+        ));
+        Ok(true)
+    })
+}
+
+/// Every API process prunes images no ad names, now and then: the first
+/// pass a few minutes after start, then hourly; only images older than
+/// [`adpipe_store::ORPHAN_MIN_AGE`], so no submission in flight is touched.
+fn start_pruning(parts: &mut Parts) {
+    const FIRST: Duration = Duration::from_secs(300);
+    const EVERY: Duration = Duration::from_secs(3600);
+    let (db, blobs, shutdown) = (
+        parts.db.clone(),
+        parts.blobs.clone(),
+        parts.shutdown.clone(),
+    );
+    parts.tasks.spawn(async move {
+        let mut wait = FIRST;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = shutdown.cancelled() => return Ok(()),
+            }
+            wait = EVERY;
+            match adpipe_store::prune_orphan_images(&db, &blobs, adpipe_store::ORPHAN_MIN_AGE).await {
+                Ok(pruned) if pruned.removed > 0 => {
+                    tracing::warn!(removed = pruned.removed, images = pruned.images, "removed images no ad names (a process died mid-submission)");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "could not prune the image store; trying again in an hour"),
+            }
+        }
+    });
+}
+
 pub fn run(config: &Config, role: Role) -> anyhow::Result<bool> {
     // Load the model before anything listens: a missing model or ONNX
     // Runtime is a start-up error, not a worker that fails every ad.
@@ -229,6 +281,7 @@ async fn run_async(
         (None, _) => {}
     }
     if role != Role::Worker {
+        start_pruning(&mut parts);
         start_api(config, &mut parts, loaded_model).await?;
     }
     finish(parts).await

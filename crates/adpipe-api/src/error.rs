@@ -53,6 +53,7 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("internal_error", 500, "An unexpected error; nothing was stored."),
     ("database_unavailable", 503, "The database is unavailable; nothing was stored; retry later."),
     ("storage_unavailable", 503, "The image store is unavailable; nothing was stored; retry later."),
+    ("storage_full", 503, "The disk under the image store or the database is full; nothing was stored; retry later."),
 ];
 
 /// The body of every error answer.
@@ -129,9 +130,15 @@ impl IntoResponse for ApiError {
         });
         let mut response = (self.status, body).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // A full disk waits for an operator, not for a restart.
+            let seconds = if self.code == "storage_full" {
+                "60"
+            } else {
+                "5"
+            };
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
+                axum::http::HeaderValue::from_static(seconds),
             );
         }
         response

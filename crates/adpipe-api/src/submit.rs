@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use adpipe_core::{AdId, AdText, Email};
 use adpipe_image::{DecodeError, ImageInfo};
-use adpipe_store::{Blobs, NewAd};
+use adpipe_store::{BlobError, Blobs, NewAd};
 use axum::Json;
 use axum::body::{Body, BodyDataStream};
 use axum::extract::State;
@@ -364,7 +364,7 @@ fn image_error(error: DecodeError) -> ApiError {
         (status = 415, description = "Not an image adpipe reads (judged by its bytes): `image_unsupported_type`.", body = crate::error::Body),
         (status = 429, description = "Over the per-client rate: `rate_limited`.", body = crate::error::Body,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "The database or image store is down; nothing was stored: `database_unavailable`, `storage_unavailable`.", body = crate::error::Body,
+        (status = 503, description = "The database or image store is down, or its disk is full; nothing was stored: `database_unavailable`, `storage_unavailable`, `storage_full`.", body = crate::error::Body,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
@@ -385,6 +385,15 @@ pub async fn submit(
         .await
 }
 
+/// The disk under the image store or the database is full: an operator has
+/// to free space, so the client is told to come back later, not shortly.
+fn storage_full() -> ApiError {
+    ApiError::unavailable(
+        "storage_full",
+        "the server's storage is full; nothing was saved, please try again later",
+    )
+}
+
 /// Stores a validated submission and queues it, in the span of its ad id so
 /// every log line of the ad carries it.
 async fn accept(
@@ -400,10 +409,13 @@ async fn accept(
         .await
         .map_err(|error| {
             tracing::error!(%id, %error, "could not store an image");
-            ApiError::unavailable(
-                "storage_unavailable",
-                "the image store is unavailable; nothing was saved, please try again shortly",
-            )
+            match error {
+                BlobError::Full(_) => storage_full(),
+                _ => ApiError::unavailable(
+                    "storage_unavailable",
+                    "the image store is unavailable; nothing was saved, please try again shortly",
+                ),
+            }
         })?;
     let ad = NewAd {
         id,
@@ -417,10 +429,14 @@ async fn accept(
         if let Err(error) = state.blobs.delete(&image_key).await {
             tracing::warn!(%id, %error, key = %image_key, "could not remove the image of a refused ad");
         }
-        return Err(ApiError::unavailable(
-            "database_unavailable",
-            "the database is unavailable; nothing was saved, please try again shortly",
-        ));
+        return Err(if error.is_storage_full() {
+            storage_full()
+        } else {
+            ApiError::unavailable(
+                "database_unavailable",
+                "the database is unavailable; nothing was saved, please try again shortly",
+            )
+        });
     }
     // A publish that fails leaves the ad pending: the sweep publishes it
     // again, so the submitter need not retry.

@@ -15,10 +15,18 @@ use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, PutPayload, RetryConfig};
 
+/// Where ad images live in the store (keys are `images/<ad id>.<ext>`).
+const IMAGES_FOLDER: &str = "images";
+
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
     #[error("the image store is unavailable: {0}")]
     Unavailable(String),
+    /// The disk under the image store is full: nothing was written (a
+    /// partial file is removed by the store), and it passes once space is
+    /// freed.
+    #[error("the image store is full: {0}")]
+    Full(String),
     #[error("image {0} is not in the store")]
     NotFound(String),
     #[error("cannot use {path} for images: {message}")]
@@ -29,9 +37,28 @@ impl From<object_store::Error> for BlobError {
     fn from(error: object_store::Error) -> Self {
         match error {
             object_store::Error::NotFound { path, .. } => BlobError::NotFound(path),
+            other if caused_by_full_disk(&other) => BlobError::Full(other.to_string()),
             other => BlobError::Unavailable(other.to_string()),
         }
     }
+}
+
+/// Whether an error, or one that caused it, is a full disk or an exhausted
+/// quota (ENOSPC, EDQUOT).
+pub fn caused_by_full_disk(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 /// Where an S3-compatible bucket is and how to sign for it.
@@ -151,7 +178,7 @@ impl Blobs {
 
     /// `images/<id>.<ext>`: one object per ad, named by the server.
     pub fn key_for(id: AdId, extension: &str) -> String {
-        format!("images/{id}.{extension}")
+        format!("{IMAGES_FOLDER}/{id}.{extension}")
     }
 
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
@@ -188,5 +215,26 @@ impl Blobs {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Every ad image in the store with the time it was written (Unix
+    /// milliseconds), as the store lists them: page by page, never all in
+    /// memory at once.
+    pub fn images(
+        &self,
+    ) -> impl futures_util::Stream<Item = Result<(String, i64), BlobError>> + '_ {
+        use futures_util::StreamExt;
+        self.store
+            .list(Some(&ObjectPath::from(IMAGES_FOLDER)))
+            .map(|listed| {
+                listed
+                    .map(|meta| {
+                        (
+                            meta.location.to_string(),
+                            meta.last_modified.timestamp_millis(),
+                        )
+                    })
+                    .map_err(BlobError::from)
+            })
     }
 }

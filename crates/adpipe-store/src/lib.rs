@@ -3,9 +3,11 @@
 
 pub mod blobs;
 pub mod db;
+pub mod prune;
 
-pub use blobs::{BlobError, Blobs, S3Config};
+pub use blobs::{BlobError, Blobs, S3Config, caused_by_full_disk};
 pub use db::{
     AdRecord, Backend, Database, DbError, HistoryEntry, Moderated, Moderation, NewAd,
     WebhookDelivery, now_millis,
 };
+pub use prune::{ORPHAN_MIN_AGE, PruneError, Pruned, prune_orphan_images};

@@ -295,6 +295,13 @@ async fn sqlite_file_with_wal() {
     assert_eq!(db.backend(), Backend::Sqlite);
     lifecycle(&db).await;
     deliveries_and_sweep(&db).await;
+    let before = db.count_by_status().await.expect("counts");
+    pruning(&db).await;
+    assert_eq!(
+        db.count_by_status().await.expect("counts"),
+        before,
+        "rows untouched"
+    );
     db.close().await;
     assert!(dir.join("adpipe.db-wal").exists() || dir.join("adpipe.db").exists());
     // Migrations are idempotent: a restart finds its data.
@@ -320,6 +327,7 @@ async fn postgres_server() {
     assert_eq!(db.backend(), Backend::Postgres);
     lifecycle(&db).await;
     deliveries_and_sweep(&db).await;
+    pruning(&db).await;
 
     // Competing workers never claim the same ad.
     for _ in 0..20 {
@@ -335,6 +343,54 @@ async fn postgres_server() {
 
     db.close().await;
     support::drop_postgres(admin, &name).await;
+}
+
+/// Images no row names (a submission cut between image and row) are
+/// pruned once old enough; images with a row, and young ones, stay.
+async fn pruning(db: &Database) {
+    let dir = std::env::temp_dir().join(format!("adpipe-prune-{}", AdId::new()));
+    let blobs = Blobs::local(&dir).expect("local store");
+    let kept = new_ad();
+    db.insert_ad(&kept).await.expect("insert");
+    let orphan = Blobs::key_for(AdId::new(), "png");
+    for key in [&kept.image_key, &orphan] {
+        blobs
+            .put(key, bytes::Bytes::from_static(b"image"))
+            .await
+            .expect("put");
+    }
+    let young = adpipe_store::prune_orphan_images(db, &blobs, Duration::from_secs(3600))
+        .await
+        .expect("prune");
+    assert_eq!((young.images, young.removed), (2, 0), "nothing an hour old");
+    let pruned = adpipe_store::prune_orphan_images(db, &blobs, Duration::ZERO)
+        .await
+        .expect("prune");
+    assert_eq!((pruned.images, pruned.removed), (2, 1));
+    assert!(
+        blobs.get(&kept.image_key).await.is_ok(),
+        "an ad's image stays"
+    );
+    assert!(matches!(
+        blobs.get(&orphan).await,
+        Err(adpipe_store::BlobError::NotFound(_))
+    ));
+    // More keys than one query checks: 450 orphans and the ad's image.
+    for _ in 0..450 {
+        blobs
+            .put(
+                &Blobs::key_for(AdId::new(), "jpg"),
+                bytes::Bytes::from_static(b"x"),
+            )
+            .await
+            .expect("put");
+    }
+    let many = adpipe_store::prune_orphan_images(db, &blobs, Duration::ZERO)
+        .await
+        .expect("prune");
+    assert_eq!((many.images, many.removed), (451, 450));
+    assert!(db.delete_ad(kept.id).await.expect("delete"));
+    std::fs::remove_dir_all(dir).ok();
 }
 
 async fn futures_claims(db: &Database) -> Vec<Vec<adpipe_store::AdRecord>> {

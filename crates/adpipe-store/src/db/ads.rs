@@ -41,6 +41,33 @@ impl Database {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Of these image keys, those no ad's row names (at most a few hundred
+    /// per call: one query with a placeholder per key).
+    pub async fn image_keys_without_ads(&self, keys: &[String]) -> Result<Vec<String>, DbError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=keys.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT image_key FROM ads WHERE image_key IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for key in keys {
+            query = query.bind(key);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let named: std::collections::HashSet<String> = rows
+            .iter()
+            .map(|row| row.try_get("image_key"))
+            .collect::<Result<_, _>>()?;
+        Ok(keys
+            .iter()
+            .filter(|key| !named.contains(*key))
+            .cloned()
+            .collect())
+    }
+
     /// How many ads are in each status.
     pub async fn count_by_status(&self) -> Result<Vec<(Status, i64)>, DbError> {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM ads GROUP BY status")

@@ -45,6 +45,21 @@ pub enum DbError {
     Corrupt { id: String, message: String },
 }
 
+impl DbError {
+    /// The database could not write because its disk is full: SQLite's
+    /// SQLITE_FULL, PostgreSQL's `disk_full` (53100), or ENOSPC underneath.
+    /// The statement was rolled back; it passes once space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            DbError::Sqlx(sqlx::Error::Database(database)) => {
+                matches!(database.code().as_deref(), Some("13" | "53100"))
+            }
+            DbError::Sqlx(other) => crate::caused_by_full_disk(other),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
