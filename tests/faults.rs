@@ -11,25 +11,18 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use adpipe_core::AdId;
 use sqlx::Connection;
+use support::load::{PHOTOS, report, steady_load, tally};
 use support::{
-    Api, Catcher, Deployment, Processes, drop_postgres, fixture, fresh_postgres, postgres_admin_url,
+    Api, Deployment, Processes, drop_postgres, fixture, fresh_postgres, postgres_admin_url,
 };
 use tokio::sync::Mutex;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
-
-const PHOTOS: [&str; 4] = [
-    "vehicle/car_rear_motionblur.jpg",
-    "other/cat_chelsea.png",
-    "vehicle/boats_nagasaki.jpg",
-    "other/coffee_cup.png",
-];
 
 fn sh(program: &str, args: &[&str]) {
     let status = Command::new(program)
@@ -151,110 +144,6 @@ impl Stack {
         }
         drop_postgres(self.admin, &self.database).await;
     }
-}
-
-#[derive(Default)]
-struct Load {
-    /// Accepted ads and their submitters.
-    accepted: Vec<(String, String)>,
-    /// Refused submissions by HTTP status (0: no answer).
-    refused: BTreeMap<u16, usize>,
-}
-
-/// Submits `rate` ads a second for `duration`, each from its own address.
-async fn steady_load(api: &Api, domain: &str, rate: u32, duration: Duration) -> Load {
-    let mut load = Load::default();
-    let started = Instant::now();
-    let mut sent = 0u32;
-    while started.elapsed() < duration {
-        let email = format!("u{sent}@{domain}");
-        let photo = fixture(PHOTOS[sent as usize % PHOTOS.len()]);
-        match api.try_submit("Ad under fire", &email, &photo).await {
-            Ok((202, body)) => load
-                .accepted
-                .push((body["id"].as_str().expect("id").to_owned(), email)),
-            Ok((status, _)) => *load.refused.entry(status).or_default() += 1,
-            Err(_) => *load.refused.entry(0).or_default() += 1,
-        }
-        sent += 1;
-        let next = Duration::from_secs_f64(f64::from(sent) / f64::from(rate));
-        if let Some(wait) = next.checked_sub(started.elapsed()) {
-            tokio::time::sleep(wait).await;
-        }
-    }
-    load
-}
-
-struct Tally {
-    decided: usize,
-    pending: usize,
-    emails: usize,
-    lost: usize,
-    duplicates: usize,
-}
-
-/// Waits until every accepted ad is decided and its email arrived (or the
-/// time is up), then counts.
-async fn tally(api: &Api, load: &Load, within: Duration) -> Tally {
-    let catcher = Catcher::new();
-    let started = Instant::now();
-    loop {
-        let mut decided = 0;
-        for (id, _) in &load.accepted {
-            let (_, body) = api.status(id).await;
-            if matches!(
-                body["status"].as_str(),
-                Some("approved" | "rejected" | "failed")
-            ) {
-                decided += 1;
-            }
-        }
-        let mut emails = 0;
-        let mut duplicates = 0;
-        let mut missing = 0;
-        let all = catcher.all_messages().await;
-        for (_, email) in &load.accepted {
-            let count = all
-                .iter()
-                .filter(|message| {
-                    message["recipients"]
-                        .as_array()
-                        .is_some_and(|to| to.iter().any(|address| address == email.as_str()))
-                })
-                .count();
-            emails += count.min(1);
-            duplicates += count.saturating_sub(1);
-            missing += usize::from(count == 0);
-        }
-        let done = decided == load.accepted.len() && missing == 0;
-        if done || started.elapsed() > within {
-            return Tally {
-                decided,
-                pending: load.accepted.len() - decided,
-                emails,
-                lost: load.accepted.len() - decided.min(emails),
-                duplicates,
-            };
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn report(name: &str, load: &Load, tally: &Tally) {
-    eprintln!(
-        "FAULT {name}: accepted={} decided={} pending={} emails={} lost={} duplicate_emails={} refused={:?}",
-        load.accepted.len(),
-        tally.decided,
-        tally.pending,
-        tally.emails,
-        tally.lost,
-        tally.duplicates,
-        load.refused
-    );
-    assert!(!load.accepted.is_empty(), "{name}: nothing was accepted");
-    assert_eq!(tally.lost, 0, "{name}: ads lost");
-    assert_eq!(tally.pending, 0, "{name}: ads stuck pending");
-    assert_eq!(tally.duplicates, 0, "{name}: duplicate emails");
 }
 
 #[tokio::test(flavor = "multi_thread")]

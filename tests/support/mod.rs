@@ -10,6 +10,7 @@ use adpipe_core::AdId;
 use serde_json::Value;
 
 pub mod browser;
+pub mod load;
 
 pub const DECISION_TIMEOUT: Duration = Duration::from_secs(90);
 

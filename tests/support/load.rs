@@ -1,0 +1,120 @@
+//! A steady stream of submissions and the count afterwards: every accepted
+//! ad decided exactly once, with exactly one email. Shared by the fault,
+//! disk and chaos tests.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::{Api, Catcher, fixture};
+
+/// The photos the load sends in turn: two vehicles, two others, JPEG and PNG.
+pub const PHOTOS: [&str; 4] = [
+    "vehicle/car_rear_motionblur.jpg",
+    "other/cat_chelsea.png",
+    "vehicle/boats_nagasaki.jpg",
+    "other/coffee_cup.png",
+];
+
+#[derive(Default)]
+pub struct Load {
+    /// Accepted ads and their submitters.
+    pub accepted: Vec<(String, String)>,
+    /// Refused submissions by HTTP status (0: no answer).
+    pub refused: BTreeMap<u16, usize>,
+}
+
+/// Submits `rate` ads a second for `duration`, each from its own address.
+pub async fn steady_load(api: &Api, domain: &str, rate: u32, duration: Duration) -> Load {
+    let mut load = Load::default();
+    let started = Instant::now();
+    let mut sent = 0u32;
+    while started.elapsed() < duration {
+        let email = format!("u{sent}@{domain}");
+        let photo = fixture(PHOTOS[sent as usize % PHOTOS.len()]);
+        match api.try_submit("Ad under fire", &email, &photo).await {
+            Ok((202, body)) => load
+                .accepted
+                .push((body["id"].as_str().expect("id").to_owned(), email)),
+            Ok((status, _)) => *load.refused.entry(status).or_default() += 1,
+            Err(_) => *load.refused.entry(0).or_default() += 1,
+        }
+        sent += 1;
+        let next = Duration::from_secs_f64(f64::from(sent) / f64::from(rate));
+        if let Some(wait) = next.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+    load
+}
+
+pub struct Tally {
+    pub decided: usize,
+    pub pending: usize,
+    pub emails: usize,
+    pub lost: usize,
+    pub duplicates: usize,
+}
+
+/// Waits until every accepted ad is decided and its email arrived (or the
+/// time is up), then counts.
+pub async fn tally(api: &Api, load: &Load, within: Duration) -> Tally {
+    let catcher = Catcher::new();
+    let started = Instant::now();
+    loop {
+        let mut decided = 0;
+        for (id, _) in &load.accepted {
+            let (_, body) = api.status(id).await;
+            if matches!(
+                body["status"].as_str(),
+                Some("approved" | "rejected" | "failed")
+            ) {
+                decided += 1;
+            }
+        }
+        let mut emails = 0;
+        let mut duplicates = 0;
+        let mut missing = 0;
+        let all = catcher.all_messages().await;
+        for (_, email) in &load.accepted {
+            let count = all
+                .iter()
+                .filter(|message| {
+                    message["recipients"]
+                        .as_array()
+                        .is_some_and(|to| to.iter().any(|address| address == email.as_str()))
+                })
+                .count();
+            emails += count.min(1);
+            duplicates += count.saturating_sub(1);
+            missing += usize::from(count == 0);
+        }
+        let done = decided == load.accepted.len() && missing == 0;
+        if done || started.elapsed() > within {
+            return Tally {
+                decided,
+                pending: load.accepted.len() - decided,
+                emails,
+                lost: load.accepted.len() - decided.min(emails),
+                duplicates,
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+pub fn report(name: &str, load: &Load, tally: &Tally) {
+    eprintln!(
+        "FAULT {name}: accepted={} decided={} pending={} emails={} lost={} duplicate_emails={} refused={:?}",
+        load.accepted.len(),
+        tally.decided,
+        tally.pending,
+        tally.emails,
+        tally.lost,
+        tally.duplicates,
+        load.refused
+    );
+    assert!(!load.accepted.is_empty(), "{name}: nothing was accepted");
+    assert_eq!(tally.lost, 0, "{name}: ads lost");
+    assert_eq!(tally.pending, 0, "{name}: ads stuck pending");
+    assert_eq!(tally.duplicates, 0, "{name}: duplicate emails");
+}
