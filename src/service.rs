@@ -199,10 +199,12 @@ pub fn prune_images(config: &Config, min_age: Duration) -> anyhow::Result<bool> 
             .context("cannot prune the image store")?;
         db.close().await;
         say(format_args!(
-            "adpipe: {} images in {}; removed {} that no ad names (older than {} s)",
+            "adpipe: {} images in {}; removed {} that no ad names and {} partial writes \
+             (older than {} s)",
             pruned.images,
             blobs.description(),
             pruned.removed,
+            pruned.partial,
             min_age.as_secs()
         ));
         Ok(true)
@@ -229,8 +231,8 @@ fn start_pruning(parts: &mut Parts) {
             }
             wait = EVERY;
             match adpipe_store::prune_orphan_images(&db, &blobs, adpipe_store::ORPHAN_MIN_AGE).await {
-                Ok(pruned) if pruned.removed > 0 => {
-                    tracing::warn!(removed = pruned.removed, images = pruned.images, "removed images no ad names (a process died mid-submission)");
+                Ok(pruned) if pruned.removed + pruned.partial > 0 => {
+                    tracing::warn!(removed = pruned.removed, partial = pruned.partial, images = pruned.images, "removed images no ad names (a process died mid-submission)");
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "could not prune the image store; trying again in an hour"),

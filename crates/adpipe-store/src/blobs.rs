@@ -3,7 +3,7 @@
 //! store for tests. Keys are derived from ad ids, never from
 //! anything a user sent.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -109,6 +109,9 @@ impl Default for S3Config {
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
     description: String,
+    /// The folder of a store on local disk (where a killed write can leave
+    /// a partial file the store does not list).
+    local_root: Option<PathBuf>,
 }
 
 impl Blobs {
@@ -123,6 +126,7 @@ impl Blobs {
         Ok(Self {
             store: Arc::new(store),
             description: format!("local disk ({})", dir.display()),
+            local_root: Some(dir.to_owned()),
         })
     }
 
@@ -158,6 +162,7 @@ impl Blobs {
         Ok(Self {
             store: Arc::new(store),
             description: format!("S3 bucket {} at {endpoint}", config.bucket),
+            local_root: None,
         })
     }
 
@@ -165,11 +170,16 @@ impl Blobs {
         Self {
             store: Arc::new(InMemory::new()),
             description: "memory".into(),
+            local_root: None,
         }
     }
 
     pub fn from_store(store: Arc<dyn ObjectStore>, description: String) -> Self {
-        Self { store, description }
+        Self {
+            store,
+            description,
+            local_root: None,
+        }
     }
 
     pub fn description(&self) -> &str {
@@ -215,6 +225,43 @@ impl Blobs {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// On local disk, removes the partial files of writes that never
+    /// finished (object_store writes `<key>#<n>` and renames it when
+    /// complete; a process killed in between leaves it, unlisted) once
+    /// they are older than `min_age`. Returns how many. An S3 PUT is all or
+    /// nothing, so there is nothing to remove there.
+    pub async fn remove_partial_writes(&self, min_age: Duration) -> Result<usize, BlobError> {
+        let Some(root) = &self.local_root else {
+            return Ok(0);
+        };
+        let folder = root.join(IMAGES_FOLDER);
+        tokio::task::spawn_blocking(move || {
+            let Ok(entries) = std::fs::read_dir(&folder) else {
+                return Ok(0);
+            };
+            let mut removed = 0;
+            for entry in entries.flatten() {
+                let partial = entry.file_name().to_string_lossy().contains('#');
+                let old_enough = entry
+                    .metadata()
+                    .and_then(|meta| meta.modified())
+                    .ok()
+                    .and_then(|modified| modified.elapsed().ok())
+                    .is_some_and(|age| age >= min_age);
+                if partial && old_enough {
+                    match std::fs::remove_file(entry.path()) {
+                        Ok(()) => removed += 1,
+                        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(error) => return Err(BlobError::Unavailable(error.to_string())),
+                    }
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(|error| BlobError::Unavailable(error.to_string()))?
     }
 
     /// Every ad image in the store with the time it was written (Unix

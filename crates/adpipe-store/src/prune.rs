@@ -33,6 +33,8 @@ pub struct Pruned {
     pub images: usize,
     /// Images older than the minimum age that no ad names, now deleted.
     pub removed: usize,
+    /// Partial files of writes that never finished (local disk), deleted.
+    pub partial: usize,
 }
 
 /// Deletes the images older than `min_age` that no ad's row names.
@@ -42,7 +44,10 @@ pub async fn prune_orphan_images(
     min_age: Duration,
 ) -> Result<Pruned, PruneError> {
     let cutoff = now_millis() - i64::try_from(min_age.as_millis()).unwrap_or(i64::MAX);
-    let mut pruned = Pruned::default();
+    let mut pruned = Pruned {
+        partial: blobs.remove_partial_writes(min_age).await?,
+        ..Pruned::default()
+    };
     let mut old_enough = Vec::with_capacity(KEYS_PER_QUERY);
     let mut listing = std::pin::pin!(blobs.images());
     loop {

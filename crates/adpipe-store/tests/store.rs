@@ -359,14 +359,22 @@ async fn pruning(db: &Database) {
             .await
             .expect("put");
     }
+    // What a write killed halfway leaves on local disk: unlisted.
+    let partial = dir.join(format!("{orphan}#1"));
+    std::fs::write(&partial, b"ima").expect("partial write");
     let young = adpipe_store::prune_orphan_images(db, &blobs, Duration::from_secs(3600))
         .await
         .expect("prune");
-    assert_eq!((young.images, young.removed), (2, 0), "nothing an hour old");
+    assert_eq!(
+        (young.images, young.removed, young.partial),
+        (2, 0, 0),
+        "nothing an hour old"
+    );
     let pruned = adpipe_store::prune_orphan_images(db, &blobs, Duration::ZERO)
         .await
         .expect("prune");
-    assert_eq!((pruned.images, pruned.removed), (2, 1));
+    assert_eq!((pruned.images, pruned.removed, pruned.partial), (2, 1, 1));
+    assert!(!partial.exists());
     assert!(
         blobs.get(&kept.image_key).await.is_ok(),
         "an ad's image stays"
