@@ -1,7 +1,10 @@
+# shellcheck shell=bash
 # Sourced by benches/ceiling.sh and scripts/gpu-check.sh: a backlog of ads
 # on embedded defaults (SQLite, local disk, built-in queue) and one worker
 # draining it. Needs: BIN (the adpipe binary), PORT, work (a scratch folder),
 # say (a log function) and a `server` variable the caller's EXIT trap stops.
+# It sets variables for its caller (backlog, decided, switches):
+# shellcheck disable=SC2034,SC2154
 
 # sql DATA_DIR QUERY: one value from the data directory's SQLite database
 # (Python's sqlite3, so no sqlite3 program is needed).

@@ -96,9 +96,18 @@ if [ -z "${CEILING_BIN:-}" ]; then
   if command -v cargo >/dev/null 2>&1; then
     cargo bench --locked --bench ceiling --no-run >/dev/null 2>&1 || fail "could not build benches/ceiling.rs"
   fi
-  CEILING_BIN=$(ls -t target/release/deps/ceiling-* 2>/dev/null | grep -v '\.d$' | head -1 || true)
+  # The newest build of it (cargo names it ceiling-<hash>).
+  for candidate in target/release/deps/ceiling-*; do
+    case "$candidate" in *.d) continue ;; esac
+    [ -x "$candidate" ] || continue
+    if [ -z "${CEILING_BIN:-}" ] || [ "$candidate" -nt "$CEILING_BIN" ]; then
+      CEILING_BIN=$candidate
+    fi
+  done
 fi
-[ -n "$CEILING_BIN" ] && [ -x "$CEILING_BIN" ] || fail "benches/ceiling.rs is not built: cargo bench --bench ceiling --no-run, or set CEILING_BIN"
+if [ -z "${CEILING_BIN:-}" ] || [ ! -x "$CEILING_BIN" ]; then
+  fail "benches/ceiling.rs is not built: cargo bench --bench ceiling --no-run, or set CEILING_BIN"
+fi
 
 work=$(mktemp -d)
 server=""
