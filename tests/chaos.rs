@@ -35,6 +35,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+/// Straight to stderr, past the test harness's capture: the seed and the
+/// table belong in every CI log, passing or not.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// A small, seeded generator: the same seed, the same schedule.
 struct Draw(u64);
 
@@ -439,7 +448,7 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
                 .expect("clock")
                 .as_secs()
         });
-    eprintln!(
+    say!(
         "CHAOS seed {seed}, {seconds} s (repeat: ADPIPE_CHAOS_SEED={seed} cargo test --test chaos)"
     );
     let length = Duration::from_secs(seconds);
@@ -599,13 +608,13 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
 
     let injected = chaos.injected.lock().expect("injected").clone();
     let kills_of_apis = injected.get(Fault::KillApi(0).kind()).copied().unwrap_or(0);
-    eprintln!(
+    say!(
         "CHAOS seed {seed}: {seconds} s, {} faults",
         injected.values().sum::<usize>()
     );
-    eprintln!("| what | count |\n| --- | ---: |");
+    say!("| what | count |\n| --- | ---: |");
     for (kind, count) in &injected {
-        eprintln!("| faults: {kind} | {count} |");
+        say!("| faults: {kind} | {count} |");
     }
     for (what, count) in [
         ("ads accepted", load.accepted.len()),
@@ -624,14 +633,14 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
         ("rows without their image", rows_without_image),
         ("images without their row (removed)", orphans.len()),
     ] {
-        eprintln!("| {what} | {count} |");
+        say!("| {what} | {count} |");
     }
     let memory = memory_report(&memory);
-    eprintln!(
+    say!(
         "\n| process (lived > 2 min) | RSS at start (MiB) | first minute's peak | peak after | at the end |\n| --- | ---: | ---: | ---: | ---: |"
     );
     for (name, start, first, later, end) in &memory {
-        eprintln!("| {name} | {start:.0} | {first:.0} | {later:.0} | {end:.0} |");
+        say!("| {name} | {start:.0} | {first:.0} | {later:.0} | {end:.0} |");
     }
     assert!(!load.accepted.is_empty(), "nothing was accepted");
     // Held to account on the long run only: in a few minutes a backlog
