@@ -30,7 +30,10 @@ if ! listening 1025; then
     cargo install mailtutan --locked --quiet
   fi
   say "starting mailtutan (SMTP 1025, HTTP 1080)"
-  nohup mailtutan --ip 127.0.0.1 --smtp-port 1025 --http-port 1080 >.dev/mailtutan.log 2>&1 &
+  # It keeps only the last 1000 messages by default: a test counting its
+  # emails after thousands (the 20-minute chaos run) would miss the early ones.
+  nohup mailtutan --ip 127.0.0.1 --smtp-port 1025 --http-port 1080 --messages-limit 1000000 \
+    >.dev/mailtutan.log 2>&1 &
   wait_for 1025 mailtutan
   wait_for 1080 mailtutan
 fi
