@@ -41,8 +41,9 @@ enum Command {
     /// Print the effective configuration, secrets redacted.
     Config,
     /// Remove stored images that no ad names (left when an API process is
-    /// killed between storing an image and recording its ad). Every `adpipe
-    /// api` also does this hourly.
+    /// killed between storing an image and recording its ad). The image
+    /// store must belong to this database alone: images of another
+    /// deployment sharing the bucket would be removed too.
     PruneImages {
         /// Only images older than this, in seconds: keep it above the
         /// longest a submission can take while an API is running.

@@ -211,36 +211,6 @@ pub fn prune_images(config: &Config, min_age: Duration) -> anyhow::Result<bool> 
     })
 }
 
-/// Every API process prunes images no ad names, now and then: the first
-/// pass a few minutes after start, then hourly; only images older than
-/// [`adpipe_store::ORPHAN_MIN_AGE`], so no submission in flight is touched.
-fn start_pruning(parts: &mut Parts) {
-    const FIRST: Duration = Duration::from_secs(300);
-    const EVERY: Duration = Duration::from_secs(3600);
-    let (db, blobs, shutdown) = (
-        parts.db.clone(),
-        parts.blobs.clone(),
-        parts.shutdown.clone(),
-    );
-    parts.tasks.spawn(async move {
-        let mut wait = FIRST;
-        loop {
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = shutdown.cancelled() => return Ok(()),
-            }
-            wait = EVERY;
-            match adpipe_store::prune_orphan_images(&db, &blobs, adpipe_store::ORPHAN_MIN_AGE).await {
-                Ok(pruned) if pruned.removed + pruned.partial > 0 => {
-                    tracing::warn!(removed = pruned.removed, partial = pruned.partial, images = pruned.images, "removed images no ad names (a process died mid-submission)");
-                }
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "could not prune the image store; trying again in an hour"),
-            }
-        }
-    });
-}
-
 pub fn run(config: &Config, role: Role) -> anyhow::Result<bool> {
     // Load the model before anything listens: a missing model or ONNX
     // Runtime is a start-up error, not a worker that fails every ad.
@@ -283,7 +253,6 @@ async fn run_async(
         (None, _) => {}
     }
     if role != Role::Worker {
-        start_pruning(&mut parts);
         start_api(config, &mut parts, loaded_model).await?;
     }
     finish(parts).await

@@ -14,8 +14,8 @@ use crate::{BlobError, Blobs, Database, DbError, now_millis};
 /// Keys checked against the database per query.
 const KEYS_PER_QUERY: usize = 200;
 
-/// How old an image without a row must be before it is pruned
-/// automatically: far above a submission's deadline.
+/// The default minimum age of an image without a row before it is pruned:
+/// far above a submission's deadline.
 pub const ORPHAN_MIN_AGE: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, thiserror::Error)]
