@@ -236,16 +236,25 @@ fn sh(program: &str, args: &[&str]) {
     assert!(status.success(), "{program} {args:?}: {status}");
 }
 
-fn postgres(action: &str) {
-    let version = std::fs::read_dir("/etc/postgresql")
+/// The machine's PostgreSQL cluster version (Debian's layout).
+fn postgres_version() -> String {
+    std::fs::read_dir("/etc/postgresql")
         .ok()
         .and_then(|mut entries| entries.next())
         .and_then(|entry| entry.ok())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .unwrap_or_else(|| "15".into());
+        .unwrap_or_else(|| "15".into())
+}
+
+fn postgres(action: &str) {
     sh(
         "pg_ctlcluster",
-        &["--skip-systemctl-redirect", &version, "main", action],
+        &[
+            "--skip-systemctl-redirect",
+            &postgres_version(),
+            "main",
+            action,
+        ],
     );
 }
 
@@ -255,14 +264,13 @@ struct RestoreServices;
 impl Drop for RestoreServices {
     fn drop(&mut self) {
         let _ = Command::new("rabbitmqctl").arg("start_app").status();
-        let version = std::fs::read_dir("/etc/postgresql")
-            .ok()
-            .and_then(|mut entries| entries.next())
-            .and_then(|entry| entry.ok())
-            .map(|entry| entry.file_name().to_string_lossy().into_owned())
-            .unwrap_or_else(|| "15".into());
         let _ = Command::new("pg_ctlcluster")
-            .args(["--skip-systemctl-redirect", &version, "main", "start"])
+            .args([
+                "--skip-systemctl-redirect",
+                &postgres_version(),
+                "main",
+                "start",
+            ])
             .status();
     }
 }
