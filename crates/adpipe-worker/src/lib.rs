@@ -88,6 +88,36 @@ async fn pause(duration: Duration, shutdown: &CancellationToken) -> bool {
     }
 }
 
+/// Records what was just sent (an email, a webhook), retrying while the
+/// database is away, for up to `patience`: a record that never lands means
+/// the same message again once its lease runs out. A database restart
+/// fails each query at once ("shutting down", "starting up") for several
+/// seconds, so a few quick tries are not enough; `patience` stays well
+/// inside the lease, so no other worker takes the message meanwhile.
+async fn record_sent<T, F, Fut>(what: &str, patience: Duration, mut record: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, adpipe_store::DbError>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut wait = Duration::from_millis(250);
+    for attempt in 1.. {
+        match record().await {
+            Ok(value) => return Some(value),
+            Err(error) if started.elapsed() + wait < patience => {
+                tracing::warn!(%error, attempt, retry_in_ms = wait.as_millis() as u64, "could not record {what}; retrying");
+            }
+            Err(error) => {
+                tracing::error!(%error, attempt, "could not record {what}; it will be sent again after its lease");
+                return None;
+            }
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(4));
+    }
+    unreachable!("the attempts never run out")
+}
+
 impl Worker {
     pub fn new(
         db: Database,

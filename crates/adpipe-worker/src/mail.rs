@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::pause;
+use crate::{pause, record_sent};
 
 /// Emails claimed and sent at once (by the mail loop and `adpipe retag`).
 pub(crate) const BATCH: u32 = 16;
@@ -100,20 +100,13 @@ pub(crate) async fn send_one(
         Ok(()) => {
             metrics::counter!("adpipe_emails_sent_total").increment(1);
             tracing::info!(id = %ad.id, status = ad.status.as_str(), "email sent");
-            // Sent but not marked would mean a second email after the lease:
-            // try a few times before giving up.
-            for attempt in 1..=3 {
-                match db.mark_notified(ad.id, ad.decided_at).await {
-                    Ok(true) => break,
-                    Ok(false) => {
-                        tracing::info!(id = %ad.id, "decided again while its email was sent; the new outcome is due");
-                        break;
-                    }
-                    Err(error) => {
-                        tracing::warn!(id = %ad.id, %error, attempt, "could not mark the email as sent");
-                        tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
-                    }
-                }
+            // Sent but not marked would mean a second email after the lease.
+            let marked = record_sent("that an email was sent", LEASE / 2, || {
+                db.mark_notified(ad.id, ad.decided_at)
+            })
+            .await;
+            if marked == Some(false) {
+                tracing::info!(id = %ad.id, "decided again while its email was sent; the new outcome is due");
             }
             Sent::Yes
         }

@@ -9,7 +9,7 @@ use adpipe_notify::WebhookSender;
 use adpipe_store::{Database, WebhookDelivery};
 use tokio_util::sync::CancellationToken;
 
-use crate::pause;
+use crate::{pause, record_sent};
 
 const BATCH: u32 = 16;
 /// A delivery being sent is held this long before another worker may try.
@@ -58,10 +58,12 @@ async fn deliver(db: &Database, sender: &WebhookSender, delivery: &WebhookDelive
             metrics::counter!("adpipe_webhook_deliveries_total", "event" => delivery.event.clone())
                 .increment(1);
             tracing::info!(id = %delivery.ad_id, delivery = %delivery.delivery_id, event = %delivery.event, "webhook delivered");
-            if let Err(error) = db.webhook_delivered(&delivery.delivery_id).await {
-                // Delivered again after the lease: receivers drop it by id.
-                tracing::warn!(delivery = %delivery.delivery_id, %error, "could not mark a webhook delivered");
-            }
+            // Not recorded, it is delivered again after the lease, under the
+            // same id (receivers drop it); holding on spares them that.
+            record_sent("a webhook delivery", LEASE / 2, || {
+                db.webhook_delivered(&delivery.delivery_id)
+            })
+            .await;
         }
         Err(error) => {
             metrics::counter!("adpipe_webhook_failures_total").increment(1);
