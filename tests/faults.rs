@@ -17,20 +17,13 @@ use std::time::{Duration, Instant};
 use adpipe_core::AdId;
 use sqlx::Connection;
 use support::load::{PHOTOS, report, steady_load, tally};
+use support::services::{postgres, sh, start_postgres, start_rabbitmq};
 use support::{
     Api, Deployment, Processes, drop_postgres, fixture, fresh_postgres, postgres_admin_url,
 };
 use tokio::sync::Mutex;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
-
-fn sh(program: &str, args: &[&str]) {
-    let status = Command::new(program)
-        .args(args)
-        .status()
-        .unwrap_or_else(|error| panic!("{program}: {error}"));
-    assert!(status.success(), "{program} {args:?}: {status}");
-}
 
 fn dev_services() {
     sh(
@@ -51,30 +44,6 @@ impl Drop for Restore {
             restore();
         }
     }
-}
-
-fn start_rabbitmq() {
-    let _ = Command::new("rabbitmqctl").arg("start_app").status();
-}
-
-fn start_postgres() {
-    let _ = Command::new("pg_ctlcluster")
-        .args([
-            "--skip-systemctl-redirect",
-            &postgres_version(),
-            "main",
-            "start",
-        ])
-        .status();
-}
-
-fn postgres_version() -> String {
-    std::fs::read_dir("/etc/postgresql")
-        .ok()
-        .and_then(|mut entries| entries.next())
-        .and_then(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .unwrap_or_else(|| "15".into())
 }
 
 /// `adpipe api` + two workers on a fresh PostgreSQL database, their own
@@ -195,15 +164,7 @@ async fn postgres_restarted_loses_nothing() {
     let load =
         tokio::spawn(async move { steady_load(&api, &domain, 8, Duration::from_secs(12)).await });
     tokio::time::sleep(Duration::from_secs(4)).await;
-    sh(
-        "pg_ctlcluster",
-        &[
-            "--skip-systemctl-redirect",
-            &postgres_version(),
-            "main",
-            "restart",
-        ],
-    );
+    postgres("restart");
     let load = load.await.expect("load");
     let tally = tally(&stack.api, &load, Duration::from_secs(120)).await;
     report("postgres_restart", &load, &tally);

@@ -12,99 +12,20 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::webhooks::{self, Received};
 use support::{Api, Catcher, Deployment, Processes, drop_postgres, fixture, fresh_postgres};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOKEN: &str = "review-flow-token";
 const SECRET: &str = "review-flow-secret";
 /// Deliveries the receiver refuses before it takes any.
 const REFUSED: usize = 3;
 
-/// One POST the receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    delivery: String,
-    signature: String,
-    body: String,
-    answered: u16,
-}
-
-/// A webhook receiver on a port of its own: 503 to the first [`REFUSED`]
-/// requests, 200 after.
-async fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!(
-        "http://{}/hooks/adpipe",
-        listener.local_addr().expect("addr")
-    );
-    let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
-    let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let log = log.clone();
-            tokio::spawn(async move {
-                let mut buffer = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let (head, body_start) = loop {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buffer.extend_from_slice(&chunk[..n]);
-                    if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break (String::from_utf8_lossy(&buffer[..end]).to_string(), end + 4);
-                    }
-                };
-                let header = |name: &str| {
-                    head.lines()
-                        .filter_map(|line| line.split_once(':'))
-                        .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
-                        .map(|(_, value)| value.trim().to_owned())
-                        .unwrap_or_default()
-                };
-                let length: usize = header("content-length").parse().unwrap_or(0);
-                while buffer.len() < body_start + length {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buffer.extend_from_slice(&chunk[..n]);
-                }
-                let body =
-                    String::from_utf8_lossy(&buffer[body_start..body_start + length]).to_string();
-                let answered = {
-                    let mut log = log.lock().expect("log");
-                    let answered = if log.len() < REFUSED { 503 } else { 200 };
-                    log.push(Received {
-                        delivery: header("x-adpipe-delivery"),
-                        signature: header("x-adpipe-signature"),
-                        body,
-                        answered,
-                    });
-                    answered
-                };
-                let reason = if answered == 200 {
-                    "OK"
-                } else {
-                    "Service Unavailable"
-                };
-                let answer = format!(
-                    "HTTP/1.1 {answered} {reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                );
-                stream.write_all(answer.as_bytes()).await.ok();
-            });
-        }
-    });
-    (url, seen)
+/// 503 to the first [`REFUSED`] webhook requests, 200 after.
+fn refuse_the_first(n: usize) -> u16 {
+    if n < REFUSED { 503 } else { 200 }
 }
 
 async fn metrics(api: &Api) -> String {
@@ -145,7 +66,7 @@ async fn a_person_decides_what_the_model_is_unsure_of_and_everyone_hears_once_on
 
 async fn review_story(processes: &mut Processes, deployment: Deployment) {
     let catcher = Catcher::new();
-    let (hook_url, received) = receiver().await;
+    let (hook_url, received) = webhooks::receiver("/hooks/adpipe", refuse_the_first).await;
     let deployment = deployment
         .with("ADPIPE_ADMIN_TOKEN", TOKEN)
         .with("ADPIPE_WEBHOOK_URL", hook_url.clone())

@@ -2,8 +2,10 @@
 //! ad decided exactly once, with exactly one email. Shared by the fault,
 //! disk and chaos tests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use super::{Api, Catcher, fixture};
 
@@ -53,6 +55,11 @@ pub struct Tally {
     pub emails: usize,
     pub lost: usize,
     pub duplicates: usize,
+    /// Of `duplicates`, the copies of an email sent before (the same
+    /// Message-ID): SMTP is at-least-once, so a sender that dies, or loses
+    /// its connection, between the server's "250 OK" and recording the email
+    /// as sent sends it again. A mailbox shows such copies once.
+    pub resent: usize,
 }
 
 /// Waits until every accepted ad is decided and its email arrived (or the
@@ -75,27 +82,42 @@ pub async fn tally(api: &Api, load: &Load, within: Duration) -> Tally {
         let mut duplicates = 0;
         let mut missing = 0;
         let all = catcher.all_messages().await;
+        let mut several = Vec::new();
         for (_, email) in &load.accepted {
-            let count = all
+            let to_this: Vec<&Value> = all
                 .iter()
                 .filter(|message| {
                     message["recipients"]
                         .as_array()
                         .is_some_and(|to| to.iter().any(|address| address == email.as_str()))
                 })
-                .count();
-            emails += count.min(1);
-            duplicates += count.saturating_sub(1);
-            missing += usize::from(count == 0);
+                .collect();
+            emails += to_this.len().min(1);
+            duplicates += to_this.len().saturating_sub(1);
+            missing += usize::from(to_this.is_empty());
+            if to_this.len() > 1 {
+                several.push(to_this);
+            }
         }
         let done = decided == load.accepted.len() && missing == 0;
         if done || started.elapsed() > within {
+            let mut resent = 0;
+            for messages in several {
+                let mut ids = BTreeSet::new();
+                for message in &messages {
+                    // No header: counted as a distinct email.
+                    let id = catcher.message_id_header(&message["id"]).await;
+                    ids.insert(id.unwrap_or_else(|| message["id"].to_string()));
+                }
+                resent += messages.len() - ids.len();
+            }
             return Tally {
                 decided,
                 pending: load.accepted.len() - decided,
                 emails,
                 lost: load.accepted.len() - decided.min(emails),
                 duplicates,
+                resent,
             };
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -11,6 +11,8 @@ use serde_json::Value;
 
 pub mod browser;
 pub mod load;
+pub mod services;
+pub mod webhooks;
 
 pub const DECISION_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -241,6 +243,22 @@ impl Processes {
     }
 }
 
+impl Processes {
+    /// Ends every process and prints the last `lines` of each log, for a
+    /// test whose own failure message must stay at the end of its output
+    /// (CI shows the end): the whole logs would bury it.
+    pub fn end_with_log_tails(&mut self, lines: usize) {
+        for (name, mut child, log) in self.children.drain(..) {
+            let _ = child.kill();
+            let _ = child.wait();
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let all: Vec<&str> = text.lines().collect();
+            let tail = all[all.len().saturating_sub(lines)..].join("\n");
+            eprintln!("----- {name} log, last {lines} lines -----\n{tail}");
+        }
+    }
+}
+
 impl Drop for Processes {
     fn drop(&mut self) {
         for (name, child, log) in &mut self.children {
@@ -449,6 +467,28 @@ impl Catcher {
         all.into_iter()
             .filter(|message| message.to_string().contains(address))
             .collect()
+    }
+
+    /// The Message-ID header of a caught message (`id` from the list).
+    pub async fn message_id_header(&self, id: &Value) -> Option<String> {
+        let id = id.to_string().trim_matches('"').to_owned();
+        let source = self
+            .http
+            .get(format!("{}/api/messages/{id}/source", self.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        source
+            .lines()
+            .take_while(|line| !line.is_empty())
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("message-id")
+                    .then(|| value.trim().to_owned())
+            })
     }
 
     /// Waits for exactly one email to `address`, then makes sure no second
