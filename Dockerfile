@@ -31,11 +31,12 @@ ARG ORT_VERSION=1.31.1
 
 # --- the binary -------------------------------------------------------------
 FROM ${RUST_IMAGE} AS build
-# cmake and nasm: libjpeg-turbo (the JPEG decoder) is built from the
-# turbojpeg crate's vendored source, its SIMD code with nasm.
+# cmake, make and nasm: libjpeg-turbo (the JPEG decoder) is built from the
+# turbojpeg crate's vendored source, its SIMD code with nasm. The slim image
+# has gcc but no make, and cmake only recommends it.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends cmake nasm \
+    && apt-get install -y --no-install-recommends cmake make nasm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
