@@ -61,11 +61,13 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 work=$(mktemp -d /tmp/adpipe-compose-e2e.XXXXXX)
 project=adpipe-e2e-$$
+compose=(docker-compose -p "$project" -f "$root/docker-compose.yml")
 background=()
+healthchecks=
 cleanup() {
   local status=$?
   if [ "${KEEP_STACK:-0}" = 1 ] && [ -S "$work/podman.sock" ]; then
-    kill "$healthchecks" 2>/dev/null || true
+    [ -z "$healthchecks" ] || kill "$healthchecks" 2>/dev/null || true
     say "KEEP_STACK=1: the stack stays up, without healthchecks (project $project;" \
       "DOCKER_HOST=unix://$work/podman.sock; podman ps)"
     return
@@ -179,7 +181,6 @@ export POSTGRES_PASSWORD=$(secret) RABBITMQ_PASSWORD=$(secret) S3_SECRET_KEY=$(s
 export ADPIPE_PUBLIC_URL=http://127.0.0.1:$API_PORT
 api=http://127.0.0.1:$API_PORT
 catcher=http://127.0.0.1:$MAILHOG_UI_PORT
-compose=(docker-compose -p "$project" -f "$root/docker-compose.yml")
 
 healthy() { # service count: waits until that many of its containers are healthy
   local service=$1 count=$2
