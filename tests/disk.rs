@@ -181,7 +181,7 @@ async fn a_full_disk_refuses_submissions_clearly_and_loses_nothing_once_space_is
         "DISK full: {filled} bytes of filler, {refused} submissions refused with storage_full, \
          {decided_while_full} of 4 waiting ads decided while full"
     );
-    report("disk_full", &load, &tally);
+    report("disk_full", &load, &tally, 0);
     processes.stop_gracefully();
     let (rows, images) = rows_and_images(&data).await;
     assert_eq!(
@@ -233,7 +233,7 @@ async fn serve_killed_under_load_keeps_every_accepted_ad() {
     let load = load.await.expect("load");
     let tally = tally(&api, &load, Duration::from_secs(120)).await;
     eprintln!("DISK serve_sigkill: {kills} SIGKILLs of adpipe serve under 20 submissions/s");
-    report("serve_sigkill", &load, &tally);
+    report("serve_sigkill", &load, &tally, kills);
     processes.stop_gracefully();
     let (rows, images) = rows_and_images(&data).await;
     assert!(rows.is_subset(&images), "every row has its image");

@@ -131,7 +131,7 @@ async fn workers_killed_mid_batch_lose_nothing() {
     }
     let load = load.await.expect("load");
     let tally = tally(&stack.api, &load, Duration::from_secs(90)).await;
-    report("worker_sigkill_x3", &load, &tally);
+    report("worker_sigkill_x3", &load, &tally, 3);
     stack.finish().await;
 }
 
@@ -150,7 +150,7 @@ async fn rabbitmq_stopped_and_started_loses_nothing() {
     sh("rabbitmqctl", &["start_app"]);
     let load = load.await.expect("load");
     let tally = tally(&stack.api, &load, Duration::from_secs(120)).await;
-    report("rabbitmq_stop_start", &load, &tally);
+    report("rabbitmq_stop_start", &load, &tally, 0);
     stack.finish().await;
 }
 
@@ -167,7 +167,7 @@ async fn postgres_restarted_loses_nothing() {
     postgres("restart");
     let load = load.await.expect("load");
     let tally = tally(&stack.api, &load, Duration::from_secs(120)).await;
-    report("postgres_restart", &load, &tally);
+    report("postgres_restart", &load, &tally, 0);
     // Refused submissions while it was down got a 503 and left no row.
     assert!(
         load.refused.keys().all(|status| *status == 503),
@@ -211,7 +211,7 @@ async fn smtp_down_delays_emails_but_loses_no_decision() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     dev_services();
     let tally = tally(&stack.api, &load, Duration::from_secs(120)).await;
-    report("smtp_down", &load, &tally);
+    report("smtp_down", &load, &tally, 1);
     stack.finish().await;
 }
 
