@@ -71,6 +71,8 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
         (&state.rate_limiter, client, request.method())
         && let Err(wait) = limiter.check(client, Instant::now())
     {
+        let (parts, body) = request.into_parts();
+        crate::submit::discard_submission(&parts.headers, body, state.config.max_image_bytes).await;
         let seconds = wait.as_secs().max(1);
         let mut response = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -253,21 +253,43 @@ async fn read_submission(
                 "send the ad as multipart/form-data with the fields text, email and image ({error})"
             ),
         )
-    })?;
+    });
     let body_limit = max_image_bytes + crate::ENVELOPE_BYTES;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > body_limit as u64) {
-        return Err(body_too_large());
+    if declared_over(headers, body_limit) {
+        return Err(boundary.err().unwrap_or_else(body_too_large));
     }
     let mut body = CountedBody::new(body, body_limit);
-    let form = read_form(body.clone(), boundary, max_image_bytes).await;
+    let form = match boundary {
+        Ok(boundary) => read_form(body.clone(), boundary, max_image_bytes).await,
+        Err(not_a_form) => Err(not_a_form),
+    };
     if form.is_err() {
         body.discard_rest(DISCARD_WITHIN).await;
     }
     form
+}
+
+/// The body announces more than `limit` bytes: it is refused at once,
+/// unread, since reading it up to the limit would still leave its client
+/// sending.
+fn declared_over(headers: &HeaderMap, limit: usize) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .is_some_and(|length| length > limit as u64)
+}
+
+/// The body of a submission refused before the handler read it (over the
+/// rate limit), read into the void as a refused form's rest is, so its
+/// client reads the answer.
+pub(crate) async fn discard_submission(headers: &HeaderMap, body: Body, max_image_bytes: usize) {
+    let body_limit = max_image_bytes + crate::ENVELOPE_BYTES;
+    if !declared_over(headers, body_limit) {
+        CountedBody::new(body, body_limit)
+            .discard_rest(DISCARD_WITHIN)
+            .await;
+    }
 }
 
 /// The fields of the form, then the rest of the body up to its end.

@@ -539,50 +539,223 @@ async fn health_and_readiness_answer_json() {
     assert_eq!(body["checks"]["database"]["ok"], false, "{body}");
 }
 
-/// A client that sends its whole body before it reads the answer (no
-/// `Expect: 100-continue`, as Python's http.client and requests do) reads
-/// the JSON error of a field refused early, not a broken pipe or a reset.
-#[tokio::test]
-async fn a_refused_body_is_read_to_its_end_before_the_answer() {
+/// Sends `body` whole over a plain TCP connection and only then reads the
+/// answer, as a client without `Expect: 100-continue` does (Python's
+/// http.client and requests): a server that answered and closed while the
+/// body was still coming gives it a broken pipe or a reset instead.
+async fn send_whole_then_read(
+    address: std::net::SocketAddr,
+    content_type: &str,
+    body: &[u8],
+) -> Result<String, String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = start(ApiConfig::default()).await;
-    let boundary = "refused-early";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n").as_bytes(),
-    );
-    body.resize(body.len() + 1024 * 1024, b'a');
-    body.extend_from_slice(
-        format!(
-            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; \
-             filename=\"big.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.resize(body.len() + 8 * 1024 * 1024, 0xAB);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-
-    let address = server.address.expect("served");
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
-        .expect("connect");
+        .map_err(|error| format!("connect: {error}"))?;
     let head = format!(
         "POST /ads HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
-         Content-Type: multipart/form-data; boundary={boundary}\r\n\
-         Content-Length: {}\r\n\r\n",
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    stream.write_all(head.as_bytes()).await.expect("head");
     stream
-        .write_all(&body)
+        .write_all(head.as_bytes())
         .await
-        .expect("the whole body is taken, not cut off by an early answer");
+        .map_err(|error| format!("sending the head: {error}"))?;
+    stream
+        .write_all(body)
+        .await
+        .map_err(|error| format!("cut off by an early answer while sending: {error}"))?;
     let mut answer = Vec::new();
     stream
         .read_to_end(&mut answer)
         .await
-        .expect("the answer is read, not reset");
-    let answer = String::from_utf8_lossy(&answer);
+        .map_err(|error| format!("the answer was not read: {error}"))?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// One multipart part: its header lines and its raw value.
+fn part(boundary: &str, headers: &str, value: &[u8]) -> Vec<u8> {
+    let mut part = format!("--{boundary}\r\n{headers}\r\n\r\n").into_bytes();
+    part.extend_from_slice(value);
+    part.extend_from_slice(b"\r\n");
+    part
+}
+
+fn field(boundary: &str, name: &str, value: &[u8]) -> Vec<u8> {
+    part(
+        boundary,
+        &format!("Content-Disposition: form-data; name=\"{name}\""),
+        value,
+    )
+}
+
+fn image_part(boundary: &str, bytes: usize) -> Vec<u8> {
+    part(
+        boundary,
+        "Content-Disposition: form-data; name=\"image\"; filename=\"big.jpg\"\r\n\
+         Content-Type: image/jpeg",
+        &vec![0xAB; bytes],
+    )
+}
+
+/// What is sent (a name, the Content-Type, the body's parts) and the
+/// status and code of the answer.
+struct EarlyRefusal<'a>(&'a str, &'a str, Vec<Vec<u8>>, u16, &'a str);
+
+/// The large case: a 1 MiB text refused at once, then 8 MiB of image.
+#[tokio::test]
+async fn a_refused_body_is_read_to_its_end_before_the_answer() {
+    let server = start(ApiConfig::default()).await;
+    let boundary = "refused-early";
+    let mut body = field(boundary, "text", &vec![b'a'; 1024 * 1024]);
+    body.extend(image_part(boundary, 8 * 1024 * 1024));
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let answer = send_whole_then_read(
+        server.address.expect("served"),
+        &format!("multipart/form-data; boundary={boundary}"),
+        &body,
+    )
+    .await
+    .expect("the answer to a 1 MiB text");
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("\"code\":\"text_too_long\""), "{answer}");
+}
+
+/// Every refusal made while the body is still coming (a field refused
+/// before the rest of the form arrives), each sent 100 times by a client
+/// that sends everything before it reads: every time the answer is read
+/// whole, with its status and JSON code, so the race between the answer
+/// and the body cannot hide. Only a body whose declared length is over the
+/// limit is refused without being read (413 at once): reading it to the
+/// limit would still leave the client sending.
+#[tokio::test]
+async fn every_early_refusal_reaches_a_client_that_sends_before_it_reads() {
+    // The default limit: a rest of 8 MiB is more than the kernel's socket
+    // buffers take in, so an answer sent before it is read closes on a
+    // client that is still sending.
+    const MAX_IMAGE: usize = 10 * 1024 * 1024;
+    let server = start(ApiConfig {
+        max_image_bytes: MAX_IMAGE,
+        rate_limit_per_minute: 0,
+        ..ApiConfig::default()
+    })
+    .await;
+    let address = server.address.expect("served");
+    let b = "early";
+    let text = || field(b, "text", b"Red hatchback, one owner");
+    let email = || field(b, "email", b"seller@example.com");
+    // The rest of the form, still to come when the refusal is made.
+    let rest = || image_part(b, 8 * 1024 * 1024);
+    let form = format!("multipart/form-data; boundary={b}");
+    let cases: Vec<EarlyRefusal> = vec![
+        EarlyRefusal(
+            "not a form",
+            "application/json",
+            vec![vec![b' '; 8 * 1024 * 1024]],
+            415,
+            "expected_multipart",
+        ),
+        EarlyRefusal(
+            "text too long",
+            &form,
+            vec![field(b, "text", &[b'a'; 64 * 1024]), rest()],
+            400,
+            "text_too_long",
+        ),
+        EarlyRefusal(
+            "text blank",
+            &form,
+            vec![field(b, "text", b"   "), rest()],
+            400,
+            "invalid_text",
+        ),
+        EarlyRefusal(
+            "text not UTF-8",
+            &form,
+            vec![field(b, "text", &[0xff, 0xfe, 0xfd]), rest()],
+            400,
+            "invalid_utf8",
+        ),
+        EarlyRefusal(
+            "email invalid",
+            &form,
+            vec![text(), field(b, "email", b"not-an-address"), rest()],
+            400,
+            "invalid_email",
+        ),
+        EarlyRefusal(
+            "email too long",
+            &form,
+            vec![text(), field(b, "email", &[b'a'; 2048]), rest()],
+            400,
+            "invalid_email",
+        ),
+        EarlyRefusal(
+            "unknown field",
+            &form,
+            vec![field(b, "price", b"100"), rest()],
+            400,
+            "unknown_field",
+        ),
+        EarlyRefusal(
+            "field twice",
+            &form,
+            vec![text(), text(), rest()],
+            400,
+            "duplicate_field",
+        ),
+        EarlyRefusal(
+            "part without headers",
+            &form,
+            vec![part(b, "not a header line", b"x"), rest()],
+            400,
+            "malformed_multipart",
+        ),
+        EarlyRefusal(
+            // Refused 10 MiB into its image; 192 KiB of it still to come.
+            "image over the limit",
+            &form,
+            vec![text(), email(), image_part(b, MAX_IMAGE + 192 * 1024)],
+            413,
+            "image_too_many_bytes",
+        ),
+    ];
+    for EarlyRefusal(what, content_type, parts, status, code) in cases {
+        let mut body = parts.concat();
+        body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+        for round in 0..100 {
+            let answer = send_whole_then_read(address, content_type, &body)
+                .await
+                .unwrap_or_else(|error| panic!("{what}, round {round}: {error}"));
+            assert!(
+                answer.starts_with(&format!("HTTP/1.1 {status}"))
+                    && answer.contains(&format!("\"code\":\"{code}\"")),
+                "{what}, round {round}: {answer}"
+            );
+        }
+    }
+
+    // Over the rate limit: refused before the handler sees the request.
+    let limited = start(ApiConfig {
+        max_image_bytes: MAX_IMAGE,
+        rate_limit_per_minute: 1,
+        rate_limit_burst: 1,
+        ..ApiConfig::default()
+    })
+    .await;
+    let address = limited.address.expect("served");
+    let mut body = [text(), email(), rest()].concat();
+    body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+    for round in 0..=100 {
+        let answer = send_whole_then_read(address, &form, &body)
+            .await
+            .unwrap_or_else(|error| panic!("over the rate limit, round {round}: {error}"));
+        // The first takes the one token (and is refused for its image).
+        if round > 0 {
+            assert!(
+                answer.starts_with("HTTP/1.1 429") && answer.contains("\"code\":\"rate_limited\""),
+                "over the rate limit, round {round}: {answer}"
+            );
+        }
+    }
 }
