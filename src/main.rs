@@ -3,6 +3,7 @@
 
 mod assets;
 mod config;
+mod memory;
 mod retag;
 mod service;
 mod tag;
@@ -128,6 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
 }
 
 fn main() -> ExitCode {
+    memory::limit_malloc_arenas();
     match run(Cli::parse()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

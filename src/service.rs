@@ -216,8 +216,21 @@ pub fn run(config: &Config, role: Role) -> anyhow::Result<bool> {
     // Runtime is a start-up error, not a worker that fails every ad.
     let moderator = match role {
         Role::Api => None,
-        Role::Both | Role::Worker => Some(Arc::new(load_moderator(config)?)),
+        Role::Both | Role::Worker => {
+            let moderator = load_moderator(config)?;
+            let started = std::time::Instant::now();
+            moderator
+                .warm_up(config.worker.batch_size)
+                .context("the classifier failed its first run on blank images")?;
+            tracing::info!(
+                batch_size = config.worker.batch_size,
+                millis = started.elapsed().as_millis() as u64,
+                "models warmed up on a full batch"
+            );
+            Some(Arc::new(moderator))
+        }
     };
+    crate::memory::return_freed_memory_periodically();
     runtime()?.block_on(run_async(config, role, moderator))?;
     Ok(true)
 }

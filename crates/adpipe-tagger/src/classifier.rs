@@ -274,6 +274,17 @@ impl Classifier {
         self.classes
     }
 
+    /// One run on `images` blank images, its result thrown away. ONNX
+    /// Runtime's arena keeps the largest blocks a run asked for, so a
+    /// service that warms up on its largest batch reaches its working
+    /// memory at start: a later full batch (after an outage's backlog,
+    /// say) grows nothing, and its first batch is not the slow one.
+    pub fn warm_up(&self, images: usize) -> Result<(), ModelError> {
+        let [a, b, c] = self.input_shape;
+        let blank = vec![0f32; images * self.views * a * b * c];
+        self.infer(&blank, images).map(drop)
+    }
+
     /// `input` holds `images` images, each with all its views; returns
     /// `images × classes` probabilities, row per image.
     pub fn infer(&self, input: &[f32], images: usize) -> Result<Vec<f32>, ModelError> {

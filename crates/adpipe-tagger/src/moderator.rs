@@ -91,6 +91,10 @@ impl TextReader {
         }))
     }
 
+    fn warm_up(&self) -> Result<(), ModelError> {
+        self.embedder.warm_up()
+    }
+
     fn read(&self, text: &str) -> Result<TextScores, ModelError> {
         let vector = self.embedder.embed(text)?;
         let best = |prototypes: &[Vec<f32>]| {
@@ -191,6 +195,15 @@ impl Moderator {
 
     pub fn gates(&self) -> &[BoundGate] {
         &self.gates
+    }
+
+    /// Runs every model once on the largest input a worker gives it: a
+    /// batch of `batch_size` blank images, and the longest text the text
+    /// model reads. A long-running worker's memory is then at its working
+    /// size from the start, and the first ads are not the slow ones.
+    pub fn warm_up(&self, batch_size: usize) -> Result<(), ModelError> {
+        self.tagger.warm_up(batch_size.max(1))?;
+        self.reader.as_ref().map_or(Ok(()), TextReader::warm_up)
     }
 
     /// What the ad's text says, for a policy that reads texts (`[text]`);

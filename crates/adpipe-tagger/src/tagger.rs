@@ -208,6 +208,14 @@ impl Tagger {
             .submit(images, Box::new(done));
     }
 
+    /// Every model runs once on a batch of `images` blank images
+    /// ([`Classifier::warm_up`]).
+    pub fn warm_up(&self, images: usize) -> Result<(), ModelError> {
+        self.models
+            .iter()
+            .try_for_each(|model| model.classifier.warm_up(images))
+    }
+
     /// The second half of [`Tagger::classify`]: one inference run per model
     /// over a prepared batch; results in the batch's order.
     pub fn infer(

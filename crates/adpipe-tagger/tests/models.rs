@@ -496,3 +496,29 @@ fn cpu_adds_int8_products_exactly() -> bool {
         true
     }
 }
+
+/// The worker warms its models up on a blank full batch and the longest
+/// text before its first ad (so ONNX Runtime's arena is at its working
+/// size from the start): that run must leave no trace in any judgement.
+#[test]
+fn warming_up_changes_no_judgement() {
+    let load = || {
+        Moderator::load(
+            &model_path("efficientnet-lite0"),
+            &repo().join("models/policies/vehicles-text.toml"),
+            &[],
+            &TaggerConfig::default(),
+        )
+        .expect("default model and the policy that reads texts")
+    };
+    let cold = load();
+    let warm = load();
+    warm.warm_up(8)
+        .expect("a blank batch and the longest text run");
+    assert_eq!(assess_photos(&warm), assess_photos(&cold));
+    let text = "Family estate car for sale, one owner, full service history";
+    assert_eq!(
+        warm.read_text(text).expect("text read"),
+        cold.read_text(text).expect("text read")
+    );
+}

@@ -118,6 +118,14 @@ impl TextEmbedder {
         Ok(encoding.get_ids().to_vec())
     }
 
+    /// One run on the longest input the model reads (`max_tokens`), its
+    /// vector thrown away: ONNX Runtime's arena then holds what any ad's
+    /// text needs, from the start ([`crate::Classifier::warm_up`]).
+    pub fn warm_up(&self) -> Result<(), ModelError> {
+        let longest = "word ".repeat(self.spec.input.max_tokens);
+        self.embed(&longest).map(drop)
+    }
+
     /// One vector per text, in order. Each text runs alone: a dynamically
     /// quantized model scales its activations over the whole input tensor,
     /// so a batch would make a text's vector (and a borderline decision)
