@@ -10,7 +10,9 @@
 //! RabbitMQ stopped and started, PostgreSQL stopped and started, the SMTP
 //! server and the S3 server unreachable (their connections refused and cut,
 //! through a proxy of the test's own, so the catcher keeps every email it
-//! took). Then every service comes back and the test counts: every accepted
+//! took), and a slow link to any of the four (20–150 ms more each way, added
+//! by the same proxies: this machine's kernel has no `tc netem`). Then every
+//! service comes back and the test counts: every accepted
 //! ad decided exactly once, exactly one email per ad, one webhook delivery
 //! id per event, nothing pending, no row without its image and no image
 //! without its row. It prints one `CHAOS` table.
@@ -21,6 +23,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +35,8 @@ use support::webhooks;
 use support::{
     Api, Deployment, Processes, drop_postgres, env_or, fixture, fresh_postgres, postgres_admin_url,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -73,6 +78,16 @@ enum Fault {
     Postgres,
     Smtp,
     S3,
+    SlowLink(Link),
+}
+
+/// A service the processes reach through one of the test's proxies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Link {
+    Postgres,
+    RabbitMq,
+    Smtp,
+    S3,
 }
 
 impl Fault {
@@ -84,6 +99,10 @@ impl Fault {
             Fault::Postgres => "PostgreSQL stop/start",
             Fault::Smtp => "SMTP unreachable",
             Fault::S3 => "S3 unreachable",
+            Fault::SlowLink(Link::Postgres) => "slow link to PostgreSQL",
+            Fault::SlowLink(Link::RabbitMq) => "slow link to RabbitMQ",
+            Fault::SlowLink(Link::Smtp) => "slow link to SMTP",
+            Fault::SlowLink(Link::S3) => "slow link to S3",
         }
     }
 }
@@ -105,6 +124,10 @@ fn schedule(seed: u64, length: Duration) -> Vec<(Duration, Fault, Duration)> {
         Fault::Postgres,
         Fault::Smtp,
         Fault::S3,
+        Fault::SlowLink(Link::Postgres),
+        Fault::SlowLink(Link::RabbitMq),
+        Fault::SlowLink(Link::Smtp),
+        Fault::SlowLink(Link::S3),
     ];
     let mut at = draw.millis(1000, 3000);
     let mut plan = Vec::new();
@@ -115,11 +138,13 @@ fn schedule(seed: u64, length: Duration) -> Vec<(Duration, Fault, Duration)> {
     plan
 }
 
-/// A TCP proxy the test can take down: while down, new connections are
-/// refused (nothing listens) and open ones are cut.
+/// A TCP proxy the test can take down (while down, new connections are
+/// refused, nothing listens, and open ones are cut) or slow down.
 struct Proxy {
     port: u16,
     upstream: String,
+    /// Milliseconds every byte is held, each way: 0 for a plain link.
+    latency_ms: Arc<AtomicU64>,
     serving: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -129,6 +154,7 @@ impl Proxy {
         let proxy = Arc::new(Self {
             port,
             upstream: upstream.to_owned(),
+            latency_ms: Arc::default(),
             serving: Mutex::new(None),
         });
         proxy.up().await;
@@ -144,18 +170,24 @@ impl Proxy {
             }
         };
         let upstream = self.upstream.clone();
+        let latency = self.latency_ms.clone();
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             loop {
-                let Ok((mut client, _)) = listener.accept().await else {
+                let Ok((client, _)) = listener.accept().await else {
                     return;
                 };
-                let upstream = upstream.clone();
+                let (upstream, latency) = (upstream.clone(), latency.clone());
                 // Dropping this task (down) aborts the set: every open
                 // connection is cut.
                 connections.spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    if let Ok(server) = TcpStream::connect(&upstream).await {
+                        let (client_reads, client_writes) = client.into_split();
+                        let (server_reads, server_writes) = server.into_split();
+                        tokio::join!(
+                            relay(client_reads, server_writes, latency.clone()),
+                            relay(server_reads, client_writes, latency),
+                        );
                     }
                 });
                 while connections.try_join_next().is_some() {}
@@ -169,6 +201,50 @@ impl Proxy {
             task.abort();
         }
     }
+
+    fn slow_down(&self, latency: Duration) {
+        let millis = u64::try_from(latency.as_millis()).expect("a short delay");
+        self.latency_ms.store(millis, Ordering::Relaxed);
+    }
+
+    /// `url` (`scheme://[user@]host:port/…`) with the proxy in the
+    /// upstream's place.
+    fn in_url(&self, url: &str) -> String {
+        url.replacen(&self.upstream, &format!("127.0.0.1:{}", self.port), 1)
+    }
+}
+
+/// The `host:port` of `url` (`scheme://[user[:password]@]host:port/…`).
+fn authority(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let server = after_scheme.split('/').next().unwrap_or(after_scheme);
+    server.rsplit('@').next().unwrap_or(server)
+}
+
+/// Forwards one direction of a connection as a slow link would: each chunk
+/// leaves `latency` after it arrived, in order, without throttling what
+/// follows it. The end of the stream is passed on after the last chunk.
+async fn relay(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, latency_ms: Arc<AtomicU64>) {
+    let (chunks, mut due_chunks) = tokio::sync::mpsc::channel::<(Instant, Vec<u8>)>(256);
+    let reading = async move {
+        let mut buffer = vec![0u8; 16 * 1024];
+        while let Ok(read @ 1..) = from.read(&mut buffer).await {
+            let due = Instant::now() + Duration::from_millis(latency_ms.load(Ordering::Relaxed));
+            if chunks.send((due, buffer[..read].to_vec())).await.is_err() {
+                return;
+            }
+        }
+    };
+    let writing = async move {
+        while let Some((due, chunk)) = due_chunks.recv().await {
+            tokio::time::sleep_until(due.into()).await;
+            if to.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+        let _ = to.shutdown().await;
+    };
+    tokio::join!(reading, writing);
 }
 
 struct Chaos {
@@ -176,8 +252,8 @@ struct Chaos {
     /// Each process's environment, by name, to restart it as it was.
     environments: BTreeMap<String, Deployment>,
     apis: Vec<Api>,
-    smtp: Arc<Proxy>,
-    s3: Arc<Proxy>,
+    /// Every service the processes reach is behind one of these.
+    links: BTreeMap<Link, Arc<Proxy>>,
     /// Services a fault holds down now: a second fault on one that is
     /// already down is skipped.
     down: Mutex<BTreeSet<Fault>>,
@@ -219,12 +295,19 @@ impl Chaos {
                 tokio::time::sleep(outage).await;
                 blocking(|| postgres("start")).await;
             }
+            Fault::SlowLink(link) => {
+                // 20–150 ms each way, drawn with the schedule.
+                let latency = Duration::from_millis(20 + outage.as_millis() as u64 % 131);
+                self.links[&link].slow_down(latency);
+                tokio::time::sleep(outage).await;
+                self.links[&link].slow_down(Duration::ZERO);
+            }
             Fault::Smtp | Fault::S3 => {
-                let proxy = if fault == Fault::Smtp {
-                    &self.smtp
+                let proxy = &self.links[&if fault == Fault::Smtp {
+                    Link::Smtp
                 } else {
-                    &self.s3
-                };
+                    Link::S3
+                }];
                 proxy.down();
                 tokio::time::sleep(outage).await;
                 proxy.up().await;
@@ -276,6 +359,24 @@ fn sample_memory(
             }
         }
     })
+}
+
+/// Per process that lived past its second minute, its curve: the peak of
+/// each minute, in MiB.
+fn peaks_per_minute(memory: &Memory) -> Vec<(String, Vec<f64>)> {
+    memory
+        .lock()
+        .expect("memory")
+        .values()
+        .filter(|(_, samples)| samples.len() >= 120)
+        .map(|(name, samples)| {
+            let peaks = samples
+                .chunks(60)
+                .map(|minute| minute.iter().copied().fold(0.0, f64::max))
+                .collect();
+            (name.clone(), peaks)
+        })
+        .collect()
 }
 
 /// Per process that lived past its second minute: (name, start, first
@@ -359,24 +460,38 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
     let _restore = RestoreServices;
 
     let (admin, database, database_url) = fresh_postgres("adpipe_chaos").await;
-    let smtp = Proxy::start("127.0.0.1:1025").await;
-    let s3 = Proxy::start(
-        env_or("ADPIPE_TEST_S3_ENDPOINT", "http://127.0.0.1:9000").trim_start_matches("http://"),
-    )
-    .await;
     let (webhook_url, site) = webhooks::receiver("/hooks", |_| 200).await;
     let mut processes = Processes::new();
-    let base = Deployment::services(&processes, &database_url, "adpipe.chaos")
+    let direct = Deployment::services(&processes, &database_url, "adpipe.chaos");
+    let mut links = BTreeMap::new();
+    for (link, url) in [
+        (Link::Postgres, direct.get("ADPIPE_DATABASE_URL")),
+        (Link::RabbitMq, direct.get("ADPIPE_AMQP_URL")),
+        (Link::S3, direct.get("ADPIPE_S3_ENDPOINT")),
+        (Link::Smtp, "smtp://127.0.0.1:1025"),
+    ] {
+        links.insert(link, Proxy::start(authority(url)).await);
+    }
+    let base = direct
+        .clone()
+        .with(
+            "ADPIPE_DATABASE_URL",
+            links[&Link::Postgres].in_url(direct.get("ADPIPE_DATABASE_URL")),
+        )
+        .with(
+            "ADPIPE_AMQP_URL",
+            links[&Link::RabbitMq].in_url(direct.get("ADPIPE_AMQP_URL")),
+        )
+        .with(
+            "ADPIPE_S3_ENDPOINT",
+            links[&Link::S3].in_url(direct.get("ADPIPE_S3_ENDPOINT")),
+        )
+        .with("ADPIPE_SMTP_PORT", links[&Link::Smtp].port.to_string())
         .with("ADPIPE_RATE_LIMIT_PER_MINUTE", "0")
         .with("ADPIPE_WORKER_THREADS", "1")
         .with("ADPIPE_WORKER_SWEEP_INTERVAL_MS", "1000")
         .with("ADPIPE_WORKER_SWEEP_MIN_AGE_MS", "3000")
         .with("ADPIPE_WORKER_LEASE_SECS", "10")
-        .with("ADPIPE_SMTP_PORT", smtp.port.to_string())
-        .with(
-            "ADPIPE_S3_ENDPOINT",
-            format!("http://127.0.0.1:{}", s3.port),
-        )
         .with("ADPIPE_WEBHOOK_URL", webhook_url)
         .with("ADPIPE_WEBHOOK_SECRET", "chaos");
     processes.run(&["migrate"], &base.vars);
@@ -404,8 +519,7 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
         processes: Mutex::new(processes),
         environments,
         apis,
-        smtp,
-        s3,
+        links,
         down: Mutex::default(),
         injected: Mutex::default(),
     });
@@ -480,9 +594,6 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
     // shared with other tests, so only images written since this test began.
     let mut processes = chaos.processes.into_inner().expect("processes");
     processes.stop_gracefully();
-    let database_url = chaos.environments["worker-0"]
-        .get("ADPIPE_DATABASE_URL")
-        .to_owned();
     let mut db = sqlx::PgConnection::connect(&database_url)
         .await
         .expect("connect");
@@ -493,7 +604,7 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
         .into_iter()
         .collect();
     db.close().await.ok();
-    let blobs = base.blobs();
+    let blobs = direct.blobs();
     let mut images = BTreeSet::new();
     {
         use futures_util::StreamExt;
@@ -551,12 +662,18 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
     ] {
         say!("| {what} | {count} |");
     }
-    let memory = memory_report(&memory);
+    let memory_samples = memory;
+    let memory = memory_report(&memory_samples);
     say!(
         "\n| process (lived > 2 min) | RSS at start (MiB) | first minute's peak | peak after | at the end |\n| --- | ---: | ---: | ---: | ---: |"
     );
     for (name, start, first, later, end) in &memory {
         say!("| {name} | {start:.0} | {first:.0} | {later:.0} | {end:.0} |");
+    }
+    say!("\nRSS peak per minute (MiB), per process that lived > 2 min:");
+    for (name, peaks) in peaks_per_minute(&memory_samples) {
+        let peaks: Vec<String> = peaks.iter().map(|peak| format!("{peak:.0}")).collect();
+        say!("- {name}: {}", peaks.join(" "));
     }
     // Every check is made and the failures told together, after the
     // logs' tails: CI shows the end of the output.
