@@ -18,18 +18,78 @@ pub(crate) type Prepared = Result<Vec<Vec<f32>>, DecodeError>;
 pub type ImageBytes = Box<dyn AsRef<[u8]> + Send>;
 
 /// What it takes to turn one image's bytes into every model's input.
-#[derive(Debug)]
 pub(crate) struct Decoding {
     preprocessors: Vec<Preprocessor>,
     limits: DecodeLimits,
+    /// Per model, input buffers whose batch has run, for the next images.
+    spare: Vec<Mutex<Vec<Vec<f32>>>>,
+    /// How many buffers each model keeps spare: what [`Decoding::reserve`]
+    /// asked for, at least one batch of the default size.
+    keep: AtomicUsize,
 }
+
+/// Without the spare buffers' floats.
+impl std::fmt::Debug for Decoding {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Decoding")
+            .field("preprocessors", &self.preprocessors)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Spare buffers kept per model when nothing reserved more.
+const KEEP_AT_LEAST: usize = 8;
 
 impl Decoding {
     pub(crate) fn new(preprocessors: Vec<Preprocessor>, limits: DecodeLimits) -> Self {
+        let spare = preprocessors.iter().map(|_| Mutex::default()).collect();
         Self {
             preprocessors,
             limits,
+            spare,
+            keep: AtomicUsize::new(KEEP_AT_LEAST),
         }
+    }
+
+    /// Allocates `images` input buffers per model up front and keeps that
+    /// many spare from now on: a worker that stages one batch while the
+    /// model runs another needs two batches' worth, and then allocates
+    /// nothing per image, whatever the batches' fill.
+    pub(crate) fn reserve(&self, images: usize) {
+        self.keep.fetch_max(images, Ordering::Relaxed);
+        for (preprocessor, spare) in self.preprocessors.iter().zip(&self.spare) {
+            let mut spare = spare
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            while spare.len() < images {
+                spare.push(vec![0f32; preprocessor.floats_per_image()]);
+            }
+        }
+    }
+
+    /// Hands back one image's buffers (every model's) once its batch ran.
+    pub(crate) fn recycle(&self, buffers: Vec<Vec<f32>>) {
+        let keep = self.keep.load(Ordering::Relaxed);
+        for (buffer, spare) in buffers.into_iter().zip(&self.spare) {
+            let mut spare = spare
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if spare.len() < keep {
+                spare.push(buffer);
+            }
+        }
+    }
+
+    /// A spare buffer of model `index`, or a new one. Its old contents do
+    /// not matter: every view overwrites its whole slot.
+    fn buffer(&self, index: usize) -> Vec<f32> {
+        let spare = self.spare[index]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        spare.unwrap_or_else(|| vec![0f32; self.preprocessors[index].floats_per_image()])
     }
 
     /// Decodes once, as small as every model allows, and writes every
@@ -43,8 +103,9 @@ impl Decoding {
         let image = adpipe_image::decode_reduced(bytes, &self.limits, &big_enough)?;
         self.preprocessors
             .iter()
-            .map(|preprocessor| {
-                let mut buffer = vec![0f32; preprocessor.floats_per_image()];
+            .enumerate()
+            .map(|(index, preprocessor)| {
+                let mut buffer = self.buffer(index);
                 preprocessor.prepare_decoded(&image, &mut buffer)?;
                 Ok(buffer)
             })

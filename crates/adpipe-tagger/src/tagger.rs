@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::classifier::{Classifier, Execution, ModelError, SessionConfig};
 use crate::decoding::{DecoderPool, Decoding, ImageBytes, Prepared};
@@ -57,11 +57,25 @@ pub enum ItemError {
 }
 
 /// One loaded model: its description, its preprocessing and its session.
-#[derive(Debug)]
 pub struct Model {
     spec: ModelSpec,
     preprocessor: Preprocessor,
     classifier: Classifier,
+    /// The images of a batch side by side, as the model reads them; kept
+    /// from one batch to the next.
+    batch_input: Mutex<Vec<f32>>,
+}
+
+/// Without the batch input's floats.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Model")
+            .field("spec", &self.spec)
+            .field("preprocessor", &self.preprocessor)
+            .field("classifier", &self.classifier)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Model {
@@ -76,6 +90,7 @@ impl Model {
             spec,
             preprocessor,
             classifier,
+            batch_input: Mutex::default(),
         })
     }
 
@@ -209,11 +224,22 @@ impl Tagger {
     }
 
     /// Every model runs once on a batch of `images` blank images
-    /// ([`Classifier::warm_up`]).
+    /// ([`Classifier::warm_up`]), its batch input allocated at that size,
+    /// and two batches of per-image input buffers are set aside: one
+    /// decoded while the other runs. A worker's memory is then what its
+    /// fullest batches need from the start, and it allocates none of it
+    /// per batch.
     pub fn warm_up(&self, images: usize) -> Result<(), ModelError> {
-        self.models
-            .iter()
-            .try_for_each(|model| model.classifier.warm_up(images))
+        for model in &self.models {
+            model.classifier.warm_up(images)?;
+            model
+                .batch_input
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .reserve(images * model.preprocessor.floats_per_image());
+        }
+        self.decoding.reserve(2 * images);
+        Ok(())
     }
 
     /// The second half of [`Tagger::classify`]: one inference run per model
@@ -230,6 +256,9 @@ impl Tagger {
             for (index, outputs) in self.infer_batch(&batch.rows)? {
                 results[index] = Ok(outputs);
             }
+        }
+        for (_, buffers) in batch.rows {
+            self.decoding.recycle(buffers);
         }
         Ok(results)
     }
@@ -348,7 +377,13 @@ impl Tagger {
     ) -> Result<Vec<(usize, Outputs)>, ModelError> {
         let mut per_model = Vec::with_capacity(self.models.len());
         for (model_index, model) in self.models.iter().enumerate() {
-            let mut input = Vec::with_capacity(batch.len() * model.preprocessor.floats_per_image());
+            // The last batch's input, its capacity kept: the largest batch
+            // allocates it once.
+            let mut input = model
+                .batch_input
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            input.clear();
             for (_, buffers) in batch {
                 input.extend_from_slice(&buffers[model_index]);
             }
