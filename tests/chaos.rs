@@ -361,41 +361,32 @@ fn sample_memory(
     })
 }
 
-/// Per process that lived past its second minute, its curve: the peak of
-/// each minute, in MiB.
-fn peaks_per_minute(memory: &Memory) -> Vec<(String, Vec<f64>)> {
-    memory
-        .lock()
-        .expect("memory")
-        .values()
-        .filter(|(_, samples)| samples.len() >= 120)
-        .map(|(name, samples)| {
-            let peaks = samples
-                .chunks(60)
-                .map(|minute| minute.iter().copied().fold(0.0, f64::max))
-                .collect();
-            (name.clone(), peaks)
-        })
-        .collect()
+/// The resident memory of one process that lived past its second minute,
+/// in MiB.
+struct MemoryCurve {
+    name: String,
+    start: f64,
+    first_minute_peak: f64,
+    later_peak: f64,
+    end: f64,
+    /// The peak of each minute.
+    per_minute: Vec<f64>,
 }
 
-/// Per process that lived past its second minute: (name, start, first
-/// minute's peak, peak after it, end), in MiB.
-fn memory_report(memory: &Memory) -> Vec<(String, f64, f64, f64, f64)> {
+fn memory_report(memory: &Memory) -> Vec<MemoryCurve> {
     let peak = |samples: &[f64]| samples.iter().copied().fold(0.0, f64::max);
     memory
         .lock()
         .expect("memory")
         .values()
         .filter(|(_, samples)| samples.len() >= 120)
-        .map(|(name, samples)| {
-            (
-                name.clone(),
-                samples[0],
-                peak(&samples[..60]),
-                peak(&samples[60..]),
-                *samples.last().expect("samples"),
-            )
+        .map(|(name, samples)| MemoryCurve {
+            name: name.clone(),
+            start: samples[0],
+            first_minute_peak: peak(&samples[..60]),
+            later_peak: peak(&samples[60..]),
+            end: *samples.last().expect("samples"),
+            per_minute: samples.chunks(60).map(peak).collect(),
         })
         .collect()
 }
@@ -662,18 +653,28 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
     ] {
         say!("| {what} | {count} |");
     }
-    let memory_samples = memory;
-    let memory = memory_report(&memory_samples);
+    let memory = memory_report(&memory);
     say!(
         "\n| process (lived > 2 min) | RSS at start (MiB) | first minute's peak | peak after | at the end |\n| --- | ---: | ---: | ---: | ---: |"
     );
-    for (name, start, first, later, end) in &memory {
-        say!("| {name} | {start:.0} | {first:.0} | {later:.0} | {end:.0} |");
+    for curve in &memory {
+        say!(
+            "| {} | {:.0} | {:.0} | {:.0} | {:.0} |",
+            curve.name,
+            curve.start,
+            curve.first_minute_peak,
+            curve.later_peak,
+            curve.end
+        );
     }
     say!("\nRSS peak per minute (MiB), per process that lived > 2 min:");
-    for (name, peaks) in peaks_per_minute(&memory_samples) {
-        let peaks: Vec<String> = peaks.iter().map(|peak| format!("{peak:.0}")).collect();
-        say!("- {name}: {}", peaks.join(" "));
+    for curve in &memory {
+        let peaks: Vec<String> = curve
+            .per_minute
+            .iter()
+            .map(|peak| format!("{peak:.0}"))
+            .collect();
+        say!("- {}: {}", curve.name, peaks.join(" "));
     }
     // Every check is made and the failures told together, after the
     // logs' tails: CI shows the end of the output.
@@ -687,10 +688,13 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
     // Held to account on the long run only: in a few minutes a backlog
     // after an outage can bring the first full batches after the first
     // minute, and the model's memory arena grows to them once.
-    for (name, _, first, later, _) in memory.iter().filter(|_| seconds >= 600) {
+    for curve in memory.iter().filter(|_| seconds >= 600) {
         check(
-            *later <= first * 1.1,
-            format!("{name} grew from {first:.0} MiB in its first minute to {later:.0} MiB"),
+            curve.later_peak <= curve.first_minute_peak * 1.1,
+            format!(
+                "{} grew from {:.0} MiB in its first minute to {:.0} MiB",
+                curve.name, curve.first_minute_peak, curve.later_peak
+            ),
         );
     }
     check(tally.lost == 0, format!("{} ads lost", tally.lost));
