@@ -129,7 +129,6 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
 }
 
 fn main() -> ExitCode {
-    memory::limit_malloc_arenas();
     match run(Cli::parse()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

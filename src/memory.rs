@@ -4,30 +4,11 @@
 //! until the top of a heap happens to be free. A service that handles
 //! bursts of large buffers (uploads, decoded photos, a backlog's full
 //! batches after an outage) then keeps the memory of its worst moment for
-//! good. These two settings make it behave like jemalloc's defaults: a few
-//! arenas, and freed memory returned within seconds.
-
-/// One malloc arena per core (at least two) instead of eight: allocation
-/// stays uncontended and the memory bounded. Set before any thread starts;
-/// `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES` still decide when set.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub fn limit_malloc_arenas() {
-    if std::env::var_os("MALLOC_ARENA_MAX").is_some()
-        || std::env::var_os("GLIBC_TUNABLES").is_some()
-    {
-        return;
-    }
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let arenas = libc::c_int::try_from(cores.max(2)).unwrap_or(libc::c_int::MAX);
-    // SAFETY: mallopt only sets a malloc parameter; no thread but this
-    // one exists yet.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, arenas);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn limit_malloc_arenas() {}
+//! good. Trimming every few seconds returns it, as jemalloc's decay does.
+//! Fewer arenas (`MALLOC_ARENA_MAX=2`) would hold less too, but cost
+//! `adpipe serve` 35 % of its worker's pace (benches/pipeline.sh text):
+//! its API, decoding and inference threads then wait on each other's
+//! arena locks.
 
 /// Starts a thread that hands freed memory back to the system every few
 /// seconds (`malloc_trim`: free pages anywhere in every arena, not only at
