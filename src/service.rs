@@ -217,7 +217,7 @@ pub fn run(config: &Config, role: Role) -> anyhow::Result<bool> {
     let moderator = match role {
         Role::Api => None,
         Role::Both | Role::Worker => {
-            let moderator = load_moderator(config)?;
+            let moderator = Arc::new(load_moderator(config)?);
             let started = std::time::Instant::now();
             moderator
                 .warm_up(config.worker.batch_size)
@@ -225,9 +225,9 @@ pub fn run(config: &Config, role: Role) -> anyhow::Result<bool> {
             tracing::info!(
                 batch_size = config.worker.batch_size,
                 millis = started.elapsed().as_millis() as u64,
-                "models warmed up on a full batch"
+                "models warmed up on every batch size"
             );
-            Some(Arc::new(moderator))
+            Some(moderator)
         }
     };
     crate::memory::return_freed_memory_periodically();

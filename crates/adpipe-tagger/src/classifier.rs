@@ -274,15 +274,24 @@ impl Classifier {
         self.classes
     }
 
-    /// One run on `images` blank images, its result thrown away. ONNX
-    /// Runtime's arena keeps the largest blocks a run asked for, so a
-    /// service that warms up on its largest batch reaches its working
-    /// memory at start: a later full batch (after an outage's backlog,
-    /// say) grows nothing, and its first batch is not the slow one.
+    /// Two runs on every batch size from `images` down to one, on blank
+    /// images, the results thrown away. ONNX Runtime plans a batch's
+    /// memory as one block per input shape, from that shape's second run
+    /// on, and its arena keeps what it once held: warmed up on one full
+    /// batch only, a worker grew by 15 MiB in a step minutes later, when a
+    /// backlog first brought full batches twice in a row (tests/chaos.rs).
+    /// Run here, every shape the worker will give has its block planned and
+    /// carved out at start, and the first real batch is not the slow one.
     pub fn warm_up(&self, images: usize) -> Result<(), ModelError> {
         let [a, b, c] = self.input_shape;
-        let blank = vec![0f32; images * self.views * a * b * c];
-        self.infer(&blank, images).map(drop)
+        let per_image = self.views * a * b * c;
+        let blank = vec![0f32; images * per_image];
+        for batch in (1..=images).rev() {
+            for _ in 0..2 {
+                self.infer(&blank[..batch * per_image], batch)?;
+            }
+        }
+        Ok(())
     }
 
     /// `input` holds `images` images, each with all its views; returns

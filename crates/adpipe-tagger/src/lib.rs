@@ -10,6 +10,7 @@
 
 pub mod classifier;
 mod decoding;
+mod model_thread;
 pub mod moderator;
 pub mod preprocess;
 pub mod runtime;
@@ -20,7 +21,7 @@ pub mod text;
 pub use adpipe_image::{DecodeError, DecodeLimits, ImageFormat, ImageInfo, RgbImage};
 pub use classifier::{Classifier, Execution, ModelError, SessionConfig};
 pub use decoding::ImageBytes;
-pub use moderator::{Assessment, Moderator, ModeratorError};
+pub use moderator::{AssessedBatch, Assessment, Moderator, ModeratorError};
 /// Graph optimisation levels for [`SessionConfig::optimization`].
 pub use ort::session::builder::GraphOptimizationLevel;
 pub use preprocess::Preprocessor;

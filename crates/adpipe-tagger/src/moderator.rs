@@ -2,6 +2,7 @@
 //! both `adpipe tag` and the worker run.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use adpipe_core::policy::{
     self, BoundGate, BoundPolicy, Decision, Gate, Policy, PolicyError, TextScores,
@@ -10,6 +11,7 @@ use adpipe_core::{AdId, DecidedBy, Status, Tag, top_k};
 
 use crate::classifier::ModelError;
 use crate::decoding::ImageBytes;
+use crate::model_thread::ModelThread;
 use crate::spec::ModelSpec;
 use crate::tagger::{LoadError, Model, Outputs, PreparedBatch, Tagger, TaggerConfig};
 use crate::text::{TextEmbedder, cosine};
@@ -38,6 +40,10 @@ pub struct Assessment {
     pub gate_scores: Vec<(String, f32)>,
 }
 
+/// Per image of a batch, in order, its assessment or why it could not be
+/// read; an error when a model failed.
+pub type AssessedBatch = Result<Vec<Result<Assessment, DecodeError>>, ModelError>;
+
 #[derive(Debug)]
 pub struct Moderator {
     tagger: Tagger,
@@ -47,6 +53,9 @@ pub struct Moderator {
     /// The text model and the policy's prototypes, when it reads texts.
     reader: Option<TextReader>,
     top_k: usize,
+    /// Where [`Moderator::warm_up`] and [`Moderator::assess_in_background`]
+    /// run the models.
+    model_thread: ModelThread,
 }
 
 /// The policy's text model with its prototypes embedded once, at load.
@@ -153,6 +162,7 @@ impl Moderator {
             gates: bound_gates,
             reader,
             top_k: DEFAULT_TOP_K,
+            model_thread: ModelThread::start(),
         })
     }
 
@@ -197,13 +207,23 @@ impl Moderator {
         &self.gates
     }
 
-    /// Runs every model once on the largest input a worker gives it: a
-    /// batch of `batch_size` blank images, and the longest text the text
-    /// model reads. A long-running worker's memory is then at its working
-    /// size from the start, and the first ads are not the slow ones.
-    pub fn warm_up(&self, batch_size: usize) -> Result<(), ModelError> {
-        self.tagger.warm_up(batch_size.max(1))?;
-        self.reader.as_ref().map_or(Ok(()), TextReader::warm_up)
+    /// Runs every model on the inputs a worker gives it: blank batches of
+    /// every size up to `batch_size` ([`crate::Classifier::warm_up`]), and
+    /// the longest text the text model reads. A long-running worker's
+    /// memory is then at its working size from the start, and the first
+    /// ads are not the slow ones. Runs on the model thread, where
+    /// [`Moderator::assess_in_background`] will.
+    pub fn warm_up(self: &Arc<Self>, batch_size: usize) -> Result<(), ModelError> {
+        let moderator = self.clone();
+        self.model_thread
+            .run_and_wait(move || {
+                moderator.tagger.warm_up(batch_size.max(1))?;
+                moderator
+                    .reader
+                    .as_ref()
+                    .map_or(Ok(()), TextReader::warm_up)
+            })
+            .unwrap_or_else(|| Err(ModelError::Inference("the model thread stopped".into())))
     }
 
     /// What the ad's text says, for a policy that reads texts (`[text]`);
@@ -243,10 +263,7 @@ impl Moderator {
     }
 
     /// Tags and judges one in-memory batch.
-    pub fn assess(
-        &self,
-        images: &[&[u8]],
-    ) -> Result<Vec<Result<Assessment, DecodeError>>, ModelError> {
+    pub fn assess(&self, images: &[&[u8]]) -> AssessedBatch {
         self.assess_prepared(self.tagger.prepare_batch(images), &[])
     }
 
@@ -269,11 +286,7 @@ impl Moderator {
     /// Runs the models over a prepared batch and judges each image, with
     /// its ad's text (`texts[i]` for image `i`; none when `texts` is empty)
     /// when the policy reads texts.
-    pub fn assess_prepared(
-        &self,
-        batch: PreparedBatch,
-        texts: &[&str],
-    ) -> Result<Vec<Result<Assessment, DecodeError>>, ModelError> {
+    pub fn assess_prepared(&self, batch: PreparedBatch, texts: &[&str]) -> AssessedBatch {
         let outputs = self.tagger.infer(batch)?;
         outputs
             .into_iter()
@@ -285,6 +298,23 @@ impl Moderator {
                 Err(error) => Ok(Err(error)),
             })
             .collect()
+    }
+
+    /// [`Moderator::assess_prepared`] on the moderator's one long-lived
+    /// model thread (see [`crate::model_thread`]), behind the batches
+    /// queued before it; `done` gets the result there, or is dropped unrun
+    /// if the models panicked.
+    pub fn assess_in_background(
+        self: &Arc<Self>,
+        batch: PreparedBatch,
+        texts: Vec<String>,
+        done: impl FnOnce(AssessedBatch) + Send + 'static,
+    ) {
+        let moderator = self.clone();
+        self.model_thread.run(move || {
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            done(moderator.assess_prepared(batch, &texts));
+        });
     }
 
     /// Judges one image's outputs with its ad's text. The text model runs

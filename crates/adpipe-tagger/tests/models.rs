@@ -512,7 +512,7 @@ fn warming_up_changes_no_judgement() {
         .expect("default model and the policy that reads texts")
     };
     let cold = load();
-    let warm = load();
+    let warm = std::sync::Arc::new(load());
     warm.warm_up(8)
         .expect("a blank batch and the longest text run");
     assert_eq!(assess_photos(&warm), assess_photos(&cold));

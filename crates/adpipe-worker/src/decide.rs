@@ -222,21 +222,26 @@ pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement
     if !classified.is_empty() {
         let results = match prepared {
             Ok(batch) => {
-                let model = moderator.clone();
                 let batch_texts: Vec<String> = classified
                     .iter()
                     .map(|&index| texts[index].clone())
                     .collect();
                 let started = std::time::Instant::now();
-                let results = tokio::task::spawn_blocking(move || {
-                    let batch_texts: Vec<&str> = batch_texts.iter().map(String::as_str).collect();
-                    model.assess_prepared(batch, &batch_texts)
-                })
-                .await
-                .map_err(|error| format!("the classifier crashed: {error}"))
-                .and_then(|result| {
-                    result.map_err(|error| format!("the classifier failed: {error}"))
+                // On the moderator's own long-lived thread, where it was
+                // warmed up: a thread of tokio's blocking pool idles out
+                // after an outage, and its successor would build up a
+                // second copy of the models' working memory.
+                let (assessed_tx, assessed_rx) = tokio::sync::oneshot::channel();
+                moderator.assess_in_background(batch, batch_texts, move |assessed| {
+                    // The receiver is gone only when the worker stopped waiting.
+                    let _ = assessed_tx.send(assessed);
                 });
+                let results = assessed_rx
+                    .await
+                    .map_err(|_| "the classifier crashed".to_string())
+                    .and_then(|result| {
+                        result.map_err(|error| format!("the classifier failed: {error}"))
+                    });
                 metrics::histogram!("adpipe_tagging_duration_seconds")
                     .record(started.elapsed().as_secs_f64());
                 results
