@@ -62,6 +62,9 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// How long a starting process waits for an unreachable database.
+const DATABASE_START_WAIT: Duration = Duration::from_secs(60);
+
 pub(crate) async fn open_database(config: &Config) -> anyhow::Result<Database> {
     let url = config.database_url();
     if url.expose().starts_with("sqlite:") {
@@ -72,9 +75,24 @@ pub(crate) async fn open_database(config: &Config) -> anyhow::Result<Database> {
             )
         })?;
     }
-    let db = Database::connect(url.expose(), config.database_max_connections)
-        .await
-        .with_context(|| format!("cannot open the database {url}"))?;
+    // A process started while PostgreSQL restarts (a host booting, a
+    // compose file starting everything at once) waits for it, as it
+    // already waits for RabbitMQ, instead of exiting at once.
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(250);
+    let db = loop {
+        match Database::connect(url.expose(), config.database_max_connections).await {
+            Ok(db) => break db,
+            Err(error) if error.is_unreachable() && started.elapsed() < DATABASE_START_WAIT => {
+                tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "the database is not reachable yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot open the database {url}"));
+            }
+        }
+    };
     // Every process that records decisions queues the site's events; the
     // workers deliver them.
     Ok(db.with_webhooks(config.webhook_config().is_some()))

@@ -60,6 +60,12 @@ struct Stack {
 
 impl Stack {
     async fn start() -> Self {
+        Self::start_with(|| {}, || {}).await
+    }
+
+    /// [`Stack::start`] with `before_spawn` run once the database is made
+    /// and `after_spawn` once the processes are started (not yet up).
+    async fn start_with(before_spawn: fn(), after_spawn: fn()) -> Self {
         let (admin, database, database_url) = fresh_postgres("adpipe_fault").await;
         let mut processes = Processes::new();
         let deployment = Deployment::services(&processes, &database_url, "adpipe.fault")
@@ -70,9 +76,11 @@ impl Stack {
             .with("ADPIPE_WORKER_LEASE_SECS", "10");
         let env = &deployment.vars;
         processes.run(&["migrate"], env);
+        before_spawn();
         processes.spawn("api", &["api"], env);
         processes.spawn("worker-1", &["worker"], env);
         processes.spawn("worker-2", &["worker"], env);
+        after_spawn();
         let api = Api::new(deployment.port);
         api.wait_until_up(&mut processes).await;
         let domain = format!(
@@ -179,6 +187,34 @@ async fn postgres_restarted_loses_nothing() {
         load.accepted.len() as i64,
         "no orphan rows"
     );
+    stack.finish().await;
+}
+
+/// A host that boots everything at once: the API and the workers start
+/// while PostgreSQL is still down, wait for it instead of exiting, and
+/// then work (`Api::wait_until_up` fails on any process that exited).
+#[tokio::test(flavor = "multi_thread")]
+async fn processes_started_before_postgres_wait_for_it() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let _restore = Restore(vec![start_postgres]);
+    let stack = Stack::start_with(
+        || postgres("stop"),
+        || {
+            // Longer than the pool's own 10 s of retries.
+            std::thread::sleep(Duration::from_secs(12));
+            postgres("start");
+        },
+    )
+    .await;
+    let logs = stack.processes.logs();
+    assert!(
+        logs.matches("the database is not reachable yet").count() >= 3,
+        "every process waited for the database:\n{logs}"
+    );
+    let api = Api::new(0).with_base(&stack.api.base);
+    let load = steady_load(&api, &stack.domain, 4, Duration::from_secs(3)).await;
+    let tally = tally(&stack.api, &load, Duration::from_secs(60)).await;
+    report("postgres_down_at_start", &load, &tally, 0);
     stack.finish().await;
 }
 

@@ -46,6 +46,29 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// The server could not be reached or is not accepting connections
+    /// yet (refused, cut, timed out, starting up or shutting down): worth
+    /// another try, unlike a wrong password or a missing database.
+    pub fn is_unreachable(&self) -> bool {
+        let sqlx_error = match self {
+            DbError::Sqlx(error) => error,
+            DbError::Migrate(sqlx::migrate::MigrateError::Execute(error)) => error,
+            _ => return false,
+        };
+        match sqlx_error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut => true,
+            // PostgreSQL's connection exceptions (class 08) and operator
+            // interventions (57P01 shutting down, 57P03 starting up).
+            sqlx::Error::Database(database) => database
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+            _ => false,
+        }
+    }
+
     /// The database could not write because its disk is full: SQLite's
     /// SQLITE_FULL, PostgreSQL's `disk_full` (53100), or ENOSPC underneath.
     /// The statement was rolled back; it passes once space is freed.
