@@ -326,8 +326,13 @@ fn sample_memory(
     memory: Memory,
     until: Arc<tokio::sync::Notify>,
 ) -> JoinHandle<()> {
+    // For finding what grew: ADPIPE_CHAOS_SMAPS=DIR keeps each process's
+    // memory map once a minute (DIR/NAME-PID-MINUTE.smaps).
+    let smaps_dir = std::env::var_os("ADPIPE_CHAOS_SMAPS").map(std::path::PathBuf::from);
     tokio::spawn(async move {
+        let mut tick = 0u64;
         loop {
+            tick += 1;
             let pids: Vec<(u32, String)> = chaos
                 .processes
                 .lock()
@@ -337,6 +342,11 @@ fn sample_memory(
                 .map(|(name, child, _)| (child.id(), name.clone()))
                 .collect();
             for (pid, name) in pids {
+                if let Some(dir) = smaps_dir.as_ref().filter(|_| tick.is_multiple_of(60)) {
+                    let map = std::fs::read(format!("/proc/{pid}/smaps")).unwrap_or_default();
+                    let _ =
+                        std::fs::write(dir.join(format!("{name}-{pid}-{}.smaps", tick / 60)), map);
+                }
                 let status =
                     std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
                 let rss_kib: Option<f64> = status
@@ -584,6 +594,9 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
     // No row without its image, no image without its row: the bucket is
     // shared with other tests, so only images written since this test began.
     let mut processes = chaos.processes.into_inner().expect("processes");
+    // Only the faults end a process; one that ended by itself is a bug
+    // (and would leave a hole in the memory figures).
+    let exited = processes.take_exited();
     processes.stop_gracefully();
     let mut db = sqlx::PgConnection::connect(&database_url)
         .await
@@ -685,6 +698,9 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
         }
     };
     check(!load.accepted.is_empty(), "nothing was accepted".into());
+    for process in exited {
+        check(false, process);
+    }
     // Held to account on the long run only: in a few minutes a backlog
     // after an outage can bring the first full batches after the first
     // minute, and the model's memory arena grows to them once.

@@ -216,6 +216,23 @@ impl Processes {
         let _ = std::fs::rename(&log, kept);
     }
 
+    /// The processes that ended without being told to (a crash, a
+    /// start-up error), taken out of the set: "NAME exited with STATUS:
+    /// its log's last line".
+    pub fn take_exited(&mut self) -> Vec<String> {
+        let mut exited = Vec::new();
+        self.children.retain_mut(|(name, child, log)| {
+            let Ok(Some(status)) = child.try_wait() else {
+                return true;
+            };
+            let text = std::fs::read_to_string(&*log).unwrap_or_default();
+            let last = text.lines().last().unwrap_or_default();
+            exited.push(format!("{name} exited on its own with {status}: {last}"));
+            false
+        });
+        exited
+    }
+
     /// SIGTERM everything and expect a clean exit: in-flight work done.
     pub fn stop_gracefully(&mut self) {
         for (name, child, _) in &mut self.children {
