@@ -3,23 +3,25 @@
 //! glibc's malloc gives each thread an arena of its own, and ONNX Runtime
 //! and MLAS keep per-thread scratch buffers. Run on tokio's blocking pool,
 //! inference moved to a new thread whenever the old one had idled out (ten
-//! seconds without a batch, as after any outage), and each new thread built
-//! up a second arena of the same size beside the first: the worker grew by
-//! about 20 MiB in a step, long after its first minute (tests/chaos.rs,
-//! `ADPIPE_CHAOS_SMAPS`). One thread, warmed up first, keeps one working set.
+//! seconds without a batch, as after any outage), and the new thread built
+//! up its working memory again beside what the old arena kept: the memory
+//! maps of a 20-minute chaos run (`ADPIPE_CHAOS_SMAPS`) show thread arenas
+//! trading places. One thread, warmed up first, keeps one working set.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
 use std::sync::mpsc;
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Dropping it closes the queue, which ends the thread after the job in
+/// hand. Not joined: the last owner of the models can be a job on that
+/// very thread.
 pub(crate) struct ModelThread {
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl ModelThread {
-    /// Starts the thread; it lives until the last sender is dropped.
+    /// Starts the thread; it lives until this is dropped.
     pub(crate) fn start() -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
@@ -33,21 +35,13 @@ impl ModelThread {
                 }
             })
             .expect("the model thread starts");
-        Self {
-            jobs: Mutex::new(Some(jobs)),
-        }
+        Self { jobs }
     }
 
     /// Queues `job` behind the ones before it. Dropped unrun (and with it
     /// whatever result sender it holds) when the thread is gone.
     pub(crate) fn run(&self, job: impl FnOnce() + Send + 'static) {
-        let jobs = self
-            .jobs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(jobs) = jobs.as_ref() {
-            let _ = jobs.send(Box::new(job));
-        }
+        let _ = self.jobs.send(Box::new(job));
     }
 
     /// Runs `job` on the thread and waits for its result; `None` if it
@@ -61,17 +55,6 @@ impl ModelThread {
             let _ = result_tx.send(job());
         });
         result_rx.recv().ok()
-    }
-}
-
-impl Drop for ModelThread {
-    fn drop(&mut self) {
-        // Not joined: the last owner of the models can be a job on this
-        // very thread. Closing the queue ends it after the job in hand.
-        self.jobs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
     }
 }
 
