@@ -149,28 +149,34 @@ fn amqp_config(config: &Config, url: &str) -> AmqpConfig {
     amqp
 }
 
-/// Cancelled on Ctrl-C or SIGTERM.
-fn shutdown_on_signal() -> CancellationToken {
+/// Cancelled on Ctrl-C or SIGTERM. Must be called inside the runtime; the
+/// handlers are in place when it returns, so a signal that comes at any
+/// later moment (while the models load, say) stops the process cleanly
+/// instead of killing it.
+fn shutdown_on_signal() -> anyhow::Result<CancellationToken> {
     let token = CancellationToken::new();
     let cancel = token.clone();
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        tokio::spawn(async move {
             tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
+            tracing::info!("shutting down: finishing the work in hand");
+            cancel.cancel();
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: finishing the work in hand");
         cancel.cancel();
     });
-    token
+    Ok(token)
 }
 
 /// A line for the operator on stderr. Unlike eprintln!, a closed stderr
@@ -230,6 +236,11 @@ pub fn prune_images(config: &Config, min_age: Duration) -> anyhow::Result<bool> 
 }
 
 pub fn run(config: &Config, role: Role) -> anyhow::Result<bool> {
+    let runtime = runtime()?;
+    let shutdown = {
+        let _entered = runtime.enter();
+        shutdown_on_signal()?
+    };
     // Load the model before anything listens: a missing model or ONNX
     // Runtime is a start-up error, not a worker that fails every ad.
     let moderator = match role {
@@ -248,8 +259,15 @@ pub fn run(config: &Config, role: Role) -> anyhow::Result<bool> {
             Some(moderator)
         }
     };
+    // Loading and warming up take seconds; a stop asked for meanwhile
+    // (an orchestrator's SIGTERM, a restart) ends here, before the process
+    // takes any work.
+    if shutdown.is_cancelled() {
+        tracing::info!("stopped while starting: no work was taken");
+        return Ok(true);
+    }
     crate::memory::return_freed_memory_periodically();
-    runtime()?.block_on(run_async(config, role, moderator))?;
+    runtime.block_on(run_async(config, role, moderator, shutdown))?;
     Ok(true)
 }
 
@@ -268,8 +286,12 @@ async fn run_async(
     config: &Config,
     role: Role,
     moderator: Option<Arc<Moderator>>,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut parts = open_parts(config).await?;
+    let Some(mut parts) = open_parts(config, shutdown).await? else {
+        tracing::info!("stopped while waiting for the database: no work was taken");
+        return Ok(());
+    };
     let loaded_model = moderator
         .as_ref()
         .map(|moderator| moderator.model_name().to_owned());
@@ -289,12 +311,15 @@ async fn run_async(
     finish(parts).await
 }
 
-async fn open_parts(config: &Config) -> anyhow::Result<Parts> {
-    let shutdown = shutdown_on_signal();
+/// None when a stop is asked for while the database is still unreachable.
+async fn open_parts(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Option<Parts>> {
     // Every role records metrics; `serve` and `api` serve them on the API's
     // port, `worker` on ADPIPE_METRICS_ADDR when set.
     let metrics = adpipe_api::metrics::install_recorder().map_err(anyhow::Error::msg)?;
-    let db = open_database(config).await?;
+    let db = tokio::select! {
+        db = open_database(config) => db?,
+        _ = shutdown.cancelled() => return Ok(None),
+    };
     let blobs = open_blobs(config)?;
     let queue = match &config.amqp_url {
         Some(url) => Queue::rabbitmq(db.clone(), amqp_config(config, url.expose())),
@@ -306,14 +331,14 @@ async fn open_parts(config: &Config) -> anyhow::Result<Parts> {
         queue = %queue.description(),
         "adpipe starting"
     );
-    Ok(Parts {
+    Ok(Some(Parts {
         db,
         blobs,
         queue,
         metrics,
         shutdown,
         tasks: JoinSet::new(),
-    })
+    }))
 }
 
 fn start_worker(

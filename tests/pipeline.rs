@@ -325,6 +325,36 @@ async fn a_raised_image_limit_reaches_the_worker() {
     processes.stop_gracefully();
 }
 
+/// A stop asked for while the models load and warm up (seconds, more on
+/// a busy machine: an orchestrator restarting a worker that just started)
+/// ends the process cleanly, before it takes any work, instead of SIGTERM's
+/// default action killing it.
+#[test]
+fn a_stop_while_the_models_load_ends_cleanly() {
+    let mut processes = Processes::new();
+    let deployment = Deployment::embedded(&processes);
+    processes.spawn("serve", &["serve"], &deployment.vars);
+    // The ONNX Runtime library is loaded first; the models, and their
+    // warm-up on every batch size, take a second or more after it.
+    let started = std::time::Instant::now();
+    while !processes.logs().contains("loaded ONNX Runtime") {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "adpipe serve did not load ONNX Runtime:\n{}",
+            processes.logs()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(
+        !processes.logs().contains("models warmed up"),
+        "too late: the models were already warm, so this test would show nothing"
+    );
+    processes.stop_gracefully();
+    let logs = processes.logs();
+    assert!(logs.contains("stopped while starting"), "{logs}");
+    assert!(!logs.contains("listening on"), "{logs}");
+}
+
 /// Passwords with characters that end a URL's authority (`/`, `?`, `#`,
 /// `@`) stay hidden in `adpipe config` and in start-up errors.
 #[test]
