@@ -106,14 +106,24 @@ impl Consumer {
         let Some(session) = self.session.take() else {
             return;
         };
-        let limit = self.config.connect_timeout;
-        // Cancelled first so that nothing new is delivered while closing.
-        let cancel = session
-            .link
-            .channel
-            .basic_cancel(session.deliveries.tag(), BasicCancelOptions::default());
-        let _ = timeout(limit, cancel).await;
-        session.link.close(limit).await;
+        // A link that is already broken has nobody to say goodbye to:
+        // dropping it is the whole close, and a stop is not held up by
+        // handshakes that can only time out.
+        if !session.link.is_open() {
+            return;
+        }
+        // One budget for the whole goodbye, not one per step: the steps of
+        // a stop add up, and an orchestrator's patience is finite.
+        let close = async {
+            // Cancelled first so that nothing new is delivered while closing.
+            let _ = session
+                .link
+                .channel
+                .basic_cancel(session.deliveries.tag(), BasicCancelOptions::default())
+                .await;
+            session.link.close(self.config.connect_timeout).await;
+        };
+        let _ = timeout(self.config.connect_timeout, close).await;
     }
 
     async fn first(&mut self, deadline: Instant) -> Option<Delivery> {

@@ -133,7 +133,7 @@ impl Publisher {
             state.closed = true;
             state.link.take()
         };
-        if let Some((link, _)) = link {
+        if let Some((link, _)) = link.filter(|(link, _)| link.is_open()) {
             link.close(self.inner.config.connect_timeout).await;
         }
     }

@@ -174,6 +174,9 @@ impl Worker {
             lease: self.config.lease,
         });
         self.run_pipeline(intake, &shutdown).await;
+        // Each step of a stop says when it is done, so a stop that hangs
+        // shows where in its log.
+        tracing::info!("the batch in hand is settled and the queue closed");
         let tasks = [
             ("sweep", Some(sweep)),
             ("mail", Some(mail)),
