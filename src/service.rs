@@ -154,25 +154,26 @@ fn amqp_config(config: &Config, url: &str) -> AmqpConfig {
 /// later moment (while the models load, say) stops the process cleanly
 /// instead of killing it.
 fn shutdown_on_signal() -> anyhow::Result<CancellationToken> {
-    let token = CancellationToken::new();
-    let cancel = token.clone();
     #[cfg(unix)]
-    {
+    let signalled = {
         use tokio::signal::unix::{SignalKind, signal};
         let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
         let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-        tokio::spawn(async move {
+        async move {
             tokio::select! {
                 _ = interrupt.recv() => {}
                 _ = terminate.recv() => {}
             }
-            tracing::info!("shutting down: finishing the work in hand");
-            cancel.cancel();
-        });
-    }
+        }
+    };
     #[cfg(not(unix))]
-    tokio::spawn(async move {
+    let signalled = async {
         let _ = tokio::signal::ctrl_c().await;
+    };
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        signalled.await;
         tracing::info!("shutting down: finishing the work in hand");
         cancel.cancel();
     });
