@@ -4,14 +4,24 @@
 //! until the top of a heap happens to be free. A service that handles
 //! bursts of large buffers (uploads, decoded photos, a backlog's full
 //! batches after an outage) then keeps the memory of its worst moment for
-//! good. Trimming every few seconds returns it, as jemalloc's decay does.
-//! Fewer arenas (`MALLOC_ARENA_MAX=2`) would hold less too, but cost
-//! `adpipe serve` 35 % of its worker's pace (benches/pipeline.sh text):
-//! its API, decoding and inference threads then wait on each other's
-//! arena locks.
+//! good, and its threads' arenas trade places over hours.
+//!
+//! So the Rust side allocates with jemalloc: a fixed number of arenas
+//! (four per core), size classes that keep fragmentation bounded, and
+//! background threads that return freed pages after about ten seconds.
+//! What ONNX Runtime and the C decoders allocate still goes to glibc's
+//! malloc (they are separate libraries); a trim every few seconds hands
+//! that back. Fewer glibc arenas (`MALLOC_ARENA_MAX=2`) would hold less
+//! too, but cost `adpipe serve` 35 % of its worker's pace
+//! (benches/pipeline.sh text): its API, decoding and inference threads
+//! then wait on each other's arena locks.
 
-/// Starts a thread that hands freed memory back to the system every few
-/// seconds (`malloc_trim`: free pages anywhere in every arena, not only at
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[global_allocator]
+static RUST_ALLOCATIONS: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Starts a thread that hands glibc's freed memory back to the system every
+/// few seconds (`malloc_trim`: free pages anywhere in every arena, not only at
 /// a heap's top), so a service's resident memory follows what it uses now,
 /// not the most it ever used.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
