@@ -62,25 +62,35 @@ fn config() -> TaggerConfig {
     }
 }
 
+/// Texts/s of each shipped text model: the transformer and the static model
+/// distilled from it.
 fn embedding(c: &mut Criterion) {
+    for (group_name, model) in [
+        ("text_embedding", "models/minilm-l6/model.toml"),
+        (
+            "text_embedding_static",
+            "models/minilm-l6-static/model.toml",
+        ),
+    ] {
+        embedding_of(c, group_name, model);
+    }
+}
+
+fn embedding_of(c: &mut Criterion, group_name: &str, model: &str) {
     let config = config();
-    let embedder = TextEmbedder::load(
-        &repo().join("models/minilm-l6/model.toml"),
-        &config.runtime,
-        &config.session,
-    )
-    .expect("the text model loads (run scripts/setup.sh)");
+    let embedder = TextEmbedder::load(&repo().join(model), &config.runtime, &config.session)
+        .expect("the text model loads (run scripts/setup.sh)");
     let texts = ad_texts();
     let tokens: usize = texts
         .iter()
         .map(|text| embedder.token_ids(text).expect("tokens").len())
         .sum();
     eprintln!(
-        "{} ad texts, {:.1} tokens each on average",
+        "{model}: {} ad texts, {:.1} tokens each on average",
         texts.len(),
         tokens as f64 / texts.len() as f64
     );
-    let mut group = c.benchmark_group("text_embedding");
+    let mut group = c.benchmark_group(group_name);
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(8));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Re-makes models/minilm-l6/ (model.onnx, tokenizer.json) and
 # tests/fixtures/minilm-reference.json from the all-MiniLM-L6-v2 sentence
-# embedding model. NOT part of the normal setup (scripts/setup.sh): adpipe and
+# embedding model; with --static, models/minilm-l6-static/ (the static model
+# distilled from it) instead. NOT part of the normal setup (scripts/setup.sh): adpipe and
 # its tests use the committed files; run this only to re-export the model or to
 # re-measure it. See models/minilm-l6/PROVENANCE.md.
 #
@@ -72,5 +73,13 @@ fi
 # Fails here, not half-way through the export, if something does not import.
 "$venv/bin/python" -c 'import torch, transformers, sentence_transformers, onnx, onnxruntime, tokenizers, safetensors, numpy'
 
+# --static: distil the static model of models/minilm-l6-static/ instead
+# (scripts/distill-minilm-static.py), with the same venv and scratch folder.
+script=scripts/export-minilm.py
+if [ "${1:-}" = "--static" ]; then
+  shift
+  script=scripts/distill-minilm-static.py
+fi
+
 mkdir -p "$scratch"
-exec "$venv/bin/python" scripts/export-minilm.py --scratch "$scratch" "$@"
+exec "$venv/bin/python" "$script" --scratch "$scratch" "$@"

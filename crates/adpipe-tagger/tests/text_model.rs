@@ -19,8 +19,12 @@ fn repo() -> PathBuf {
 }
 
 fn embedder() -> TextEmbedder {
+    load("models/minilm-l6/model.toml")
+}
+
+fn load(model_toml: &str) -> TextEmbedder {
     TextEmbedder::load(
-        &repo().join("models/minilm-l6/model.toml"),
+        &repo().join(model_toml),
         &RuntimeOptions::default(),
         &SessionConfig::default(),
     )
@@ -127,6 +131,45 @@ fn a_text_is_embedded_the_same_whatever_is_embedded_beside_it() {
         .unwrap();
     assert_eq!(alone, beside[1]);
     assert!(cosine(&beside[0], &beside[1]) < 0.5);
+}
+
+/// The static model distilled from MiniLM (models/minilm-l6-static): the
+/// Rust text path (tokenizer, graph, mean pooling, normalisation) gives the
+/// vector NumPy computes from the graph's own table
+/// (tests/fixtures/minilm-static-reference.json, written by
+/// scripts/distill-minilm-static.py).
+#[test]
+fn the_static_text_model_is_its_table_looked_up_and_averaged() {
+    let model = load("models/minilm-l6-static/model.toml");
+    let path = repo().join("tests/fixtures/minilm-static-reference.json");
+    let json: Value = serde_json::from_slice(&std::fs::read(&path).expect("the fixture"))
+        .expect("the fixture is JSON");
+    let sentences = json["sentences"].as_array().expect("sentences");
+    assert!(
+        sentences.len() >= 30,
+        "the fixture holds {}",
+        sentences.len()
+    );
+    let mut worst = 1f32;
+    for sentence in sentences {
+        let text = sentence["text"].as_str().expect("text");
+        let ids: Vec<u32> = sentence["token_ids"]
+            .as_array()
+            .expect("token_ids")
+            .iter()
+            .map(|id| id.as_u64().expect("an id") as u32)
+            .collect();
+        assert_eq!(model.token_ids(text).unwrap(), ids, "token ids of {text:?}");
+        let vector = model.embed(text).unwrap();
+        assert_eq!(vector.len(), 256);
+        worst = worst.min(cosine(&vector, &floats(&sentence["lookup"])));
+    }
+    println!(
+        "{} texts: worst cosine to the table's lookup {worst:.6}",
+        sentences.len()
+    );
+    // Float sums in another order, nothing else.
+    assert!(worst >= 0.9999, "{worst}");
 }
 
 /// Whether onnxruntime's int8 kernels on this CPU add u8×s8 products
