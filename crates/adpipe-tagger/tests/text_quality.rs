@@ -1,7 +1,8 @@
 //! The text's evidence measured on the labelled ads of tests/fixtures/ads
 //! (81 ads written by the team on the committed photos): the vehicles
 //! policy judging the photo alone against vehicles-text.toml, which also
-//! reads the text, both with the policies' text rules. Prints the table the
+//! reads the text (with its transformer, and with the static model
+//! distilled from it), all with the policies' text rules. Prints the table the
 //! README and BENCHMARKS.md quote and holds the measured figures.
 //!
 //! Needs ONNX Runtime from `scripts/setup.sh`.
@@ -62,7 +63,8 @@ fn judge(policy: &str, ads: &[Ad]) -> Tally {
 
 /// vehicles-text.toml with another text model: the same prototypes, the same
 /// calibration (the static model's similarities between the prototypes are
-/// spread like the transformer's: PROVENANCE.md).
+/// spread like the transformer's: BENCHMARKS.md, "A static text model
+/// distilled from MiniLM").
 fn judge_with_text_model(model_toml: &str, ads: &[Ad]) -> Tally {
     let shipped = repo().join("models/policies/vehicles-text.toml");
     let policy = std::fs::read_to_string(&shipped).expect("vehicles-text.toml");
