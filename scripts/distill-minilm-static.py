@@ -150,6 +150,12 @@ def write_onnx(path, rows, scale):
     onnx.save(model, str(path))
 
 
+def lookup_vector(table, ids):
+    """A text's vector from the table alone: its tokens' rows averaged, L2-normalised."""
+    mean = table[ids].mean(axis=0)
+    return mean / np.linalg.norm(mean)
+
+
 def embed_static(session, tok, export, texts):
     feeds = export.encode_batch(tok, texts)
     feeds.pop("token_type_ids")
@@ -170,8 +176,7 @@ def write_reference(model_path, tok, export):
     sentences = []
     for text in export.SENTENCES:
         ids = tok.encode(text).ids
-        mean = table[ids].mean(axis=0)
-        vector = mean / np.linalg.norm(mean)
+        vector = lookup_vector(table, ids)
         sentences.append({"text": text, "token_ids": ids, "lookup": [round(float(v), 7) for v in vector]})
     FIXTURE.write_text(json.dumps({
         "model": "models/minilm-l6-static/model.onnx",
@@ -225,11 +230,7 @@ def main():
     sentences = export.SENTENCES
     static = embed_static(session, tok, export, sentences)
     # The same by hand, float table: the graph is the lookup and nothing else.
-    by_hand = []
-    for text in sentences:
-        ids = tok.encode(text).ids
-        mean = table[ids].mean(axis=0)
-        by_hand.append(mean / np.linalg.norm(mean))
+    by_hand = [lookup_vector(table, tok.encode(text).ids) for text in sentences]
     graph_vs_float = export.cosines(static, np.array(by_hand))
     transformer = export.embed(export.session(export.OUT_DIR / "model.onnx"), tok, sentences, 1)
     # Pairwise similarities, static against transformer: does the static model rank

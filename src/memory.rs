@@ -26,8 +26,8 @@ static RUST_ALLOCATIONS: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemall
 /// not the most it ever used.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn return_freed_memory_periodically() {
-    // jemalloc returns unused pages over about ten seconds; a trim costs
-    // well under a millisecond.
+    // About the pace of jemalloc's decay on the Rust side (ten seconds);
+    // a trim costs well under a millisecond.
     const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
     let started = std::thread::Builder::new()
         .name("malloc-trim".into())
