@@ -11,65 +11,14 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use adpipe_core::AdId;
 use sqlx::{Connection, SqliteConnection};
+use support::disk::{Tmpfs, fill};
 use support::load::{PHOTOS, report, steady_load, tally};
 use support::{Api, Deployment, Processes, fixture};
-
-/// A tmpfs of `MIB` MiB mounted on a folder, unmounted when dropped.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, mib: u32) -> Self {
-        std::fs::create_dir_all(dir).expect("mount point");
-        let output = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "adpipe-test"])
-            .arg(dir)
-            .output()
-            .expect("run mount");
-        assert!(
-            output.status.success(),
-            "these tests mount a small tmpfs to fill a disk, which needs root (CI runs as \
-             root): mount said {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        Self(dir.to_owned())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-/// Writes zeros into `path` until the disk refuses more.
-fn fill(path: &Path) -> u64 {
-    let mut file = std::fs::File::create(path).expect("filler");
-    let chunk = vec![0u8; 64 * 1024];
-    let mut written = 0u64;
-    loop {
-        match file.write(&chunk) {
-            Ok(0) => break,
-            Ok(count) => written += count as u64,
-            Err(error) if error.kind() == std::io::ErrorKind::StorageFull => break,
-            Err(error) => panic!("filling the disk: {error}"),
-        }
-    }
-    // Smaller writes take the last partial blocks too.
-    for size in [4096usize, 512, 1] {
-        while file.write(&chunk[..size]).is_ok_and(|count| count > 0) {
-            written += size as u64;
-        }
-    }
-    let _ = file.flush();
-    written
-}
 
 /// What the data directory holds: the image key of every row, and every
 /// image file, relative to `blobs/`.
@@ -261,5 +210,282 @@ async fn serve_killed_under_load_keeps_every_accepted_ad() {
          of ads whose 202 never arrived",
         stored.len() - load.accepted.len()
     );
+    assert_eq!(integrity(&data).await, "ok");
+}
+
+/// SQLite's busy timeout (`Database::connect`): a writer waits this long
+/// for another before "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The store alone, on a full disk: decisions whose COMMIT fails must leave
+/// no pooled connection holding the database. SQLite rolls the whole
+/// transaction back by itself on SQLITE_FULL; a connection whose driver
+/// still counted it as open used to keep a write transaction open from its
+/// next use on, so every other connection got "database is locked" and its
+/// own writes were never committed, until the process died.
+#[tokio::test(flavor = "multi_thread")]
+async fn decisions_that_fail_on_a_full_disk_leave_the_database_usable() {
+    use adpipe_core::{AdText, DecidedBy, Decision, Email, Status, Tag};
+    use adpipe_store::{Database, NewAd};
+
+    let processes = Processes::new();
+    let data = processes.dir.join("data");
+    let disk = Tmpfs::mount(&data, 4);
+    let url = format!("sqlite:{}", data.join("adpipe.db").display());
+    let db = Database::connect(&url, 8).await.expect("database");
+    let mut ids = Vec::new();
+    for _ in 0..60 {
+        let id = AdId::new();
+        db.insert_ad(&NewAd {
+            id,
+            text: AdText::parse(&"A car for sale. ".repeat(90)).expect("text"),
+            email: Email::parse("seller@disk.test").expect("email"),
+            image_key: format!("images/{id}.jpg"),
+            content_type: "image/jpeg".into(),
+        })
+        .await
+        .expect("insert");
+        ids.push(id);
+    }
+    // Held as a worker holds its batch while it tags.
+    db.claim_pending(100, Duration::from_secs(600))
+        .await
+        .expect("claim");
+    let by = DecidedBy {
+        model: "test".into(),
+        policy: "test".into(),
+    };
+    let decision = Decision {
+        status: Status::Approved,
+        category: Some("car".into()),
+        score: 0.9,
+        reason: None,
+        suggestion: None,
+        text: None,
+    };
+    let tags = [Tag {
+        label: "sports car".into(),
+        confidence: 0.9,
+    }];
+    let decide_all = async || {
+        let answers = futures_util::future::join_all(
+            ids.iter()
+                .map(|id| db.record_decision(*id, &decision, &tags, &by)),
+        )
+        .await;
+        let recorded = answers
+            .iter()
+            .filter(|answer| matches!(answer, Ok(true)))
+            .count();
+        let locked = answers
+            .iter()
+            .filter(|answer| matches!(answer, Err(error) if error.to_string().contains("locked")))
+            .count();
+        (recorded, locked)
+    };
+
+    fill(&data.join("filler"));
+    let (recorded_while_full, _) = decide_all().await;
+    std::fs::remove_file(data.join("filler")).expect("free the disk");
+    disk.resize(64);
+    let started = std::time::Instant::now();
+    let (recorded, locked) = decide_all().await;
+    let took = started.elapsed();
+    // What another connection (another process) sees: committed rows only.
+    let mut reader = read_only(&data).await.expect("database");
+    let (approved,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM ads WHERE status = 'approved'")
+        .fetch_one(&mut reader)
+        .await
+        .expect("count");
+    eprintln!(
+        "DISK failed commits: {recorded_while_full} of 60 recorded while full; once space was \
+         back {recorded} recorded in {took:?} with {locked} 'database is locked', {approved} \
+         approved as another connection sees it"
+    );
+    assert_eq!(
+        locked, 0,
+        "no connection may hold the database after a failed COMMIT"
+    );
+    assert!(took < BUSY_TIMEOUT, "no writer waited for a lock: {took:?}");
+    assert_eq!(recorded_while_full + recorded, ids.len());
+    assert_eq!(
+        approved,
+        ids.len() as i64,
+        "every recorded decision is committed"
+    );
+    db.close().await;
+    assert_eq!(integrity(&data).await, "ok");
+}
+
+/// Submissions to `adpipe serve` one after another, the car photo each
+/// time, until `count` were tried: a busy worker decides while the disk
+/// fills. Returns what was accepted and refused.
+async fn submit_until_full(api: &Api, domain: &str, count: usize) -> support::load::Load {
+    let photo = fixture("vehicle/car_rear_motionblur.jpg");
+    let mut load = support::load::Load::default();
+    for number in 0..count {
+        let email = format!("u{number}@{domain}");
+        match api
+            .try_submit("Car for sale, full disk", &email, &photo)
+            .await
+        {
+            Ok((202, body)) => load
+                .accepted
+                .push((body["id"].as_str().expect("id").to_owned(), email)),
+            Ok((status, body)) => {
+                assert_eq!(status, 503, "{body}");
+                assert_eq!(body["error"]["code"], "storage_full", "{body}");
+                *load.refused.entry(status).or_default() += 1;
+            }
+            Err(error) => panic!("no answer from adpipe serve: {error}"),
+        }
+    }
+    assert!(
+        load.refused.get(&503).is_some_and(|refused| *refused > 0),
+        "the disk never filled: {} accepted",
+        load.accepted.len()
+    );
+    load
+}
+
+/// Log lines of every process (killed ones too) that say the database was
+/// locked.
+fn locked_lines(dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("processes dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|extension| extension == "log") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            lines.extend(
+                text.lines()
+                    .filter(|line| line.contains("database is locked"))
+                    .map(str::to_owned),
+            );
+        }
+    }
+    lines
+}
+
+/// The window in which a crash sends an email twice, as the process
+/// measured it (`adpipe_email_unrecorded_seconds`): count, mean, and how
+/// many took over 10 ms.
+async fn email_window(port: u16) -> String {
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let value = |prefix: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let count = value("adpipe_email_unrecorded_seconds_count ");
+    let sum = value("adpipe_email_unrecorded_seconds_sum ");
+    let within_10ms = value("adpipe_email_unrecorded_seconds_bucket{le=\"0.01\"} ");
+    format!(
+        "email sent to sent-mark: {count} emails, mean {:.1} ms, {} over 10 ms",
+        sum / count * 1000.0,
+        count - within_10ms
+    )
+}
+
+/// The worker's lease in these tests: an ad whose decision could not be
+/// written while the disk was full is taken again once it runs out.
+const LEASE_SECS: u64 = 10;
+
+/// How long, at most, the backlog may take once space is back: the lease,
+/// and time to decide and email fifty ads.
+const DRAIN_BOUND: Duration = Duration::from_secs(LEASE_SECS + 20);
+
+/// `adpipe serve` on the embedded defaults, every submission let in.
+fn small_site(processes: &Processes) -> Deployment {
+    Deployment::embedded(processes)
+        .with("ADPIPE_RATE_LIMIT_PER_MINUTE", "0")
+        .with("ADPIPE_WORKER_LEASE_SECS", LEASE_SECS.to_string())
+}
+
+/// The embedded defaults as a small site runs them: `adpipe serve` (API and
+/// worker in one process) with its data on a 4 MiB disk, ads submitted
+/// until the disk is full, then the disk grown. Every accepted ad is
+/// decided soon after, without a restart, with one email each, and no
+/// writer ever waits out the busy timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_on_a_disk_that_fills_decides_everything_once_space_is_back() {
+    let mut processes = Processes::new();
+    let data = processes.dir.join("data");
+    let disk = Tmpfs::mount(&data, 4);
+    let deployment = small_site(&processes);
+    processes.spawn("serve", &["serve"], &deployment.vars);
+    let api = Api::new(deployment.port);
+    api.wait_until_up(&mut processes).await;
+    let domain = format!("full-{}.test", AdId::new());
+    let load = submit_until_full(&api, &domain, 120).await;
+
+    disk.resize(64);
+    let space_back = std::time::Instant::now();
+    let tally = tally(&api, &load, DRAIN_BOUND).await;
+    let drained = space_back.elapsed();
+    let locked = locked_lines(&processes.dir);
+    let window = email_window(deployment.port).await;
+    eprintln!(
+        "DISK serve full: {} accepted, {:?} refused; decided and emailed {drained:?} after \
+         space was back; {} 'database is locked' lines; {window}",
+        load.accepted.len(),
+        load.refused,
+        locked.len()
+    );
+    report("serve_disk_full", &load, &tally, 0);
+    assert!(
+        locked.is_empty(),
+        "the database stayed locked: {:?}",
+        &locked[..locked.len().min(3)]
+    );
+    processes.stop_gracefully();
+    assert_eq!(integrity(&data).await, "ok");
+}
+
+/// The same, with `adpipe serve` killed (SIGKILL) right after space is
+/// back, while it works through the backlog: after a restart every
+/// accepted ad is decided, and no submitter gets a second email other
+/// than a copy of one whose "sent" mark the kill cut off.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_killed_right_after_space_is_back_sends_each_email_once() {
+    let mut processes = Processes::new();
+    let data = processes.dir.join("data");
+    let disk = Tmpfs::mount(&data, 4);
+    let deployment = small_site(&processes);
+    processes.spawn("serve", &["serve"], &deployment.vars);
+    let api = Api::new(deployment.port);
+    api.wait_until_up(&mut processes).await;
+    let domain = format!("fullkill-{}.test", AdId::new());
+    let load = submit_until_full(&api, &domain, 120).await;
+
+    disk.resize(64);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    processes.kill_hard("serve");
+    processes.spawn("serve", &["serve"], &deployment.vars);
+    api.wait_until_up(&mut processes).await;
+    // An email the killed process had claimed waits out its lease (two
+    // minutes) before the new one sends it.
+    let tally = tally(&api, &load, DRAIN_BOUND + Duration::from_secs(120)).await;
+    let locked = locked_lines(&processes.dir);
+    eprintln!(
+        "DISK serve full, killed: {} accepted, {:?} refused; {} 'database is locked' lines",
+        load.accepted.len(),
+        load.refused,
+        locked.len()
+    );
+    // The kill cuts every email in hand, sent but not yet recorded: at
+    // most the mail loop's batch of 16.
+    report("serve_disk_full_sigkill", &load, &tally, 16);
+    assert!(
+        locked.is_empty(),
+        "the database stayed locked: {:?}",
+        &locked[..locked.len().min(3)]
+    );
+    processes.stop_gracefully();
     assert_eq!(integrity(&data).await, "ok");
 }

@@ -10,6 +10,7 @@ use adpipe_core::AdId;
 use serde_json::Value;
 
 pub mod browser;
+pub mod disk;
 pub mod load;
 pub mod services;
 pub mod webhooks;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use adpipe_core::{AdId, AdText, DecidedBy, Decision, Email, Status, Tag};
 use adpipe_store::{Backend, Blobs, Database, NewAd};
+use sqlx::Connection;
 
 fn new_ad() -> NewAd {
     let id = AdId::new();
@@ -341,6 +342,76 @@ async fn postgres_server() {
     assert_eq!(ids.len(), total, "no ad claimed twice");
     assert_eq!(total, 20);
 
+    db.close().await;
+    support::drop_postgres(admin, &name).await;
+}
+
+/// A decision whose COMMIT fails leaves no pooled connection in a
+/// transaction: the next writes go through and are committed. PostgreSQL
+/// ends a transaction whose COMMIT failed; a deferred constraint trigger of
+/// the test's own makes one fail for one ad.
+#[tokio::test]
+async fn postgres_failed_commit_leaves_no_connection_in_a_transaction() {
+    let (admin, name, url) = support::fresh_postgres("adpipe_test").await;
+    let db = Database::connect(&url, 2).await.expect("postgres");
+    let (refused, accepted) = (new_ad(), new_ad());
+    db.insert_ad(&refused).await.expect("insert");
+    db.insert_ad(&accepted).await.expect("insert");
+    let mut setup = sqlx::PgConnection::connect(&url).await.expect("connect");
+    sqlx::raw_sql(&format!(
+        "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.ad_id = '{}' THEN RAISE EXCEPTION 'refused at commit'; END IF; \
+         RETURN NULL; END $$; \
+         CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON decisions \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit();",
+        refused.id
+    ))
+    .execute(&mut setup)
+    .await
+    .expect("trigger");
+
+    for _ in 0..4 {
+        let error = db
+            .record_decision(refused.id, &approved(), &tags(), &by())
+            .await
+            .expect_err("the COMMIT fails");
+        assert!(error.to_string().contains("refused at commit"), "{error}");
+    }
+    assert!(record(&db, accepted.id, &approved()).await);
+    // A connection handed back settles in the background (its queued
+    // rollback runs): it may be seen in a transaction for an instant.
+    let mut in_transaction = 0i64;
+    for _ in 0..20 {
+        in_transaction = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut setup)
+        .await
+        .expect("activity");
+        if in_transaction == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        in_transaction, 0,
+        "a pooled connection was left in a transaction"
+    );
+    // Committed, as another connection sees them.
+    let statuses: Vec<(String, String)> = sqlx::query_as("SELECT id, status FROM ads ORDER BY id")
+        .fetch_all(&mut setup)
+        .await
+        .expect("statuses");
+    let status_of = |id: AdId| {
+        statuses
+            .iter()
+            .find(|(row, _)| *row == id.to_string())
+            .map(|(_, status)| status.as_str())
+    };
+    assert_eq!(status_of(refused.id), Some("pending"));
+    assert_eq!(status_of(accepted.id), Some("approved"));
+    setup.close().await.expect("close");
     db.close().await;
     support::drop_postgres(admin, &name).await;
 }

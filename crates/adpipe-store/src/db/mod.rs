@@ -169,7 +169,8 @@ impl Database {
         };
         let options = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(Duration::from_secs(10))
+            .after_release(|connection, _| Box::pin(settled_transaction(connection)));
         let options = if backend == Backend::Sqlite {
             options.after_connect(|connection, _| {
                 Box::pin(async move {
@@ -221,6 +222,38 @@ impl Database {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Whether a connection handed back to the pool holds no transaction, so
+/// the next user starts from a clean slate; one that does is closed (which
+/// rolls back whatever it still holds) instead of being pooled.
+///
+/// A dropped transaction queues its rollback, and sqlx counts a
+/// connection's depth by the statements it sent, not by what the server
+/// did. SQLite rolls a whole transaction back by itself when a statement or
+/// the COMMIT fails with SQLITE_FULL or SQLITE_IOERR: the queued ROLLBACK
+/// then fails ("no transaction is active") and the count stays at one. On
+/// that connection the next `begin` sends `SAVEPOINT` (which opens a real
+/// transaction), its rollback sends `ROLLBACK TO` (which does not end it),
+/// and from then on the connection holds the write lock for good: every
+/// other connection waits out its busy timeout ("database is locked"), and
+/// its own writes are never committed. Closing such a connection is the
+/// one way back that does not depend on what the server did.
+async fn settled_transaction(connection: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if !connection.is_in_transaction() {
+        return Ok(true);
+    }
+    // The rollback a dropped transaction queued runs first.
+    connection.ping().await?;
+    if connection.is_in_transaction() {
+        tracing::warn!(
+            "a pooled database connection was left in a transaction after an error \
+             (a full disk, say): closed instead of reused"
+        );
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 pub(super) fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
