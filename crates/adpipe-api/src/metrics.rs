@@ -32,6 +32,11 @@ const TAGGING_BUCKETS: &[f64] = &[
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+/// From the SMTP server's acceptance to the committed "sent" mark: 1 ms …
+/// the mark's patience (60 s).
+const EMAIL_UNRECORDED_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 10.0, 60.0,
+];
 /// Time an ad waits for a person: a minute … a week.
 const REVIEW_WAIT_BUCKETS: &[f64] = &[
     60.0,
@@ -63,6 +68,7 @@ fn install() -> Result<PrometheusHandle, String> {
         ("adpipe_tagging_duration_seconds", TAGGING_BUCKETS),
         ("adpipe_batch_size", BATCH_BUCKETS),
         ("adpipe_review_wait_seconds", REVIEW_WAIT_BUCKETS),
+        ("adpipe_email_unrecorded_seconds", EMAIL_UNRECORDED_BUCKETS),
     ] {
         builder = builder
             .set_buckets_for_metric(Matcher::Full(name.into()), buckets)
@@ -142,6 +148,12 @@ fn describe() {
     describe_counter!(
         "adpipe_emails_sent_total",
         "Emails the SMTP server accepted."
+    );
+    describe_histogram!(
+        "adpipe_email_unrecorded_seconds",
+        Unit::Seconds,
+        "From the SMTP server's acceptance of an email to its committed 'sent' mark: a crash \
+         in this window sends the email again (same Message-ID)."
     );
     describe_counter!(
         "adpipe_email_failures_total",

@@ -93,7 +93,9 @@ async fn pause(duration: Duration, shutdown: &CancellationToken) -> bool {
 /// the same message again once its lease runs out. A database restart
 /// fails each query at once ("shutting down", "starting up") for several
 /// seconds, so a few quick tries are not enough; `patience` stays well
-/// inside the lease, so no other worker takes the message meanwhile.
+/// inside the lease, so no other worker takes the message meanwhile. The
+/// tries come at least once a second: until one lands, a crash sends the
+/// message again, so the record follows the database's return closely.
 async fn record_sent<T, F, Fut>(what: &str, patience: Duration, mut record: F) -> Option<T>
 where
     F: FnMut() -> Fut,
@@ -113,7 +115,7 @@ where
             }
         }
         tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(Duration::from_secs(4));
+        wait = (wait * 2).min(Duration::from_secs(1));
     }
     unreachable!("the attempts never run out")
 }

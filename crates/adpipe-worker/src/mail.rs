@@ -100,11 +100,16 @@ pub(crate) async fn send_one(
         Ok(()) => {
             metrics::counter!("adpipe_emails_sent_total").increment(1);
             tracing::info!(id = %ad.id, status = ad.status.as_str(), "email sent");
-            // Sent but not marked would mean a second email after the lease.
+            // Sent but not marked would mean a second email after the lease:
+            // the mark is the next thing this task does, and how long it
+            // takes is the window in which a crash sends the email twice.
+            let accepted = tokio::time::Instant::now();
             let marked = record_sent("that an email was sent", LEASE / 2, || {
                 db.mark_notified(ad.id, ad.decided_at)
             })
             .await;
+            metrics::histogram!("adpipe_email_unrecorded_seconds")
+                .record(accepted.elapsed().as_secs_f64());
             if marked == Some(false) {
                 tracing::info!(id = %ad.id, "decided again while its email was sent; the new outcome is due");
             }
