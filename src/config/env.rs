@@ -12,7 +12,7 @@ use super::Config;
 enum Kind {
     /// Unset by default; an empty value leaves it unset.
     Optional,
-    /// A comma-separated list.
+    /// A comma-separated list; blanks around items are dropped.
     List,
     /// A number or a boolean, read as JSON.
     Scalar,
@@ -82,8 +82,11 @@ fn candidates(kind: Kind, text: &str) -> Vec<serde_json::Value> {
         Kind::Optional => std::iter::once(serde_json::Value::String(text.to_owned()))
             .chain(json.filter(|value| value.is_number() || value.is_boolean()))
             .collect(),
+        // `a, b` as people write lists: the spaces after commas are not
+        // part of the items.
         Kind::List => vec![serde_json::Value::Array(
             text.split(',')
+                .map(str::trim)
                 .filter(|item| !item.is_empty())
                 .map(|item| serde_json::Value::String(item.to_owned()))
                 .collect(),

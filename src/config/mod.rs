@@ -43,6 +43,11 @@ pub struct Config {
     pub device: Option<String>,
     /// Log lines as JSON instead of text.
     pub log_json: bool,
+    /// Reverse proxies (CIDRs or addresses) whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client, for the rate limit; from
+    /// anyone else those headers are ignored. Empty: the socket's peer is
+    /// the client.
+    pub trusted_proxies: Vec<String>,
     /// `adpipe worker` only: serve `GET /metrics` and `GET /healthz` here
     /// (e.g. `0.0.0.0:9090`); unset = no listener. `serve` and `api` serve
     /// `/metrics` on `http_addr`.
@@ -143,6 +148,7 @@ impl Default for Config {
             ort_lib: None,
             device: None,
             log_json: false,
+            trusted_proxies: Vec::new(),
             metrics_addr: None,
             s3: S3Section::default(),
             smtp: SmtpSection::default(),
@@ -248,6 +254,7 @@ impl Config {
         if self.api.max_image_bytes == 0 {
             bail!("api.max_image_bytes must be above 0");
         }
+        adpipe_api::TrustedProxies::parse(&self.trusted_proxies).map_err(anyhow::Error::msg)?;
         Ok(())
     }
 
@@ -349,6 +356,9 @@ impl Config {
             rate_limit_burst: self.api.rate_limit_burst,
             max_concurrent_requests: self.api.max_concurrent_requests,
             categories: Vec::new(),
+            // Checked when the configuration was loaded.
+            trusted_proxies: adpipe_api::TrustedProxies::parse(&self.trusted_proxies)
+                .unwrap_or_default(),
         }
     }
 

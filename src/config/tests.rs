@@ -54,6 +54,7 @@ const DOCUMENTED: &[&str] = &[
     "ADPIPE_ORT_LIB",
     "ADPIPE_DEVICE",
     "ADPIPE_LOG_JSON",
+    "ADPIPE_TRUSTED_PROXIES",
     "ADPIPE_METRICS_ADDR",
     "ADPIPE_S3_ENDPOINT",
     "ADPIPE_S3_BUCKET",
@@ -181,4 +182,16 @@ fn the_file_is_strict_about_names() {
     let config: Config = toml::from_str("[worker]\nbatch_size = 4\n").expect("valid");
     assert_eq!(config.worker.batch_size, 4);
     assert_eq!(config.http_addr, "127.0.0.1:8080");
+}
+
+#[test]
+fn trusted_proxies_are_a_list_of_networks() {
+    let config =
+        from_vars(&[("ADPIPE_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")]).expect("networks");
+    assert_eq!(config.trusted_proxies, ["10.0.0.0/8", "192.0.2.7"]);
+    assert!(!config.api_config().trusted_proxies.is_empty());
+    let error = from_vars(&[("ADPIPE_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")])
+        .expect_err("a host name is not a network")
+        .to_string();
+    assert!(error.contains("proxy.local"), "{error}");
 }

@@ -4,6 +4,7 @@
 //! enqueues, so it stays fast however slow the model is.
 
 mod admin;
+mod client;
 mod error;
 mod health;
 mod limits;
@@ -27,6 +28,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+pub use client::{ClientAddr, TrustedProxies};
 pub use error::{ApiError, ERROR_CODES};
 pub use limits::RateLimiter;
 pub use openapi::{ApiDoc, document as openapi_document};
@@ -51,6 +53,9 @@ pub struct ApiConfig {
     pub max_concurrent_requests: usize,
     /// The policy's categories: those a moderator may approve an ad under.
     pub categories: Vec<String>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the
+    /// client; empty: the socket's peer is the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ApiConfig {
@@ -67,6 +72,7 @@ impl Default for ApiConfig {
             rate_limit_burst: 30,
             max_concurrent_requests: 1024,
             categories: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -159,6 +165,10 @@ pub fn router(state: AppState) -> Router {
             state.config.max_concurrent_requests.max(1),
         ))
         .layer(axum::middleware::from_fn(limits::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client::identify,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
@@ -238,7 +248,8 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        // The client's address feeds the per-client rate limit.
+        // The peer's address: the client, or the proxy that names it
+        // (`client::identify`).
         let service = hyper::service::service_fn(
             move |mut request: axum::http::Request<hyper::body::Incoming>| {
                 request

@@ -3,16 +3,16 @@
 //! JSON body on every error, including those raised below the handlers.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ClientAddr};
 
 /// A token bucket per client address.
 #[derive(Debug)]
@@ -65,8 +65,8 @@ impl RateLimiter {
 pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let client = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip());
+        .get::<ClientAddr>()
+        .map(|ClientAddr(address)| *address);
     if let (Some(limiter), Some(client), &Method::POST) =
         (&state.rate_limiter, client, request.method())
         && let Err(wait) = limiter.check(client, Instant::now())

@@ -456,6 +456,54 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
     assert_eq!(response.status(), 404);
 }
 
+/// One submission with `X-Forwarded-For: forwarded_for`; its status.
+async fn submit_as(server: &Server, forwarded_for: &str) -> u16 {
+    server
+        .http
+        .post(format!("{}/ads", server.base))
+        .header("x-forwarded-for", forwarded_for)
+        .multipart(form(
+            "Cat",
+            "ana@example.com",
+            photo("other/cat_chelsea.png"),
+        ))
+        .send()
+        .await
+        .expect("POST")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate() {
+    let limited = ApiConfig {
+        rate_limit_per_minute: 1,
+        rate_limit_burst: 1,
+        ..ApiConfig::default()
+    };
+    // The test connects from 127.0.0.1: here that is the site's proxy.
+    let behind_proxy = start(ApiConfig {
+        trusted_proxies: adpipe_api::TrustedProxies::parse(&["127.0.0.0/8"]).expect("cidr"),
+        ..limited.clone()
+    })
+    .await;
+    assert_eq!(submit_as(&behind_proxy, "203.0.113.1").await, 202);
+    assert_eq!(submit_as(&behind_proxy, "203.0.113.2").await, 202);
+    assert_eq!(submit_as(&behind_proxy, "203.0.113.1").await, 429);
+    // What the client wrote itself, left of the address the proxy saw,
+    // does not buy it a new bucket.
+    assert_eq!(
+        submit_as(&behind_proxy, "198.51.100.9, 203.0.113.2").await,
+        429
+    );
+
+    // From a peer nobody trusts, the header is the client's own word and
+    // changes nothing: one bucket for the peer.
+    let direct = start(limited).await;
+    assert_eq!(submit_as(&direct, "203.0.113.1").await, 202);
+    assert_eq!(submit_as(&direct, "203.0.113.2").await, 429);
+}
+
 #[tokio::test]
 async fn a_trickling_body_is_cut_off_with_a_json_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
