@@ -3,10 +3,11 @@
 # run time (scripts/setup.sh), start the services they talk to
 # (scripts/dev-services.sh) and the browser the web page test drives
 # (scripts/install-chromium.sh), validate docker-compose.yml and the
-# Dockerfile (scripts/check-compose.sh), check formatting and lints, run
-# every test of the workspace, then test the OpenAPI document against the
-# running service with Schemathesis (scripts/schemathesis.sh). Extra
-# arguments go to `cargo test`.
+# Dockerfile (scripts/check-compose.sh), the documentation's links
+# (scripts/check-docs.sh) and the Kubernetes chart (scripts/k8s-validate.sh),
+# check formatting and lints, run every test of the workspace, then test the
+# OpenAPI document against the running service with Schemathesis
+# (scripts/schemathesis.sh). Extra arguments go to `cargo test`.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -18,6 +19,8 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 bash scripts/dev-services.sh
 bash scripts/install-chromium.sh
 bash scripts/check-compose.sh
+bash scripts/check-docs.sh
+bash scripts/k8s-validate.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked "$@"
