@@ -778,3 +778,252 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
     )
     .await;
 }
+
+/// The faults of the embedded variant, one at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum MachineFault {
+    /// The database's write-ahead log checkpointed and truncated (as a
+    /// backup tool does), then a file takes all but the last 256 KiB of
+    /// the data directory's disk: the ads coming in fill it while the
+    /// worker decides them, and the log must grow to commit a decision.
+    /// Then the file goes.
+    DiskFull,
+    /// `adpipe serve` killed (SIGKILL) and started again.
+    KillServe,
+    /// The SMTP server unreachable (connections refused and cut).
+    Smtp,
+}
+
+impl MachineFault {
+    fn kind(self) -> &'static str {
+        match self {
+            MachineFault::DiskFull => "disk full",
+            MachineFault::KillServe => "SIGKILL serve",
+            MachineFault::Smtp => "SMTP unreachable",
+        }
+    }
+}
+
+/// The embedded defaults (`adpipe serve`: SQLite, local disk, the built-in
+/// queue, one process) under the faults of one machine, one after another
+/// for `ADPIPE_CHAOS_DISK_SECS` (90) while ads come in: its disk filling
+/// up under a busy worker and staying full for seconds (the write-ahead log
+/// first truncated, so committing a decision needs new space), the process
+/// killed and restarted, the SMTP server away. Afterwards every accepted ad
+/// is decided once with one email, no writer waited out SQLite's busy
+/// timeout ("database is locked"), every row has its image, and
+/// `integrity_check` is ok. It prints one `CHAOS disk` table.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_on_a_disk_that_keeps_filling_loses_nothing_and_duplicates_nothing() {
+    let seconds: u64 = env_or("ADPIPE_CHAOS_DISK_SECS", "90")
+        .parse()
+        .expect("seconds");
+    let seed: u64 = std::env::var("ADPIPE_CHAOS_SEED")
+        .ok()
+        .map(|seed| seed.parse().expect("ADPIPE_CHAOS_SEED is a number"))
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_secs()
+        });
+    say!(
+        "CHAOS disk seed {seed}, {seconds} s (repeat: ADPIPE_CHAOS_SEED={seed} \
+         ADPIPE_CHAOS_DISK_SECS={seconds} cargo test --test chaos serve_on_a_disk)"
+    );
+    let length = Duration::from_secs(seconds);
+    let mut processes = Processes::new();
+    let data = processes.dir.join("data");
+    // Room for the whole run's ads; the filler takes what is left.
+    let _disk = support::disk::Tmpfs::mount(&data, 512);
+    let smtp = Proxy::start("127.0.0.1:1025").await;
+    let deployment = Deployment::embedded(&processes)
+        .with("ADPIPE_SMTP_PORT", smtp.port.to_string())
+        .with("ADPIPE_RATE_LIMIT_PER_MINUTE", "0")
+        .with("ADPIPE_WORKER_LEASE_SECS", "10");
+    processes.spawn("serve", &["serve"], &deployment.vars);
+    let api = Api::new(deployment.port);
+    api.wait_until_up(&mut processes).await;
+
+    let domain = format!("chaos-disk-{}.test", &AdId::new().to_string()[24..]);
+    let load = tokio::spawn(open_loop(
+        vec![Api::new(deployment.port)],
+        domain,
+        8,
+        length,
+    ));
+    let mut draw = Draw(seed | 1);
+    let faults = [
+        MachineFault::DiskFull,
+        MachineFault::DiskFull,
+        MachineFault::KillServe,
+        MachineFault::Smtp,
+    ];
+    let mut injected: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let started = Instant::now();
+    tokio::time::sleep(draw.millis(1000, 3000)).await;
+    while started.elapsed() < length {
+        let (fault, outage) = (draw.pick(&faults), draw.millis(2000, 8000));
+        *injected.entry(fault.kind()).or_default() += 1;
+        match fault {
+            MachineFault::DiskFull => {
+                // Busy now and then: this fault fills the disk all the same.
+                if let Ok(mut db) = sqlx::SqliteConnection::connect(&format!(
+                    "sqlite://{}",
+                    data.join("adpipe.db").display()
+                ))
+                .await
+                {
+                    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .execute(&mut db)
+                        .await;
+                    db.close().await.ok();
+                }
+                let filler = data.join("filler");
+                tokio::task::spawn_blocking({
+                    let filler = filler.clone();
+                    move || {
+                        let filled = support::disk::fill(&filler);
+                        std::fs::File::options()
+                            .write(true)
+                            .open(&filler)
+                            .and_then(|file| file.set_len(filled.saturating_sub(256 << 10)))
+                            .expect("leave 256 KiB free");
+                    }
+                })
+                .await
+                .expect("fill");
+                tokio::time::sleep(outage).await;
+                std::fs::remove_file(&filler).expect("free the disk");
+            }
+            MachineFault::KillServe => {
+                processes.kill_hard("serve");
+                tokio::time::sleep(outage / 4).await;
+                processes.spawn("serve", &["serve"], &deployment.vars);
+                api.wait_until_up(&mut processes).await;
+            }
+            MachineFault::Smtp => {
+                smtp.down();
+                tokio::time::sleep(outage).await;
+                smtp.up().await;
+            }
+        }
+        tokio::time::sleep(draw.millis(1000, 3000)).await;
+    }
+    let load = load.await.expect("load");
+    // An email the killed process held waits out its lease (two minutes).
+    let tally = support::load::tally(&api, &load, Duration::from_secs(240)).await;
+    let exited = processes.take_exited();
+    let locked: usize = std::fs::read_dir(&processes.dir)
+        .expect("processes dir")
+        .filter_map(|entry| std::fs::read_to_string(entry.expect("entry").path()).ok())
+        .map(|log| log.matches("database is locked").count())
+        .sum();
+    processes.stop_gracefully();
+    let mut db = sqlx::SqliteConnection::connect(&format!(
+        "sqlite://{}?mode=ro",
+        data.join("adpipe.db").display()
+    ))
+    .await
+    .expect("database");
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut db)
+        .await
+        .expect("integrity_check");
+    let rows: BTreeSet<String> = sqlx::query_scalar::<_, String>("SELECT image_key FROM ads")
+        .fetch_all(&mut db)
+        .await
+        .expect("image keys")
+        .into_iter()
+        .collect();
+    db.close().await.ok();
+    let blobs = adpipe_store::Blobs::local(&data.join("blobs")).expect("blobs");
+    let mut images = BTreeSet::new();
+    {
+        use futures_util::StreamExt;
+        let mut listing = std::pin::pin!(blobs.images());
+        while let Some(image) = listing.next().await {
+            images.insert(image.expect("listing").0);
+        }
+    }
+    let rows_without_image = rows.difference(&images).count();
+
+    let count_of = |fault: MachineFault| injected.get(fault.kind()).copied().unwrap_or(0);
+    // Each kill or SMTP cut may catch every email in hand between the
+    // server's "250 OK" and its record: the mail loop's batch of 16.
+    let cuts_after_send = 16 * (count_of(MachineFault::KillServe) + count_of(MachineFault::Smtp));
+    say!(
+        "CHAOS disk seed {seed}: {seconds} s, {} faults",
+        injected.values().sum::<usize>()
+    );
+    say!("| what | count |\n| --- | ---: |");
+    for (kind, count) in &injected {
+        say!("| faults: {kind} | {count} |");
+    }
+    for (what, count) in [
+        ("ads accepted", load.accepted.len()),
+        (
+            "submissions refused (any status, or no answer)",
+            load.refused.values().sum(),
+        ),
+        ("decided", tally.decided),
+        ("emails", tally.emails),
+        ("lost (accepted, not decided or not emailed)", tally.lost),
+        ("still pending", tally.pending),
+        (
+            "second emails (another Message-ID)",
+            tally.duplicates - tally.resent,
+        ),
+        (
+            "copies resent (same Message-ID, cut after \"250 OK\")",
+            tally.resent,
+        ),
+        ("\"database is locked\" in the logs", locked),
+        ("rows without their image", rows_without_image),
+    ] {
+        say!("| {what} | {count} |");
+    }
+    let mut failures: Vec<String> = exited;
+    let mut check = |ok: bool, what: String| {
+        if !ok {
+            failures.push(what);
+        }
+    };
+    check(!load.accepted.is_empty(), "nothing was accepted".into());
+    check(tally.lost == 0, format!("{} ads lost", tally.lost));
+    check(
+        tally.pending == 0,
+        format!("{} ads stuck pending", tally.pending),
+    );
+    check(
+        tally.duplicates == tally.resent,
+        format!(
+            "{} second emails with another Message-ID",
+            tally.duplicates - tally.resent
+        ),
+    );
+    check(
+        tally.resent <= cuts_after_send,
+        format!(
+            "{} copies resent, more than the {cuts_after_send} kills and SMTP cuts",
+            tally.resent
+        ),
+    );
+    check(
+        locked == 0,
+        format!("{locked} times a writer waited out the busy timeout (\"database is locked\")"),
+    );
+    check(
+        rows_without_image == 0,
+        format!("{rows_without_image} rows without their image"),
+    );
+    check(integrity == "ok", format!("integrity_check: {integrity}"));
+    if !failures.is_empty() {
+        processes.end_with_log_tails(60);
+        panic!(
+            "chaos disk seed {seed} ({seconds} s; rerun with ADPIPE_CHAOS_SEED={seed} \
+             ADPIPE_CHAOS_DISK_SECS={seconds}):\n- {}",
+            failures.join("\n- ")
+        );
+    }
+}
