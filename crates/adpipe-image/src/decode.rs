@@ -7,24 +7,8 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 use crate::complete::check_complete;
 use crate::format::ImageFormat;
 use crate::limits::{DecodeError, DecodeLimits, check_size, corrupt};
+use crate::picture::{ImageInfo, RgbImage};
 use crate::reduced;
-
-/// What the header says, without decoding pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImageInfo {
-    pub format: ImageFormat,
-    /// As stored, before EXIF orientation.
-    pub width: u32,
-    pub height: u32,
-}
-
-/// Tightly packed 8-bit RGB, row-major, upright.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RgbImage {
-    pub width: u32,
-    pub height: u32,
-    pub pixels: Vec<u8>,
-}
 
 fn reader<'a>(
     bytes: &'a [u8],

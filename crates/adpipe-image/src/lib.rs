@@ -19,11 +19,13 @@ mod complete;
 mod decode;
 mod format;
 mod limits;
+mod picture;
 mod reduced;
 
-pub use decode::{ImageInfo, RgbImage, decode, decode_reduced, probe};
+pub use decode::{decode, decode_reduced, probe};
 pub use format::ImageFormat;
 pub use limits::{DecodeError, DecodeLimits};
+pub use picture::{ImageInfo, RgbImage};
 
 #[cfg(test)]
 mod tests {

@@ -14,8 +14,8 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageBuffer, Rgb};
 use turbojpeg::{Colorspace, Decompressor, PixelFormat, ScalingFactor};
 
-use crate::decode::{ImageInfo, RgbImage};
 use crate::limits::DecodeLimits;
+use crate::picture::{ImageInfo, RgbImage};
 
 /// The DCT scales tried, smallest output first.
 const DENOMINATORS: [usize; 4] = [8, 4, 2, 1];

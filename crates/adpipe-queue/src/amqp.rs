@@ -1,16 +1,16 @@
-//! What the publisher and the consumer share: opening a connection with the
-//! topology declared, turning lapin's errors into `QueueError`s without
-//! leaking the password, and the reconnect backoff.
+//! What every use of RabbitMQ shares: opening a connection, turning
+//! lapin's errors into `QueueError`s without leaking the password, and the
+//! reconnect backoff. A connection with its channel and the topology
+//! declared is a [`crate::link::Link`].
 
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
-use lapin::options::{BasicQosOptions, ConfirmSelectOptions};
 use lapin::uri::AMQPUri;
-use lapin::{Channel, Connection, ConnectionProperties, ErrorKind};
-use tokio::time::{Instant, timeout, timeout_at};
+use lapin::{Connection, ConnectionProperties, ErrorKind};
+use tokio::time::{Instant, timeout_at};
 
-use crate::{AmqpConfig, QueueError, credentials, redact_url, topology};
+use crate::{AmqpConfig, QueueError, credentials, redact_url};
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Role {
@@ -18,67 +18,6 @@ pub(crate) enum Role {
     Consumer,
     /// `adpipe migrate`, replacing queues.
     Migration,
-}
-
-/// One connection and the channel we use on it.
-pub(crate) struct Link {
-    pub(crate) connection: Connection,
-    pub(crate) channel: Channel,
-}
-
-impl Link {
-    /// Connects, opens a channel set up for `role` and declares the
-    /// topology, all within `connect_timeout`.
-    pub(crate) async fn open(config: &AmqpConfig, role: Role) -> Result<Self, QueueError> {
-        let deadline = Instant::now() + config.connect_timeout;
-        let connection = connect(config, role, deadline).await?;
-        let setup = async {
-            let channel = connection
-                .create_channel()
-                .await
-                .map_err(|err| error(&err, config, "opening a channel"))?;
-            match role {
-                Role::Publisher => channel
-                    .confirm_select(ConfirmSelectOptions::default())
-                    .await
-                    .map_err(|err| error(&err, config, "enabling publisher confirms"))?,
-                Role::Consumer => channel
-                    .basic_qos(config.prefetch.max(1), BasicQosOptions::default())
-                    .await
-                    .map_err(|err| error(&err, config, "setting the prefetch"))?,
-                Role::Migration => {}
-            }
-            topology::declare(&channel, config).await?;
-            Ok(channel)
-        };
-        // On failure, dropping `connection` closes it.
-        let Ok(channel) = timeout_at(deadline, setup).await else {
-            return Err(QueueError::Unavailable(format!(
-                "{} accepted the connection but did not set up the queues within {:?}",
-                redact_url(&config.url),
-                config.connect_timeout,
-            )));
-        };
-        Ok(Self {
-            connection,
-            channel: channel?,
-        })
-    }
-
-    pub(crate) fn is_open(&self) -> bool {
-        self.connection.status().connected() && self.channel.status().connected()
-    }
-
-    /// Closes gracefully, giving up after `limit`: this runs on shutdown,
-    /// which a hung broker must not hold up.
-    pub(crate) async fn close(&self, limit: Duration) {
-        let close = async {
-            // Failures only mean it is already closed.
-            let _ = self.channel.close(200, "OK".into()).await;
-            let _ = self.connection.close(200, "OK".into()).await;
-        };
-        let _ = timeout(limit, close).await;
-    }
 }
 
 /// Opens a connection within `deadline`, with an error that says what to

@@ -14,7 +14,8 @@ use lapin::types::FieldTable;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 
-use crate::amqp::{self, Backoff, Link, Role};
+use crate::amqp::{self, Backoff, Role};
+use crate::link::Link;
 use crate::message::{self, MessageError};
 use crate::{AmqpConfig, QueueError, redact_url};
 

@@ -27,6 +27,7 @@
 mod amqp;
 mod consumer;
 mod intake;
+mod link;
 mod message;
 mod publisher;
 mod queue;

@@ -13,7 +13,8 @@ use lapin::types::FieldTable;
 use tokio::sync::Mutex;
 use tokio::time::{Instant, timeout};
 
-use crate::amqp::{self, Backoff, Link, Role};
+use crate::amqp::{self, Backoff, Role};
+use crate::link::Link;
 use crate::{AmqpConfig, QueueError, message, redact_url};
 
 /// Clone-able (`Arc` inside), shared by all API request handlers.

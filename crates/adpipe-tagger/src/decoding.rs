@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::preprocess::Preprocessor;
-use crate::tagger::PreparedBatch;
 use adpipe_image::{DecodeError, DecodeLimits};
 
 /// Per image: every model's input, or why the image could not be read.
@@ -16,6 +15,43 @@ pub(crate) type Prepared = Result<Vec<Vec<f32>>, DecodeError>;
 
 /// The bytes of one image, owned by its job: `bytes::Bytes`, `Vec<u8>`, …
 pub type ImageBytes = Box<dyn AsRef<[u8]> + Send>;
+
+/// A batch decoded and preprocessed, waiting for the model.
+#[derive(Debug)]
+pub struct PreparedBatch {
+    len: usize,
+    /// The readable images: their place in the batch and every model's input.
+    pub(crate) rows: Vec<(usize, Vec<Vec<f32>>)>,
+    pub(crate) unreadable: Vec<(usize, DecodeError)>,
+}
+
+impl PreparedBatch {
+    /// Images in the batch, readable or not.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Per image, in order: its inputs or why it could not be read.
+    pub(crate) fn from_results(results: impl IntoIterator<Item = Prepared>) -> Self {
+        let mut batch = Self {
+            len: 0,
+            rows: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        for (index, prepared) in results.into_iter().enumerate() {
+            match prepared {
+                Ok(buffers) => batch.rows.push((index, buffers)),
+                Err(error) => batch.unreadable.push((index, error)),
+            }
+            batch.len = index + 1;
+        }
+        batch
+    }
+}
 
 /// What it takes to turn one image's bytes into every model's input.
 pub(crate) struct Decoding {

@@ -20,12 +20,12 @@ pub mod text;
 
 pub use adpipe_image::{DecodeError, DecodeLimits, ImageFormat, ImageInfo, RgbImage};
 pub use classifier::{Classifier, Execution, ModelError, SessionConfig};
-pub use decoding::ImageBytes;
+pub use decoding::{ImageBytes, PreparedBatch};
 pub use moderator::{AssessedBatch, Assessment, Moderator, ModeratorError};
 /// Graph optimisation levels for [`SessionConfig::optimization`].
 pub use ort::session::builder::GraphOptimizationLevel;
 pub use preprocess::Preprocessor;
 pub use runtime::{Runtime, RuntimeError, RuntimeOptions};
 pub use spec::{Device, ModelSpec, SpecError, View};
-pub use tagger::{ItemError, LoadError, Model, Outputs, PreparedBatch, Tagger, TaggerConfig};
+pub use tagger::{ItemError, LoadError, Model, Outputs, Tagger, TaggerConfig};
 pub use text::{TextEmbedder, TextModelSpec};

@@ -11,9 +11,10 @@ use adpipe_core::{AdId, DecidedBy, Status, Tag, top_k};
 
 use crate::classifier::ModelError;
 use crate::decoding::ImageBytes;
+use crate::decoding::PreparedBatch;
 use crate::model_thread::ModelThread;
 use crate::spec::ModelSpec;
-use crate::tagger::{LoadError, Model, Outputs, PreparedBatch, Tagger, TaggerConfig};
+use crate::tagger::{LoadError, Model, Outputs, Tagger, TaggerConfig};
 use crate::text::{TextEmbedder, cosine};
 use adpipe_image::DecodeError;
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::classifier::{Classifier, Execution, ModelError, SessionConfig};
-use crate::decoding::{DecoderPool, Decoding, ImageBytes, Prepared};
+use crate::decoding::{DecoderPool, Decoding, ImageBytes, Prepared, PreparedBatch};
 use crate::preprocess::Preprocessor;
 use crate::runtime::{self, RuntimeError, RuntimeOptions};
 use crate::spec::{Device, ModelSpec, SpecError};
@@ -114,43 +114,6 @@ impl Model {
 /// Per image: the probabilities of every model, in model order.
 pub type Outputs = Vec<Vec<f32>>;
 
-/// A batch decoded and preprocessed, waiting for the model.
-#[derive(Debug)]
-pub struct PreparedBatch {
-    len: usize,
-    /// The readable images: their place in the batch and every model's input.
-    rows: Vec<(usize, Vec<Vec<f32>>)>,
-    unreadable: Vec<(usize, DecodeError)>,
-}
-
-impl PreparedBatch {
-    /// Images in the batch, readable or not.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Per image, in order: its inputs or why it could not be read.
-    pub(crate) fn from_results(results: impl IntoIterator<Item = Prepared>) -> Self {
-        let mut batch = Self {
-            len: 0,
-            rows: Vec::new(),
-            unreadable: Vec::new(),
-        };
-        for (index, prepared) in results.into_iter().enumerate() {
-            match prepared {
-                Ok(buffers) => batch.rows.push((index, buffers)),
-                Err(error) => batch.unreadable.push((index, error)),
-            }
-            batch.len = index + 1;
-        }
-        batch
-    }
-}
-
 #[derive(Debug)]
 pub struct Tagger {
     models: Vec<Model>,
@@ -248,7 +211,7 @@ impl Tagger {
         &self,
         batch: PreparedBatch,
     ) -> Result<Vec<Result<Outputs, DecodeError>>, ModelError> {
-        let mut results: Vec<Result<Outputs, DecodeError>> = vec![Ok(Vec::new()); batch.len];
+        let mut results: Vec<Result<Outputs, DecodeError>> = vec![Ok(Vec::new()); batch.len()];
         for (index, error) in batch.unreadable {
             results[index] = Err(error);
         }
