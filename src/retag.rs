@@ -106,7 +106,7 @@ fn parse_time(text: &str, end_of_day: bool) -> Result<i64, String> {
     let Some(date) = parsed.date else {
         return Err(format!("a time needs its date: expected {FORMS}"));
     };
-    let days = days_from_civil(i64::from(date.year), date.month, date.day);
+    let days = adpipe_core::time::days_from_civil(i64::from(date.year), date.month, date.day);
     match (parsed.time, parsed.offset) {
         (None, _) => Ok((days + i64::from(end_of_day)) * DAY_MS),
         (Some(time), Some(offset)) => {
@@ -125,18 +125,6 @@ fn parse_time(text: &str, end_of_day: bool) -> Result<i64, String> {
             "{text:?} has no time zone: add Z (UTC) or an offset such as +02:00"
         )),
     }
-}
-
-/// Days since 1970-01-01 of a date in the proleptic Gregorian calendar
-/// (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
-    let (month, day) = (i64::from(month), i64::from(day));
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 /// Loads the model, then judges every matching ad. Returns whether every

@@ -188,13 +188,7 @@ async fn update_gauges(state: &AppState) {
             .find(|(seen, _)| *seen == status)
             .map_or(0, |(_, n)| *n)
     };
-    for status in [
-        Status::Pending,
-        Status::Approved,
-        Status::Rejected,
-        Status::InReview,
-        Status::Failed,
-    ] {
+    for status in Status::ALL {
         metrics::gauge!("adpipe_ads", "status" => status.as_str()).set(count(status) as f64);
     }
     metrics::gauge!("adpipe_review_queue_depth").set(count(Status::InReview) as f64);

@@ -86,6 +86,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order an ad can go through them.
+    pub const ALL: [Status; 5] = [
+        Status::Pending,
+        Status::InReview,
+        Status::Approved,
+        Status::Rejected,
+        Status::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Pending => "pending",
@@ -108,14 +117,10 @@ impl FromStr for Status {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "pending" => Ok(Status::Pending),
-            "approved" => Ok(Status::Approved),
-            "rejected" => Ok(Status::Rejected),
-            "in_review" => Ok(Status::InReview),
-            "failed" => Ok(Status::Failed),
-            other => Err(format!("unknown status {other:?}")),
-        }
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| format!("unknown status {text:?}"))
     }
 }
 
@@ -254,13 +259,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip() {
-        for status in [
-            Status::Pending,
-            Status::Approved,
-            Status::Rejected,
-            Status::InReview,
-            Status::Failed,
-        ] {
+        for status in Status::ALL {
             assert_eq!(status.as_str().parse::<Status>(), Ok(status));
         }
         assert_eq!(

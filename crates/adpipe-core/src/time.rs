@@ -16,6 +16,18 @@ pub fn rfc3339_millis(unix_millis: i64) -> String {
     )
 }
 
+/// Days since 1970-01-01 of a date in the proleptic Gregorian calendar
+/// (Howard Hinnant's `days_from_civil`); the inverse of [`civil_from_days`].
+pub fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
+    let (month, day) = (i64::from(month), i64::from(day));
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to a
 /// proleptic Gregorian date.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -38,7 +50,17 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::rfc3339_millis;
+    use super::{civil_from_days, days_from_civil, rfc3339_millis};
+
+    #[test]
+    fn days_and_dates_are_each_others_inverse() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 2, 29), 11_016);
+        for days in (-800_000..800_000).step_by(997) {
+            let (year, month, day) = civil_from_days(days);
+            assert_eq!(days_from_civil(year, month as u8, day as u8), days);
+        }
+    }
 
     #[test]
     fn formats_known_instants() {
