@@ -400,11 +400,61 @@ const LEASE_SECS: u64 = 10;
 /// and time to decide and email fifty ads.
 const DRAIN_BOUND: Duration = Duration::from_secs(LEASE_SECS + 20);
 
-/// `adpipe serve` on the embedded defaults, every submission let in.
-fn small_site(processes: &Processes) -> Deployment {
-    Deployment::embedded(processes)
-        .with("ADPIPE_RATE_LIMIT_PER_MINUTE", "0")
-        .with("ADPIPE_WORKER_LEASE_SECS", LEASE_SECS.to_string())
+/// `adpipe serve` on the embedded defaults with its data on a 4 MiB disk,
+/// every submission let in, after 120 car ads one after another: the disk
+/// is full, and the worker was busy deciding while it filled.
+struct FullSite {
+    processes: Processes,
+    data: std::path::PathBuf,
+    disk: Tmpfs,
+    deployment: Deployment,
+    api: Api,
+    load: support::load::Load,
+}
+
+impl FullSite {
+    async fn fill(name: &str) -> Self {
+        let mut processes = Processes::new();
+        let data = processes.dir.join("data");
+        let disk = Tmpfs::mount(&data, 4);
+        let deployment = Deployment::embedded(&processes)
+            .with("ADPIPE_RATE_LIMIT_PER_MINUTE", "0")
+            .with("ADPIPE_WORKER_LEASE_SECS", LEASE_SECS.to_string());
+        processes.spawn("serve", &["serve"], &deployment.vars);
+        let api = Api::new(deployment.port);
+        api.wait_until_up(&mut processes).await;
+        let domain = format!("{name}-{}.test", AdId::new());
+        let load = submit_until_full(&api, &domain, 120).await;
+        Self {
+            processes,
+            data,
+            disk,
+            deployment,
+            api,
+            load,
+        }
+    }
+
+    /// Counts and checks (see [`report`]; `cuts`: the emails a kill may
+    /// have caught between "250 OK" and their record), then: no writer
+    /// waited out the busy timeout, and the database is intact.
+    async fn check(mut self, name: &str, tally: &support::load::Tally, cuts: usize, figures: &str) {
+        let locked = locked_lines(&self.processes.dir);
+        eprintln!(
+            "DISK {name}: {} accepted, {:?} refused; {} 'database is locked' lines; {figures}",
+            self.load.accepted.len(),
+            self.load.refused,
+            locked.len()
+        );
+        report(name, &self.load, tally, cuts);
+        assert!(
+            locked.is_empty(),
+            "the database stayed locked: {:?}",
+            &locked[..locked.len().min(3)]
+        );
+        self.processes.stop_gracefully();
+        assert_eq!(integrity(&self.data).await, "ok");
+    }
 }
 
 /// The embedded defaults as a small site runs them: `adpipe serve` (API and
@@ -414,37 +464,14 @@ fn small_site(processes: &Processes) -> Deployment {
 /// writer ever waits out the busy timeout.
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_on_a_disk_that_fills_decides_everything_once_space_is_back() {
-    let mut processes = Processes::new();
-    let data = processes.dir.join("data");
-    let disk = Tmpfs::mount(&data, 4);
-    let deployment = small_site(&processes);
-    processes.spawn("serve", &["serve"], &deployment.vars);
-    let api = Api::new(deployment.port);
-    api.wait_until_up(&mut processes).await;
-    let domain = format!("full-{}.test", AdId::new());
-    let load = submit_until_full(&api, &domain, 120).await;
-
-    disk.resize(64);
+    let site = FullSite::fill("full").await;
+    site.disk.resize(64);
     let space_back = std::time::Instant::now();
-    let tally = tally(&api, &load, DRAIN_BOUND).await;
+    let tally = tally(&site.api, &site.load, DRAIN_BOUND).await;
     let drained = space_back.elapsed();
-    let locked = locked_lines(&processes.dir);
-    let window = email_window(deployment.port).await;
-    eprintln!(
-        "DISK serve full: {} accepted, {:?} refused; decided and emailed {drained:?} after \
-         space was back; {} 'database is locked' lines; {window}",
-        load.accepted.len(),
-        load.refused,
-        locked.len()
-    );
-    report("serve_disk_full", &load, &tally, 0);
-    assert!(
-        locked.is_empty(),
-        "the database stayed locked: {:?}",
-        &locked[..locked.len().min(3)]
-    );
-    processes.stop_gracefully();
-    assert_eq!(integrity(&data).await, "ok");
+    let window = email_window(site.deployment.port).await;
+    let figures = format!("decided and emailed {drained:?} after space was back; {window}");
+    site.check("serve_disk_full", &tally, 0, &figures).await;
 }
 
 /// The same, with `adpipe serve` killed (SIGKILL) right after space is
@@ -453,39 +480,28 @@ async fn serve_on_a_disk_that_fills_decides_everything_once_space_is_back() {
 /// than a copy of one whose "sent" mark the kill cut off.
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_killed_right_after_space_is_back_sends_each_email_once() {
-    let mut processes = Processes::new();
-    let data = processes.dir.join("data");
-    let disk = Tmpfs::mount(&data, 4);
-    let deployment = small_site(&processes);
-    processes.spawn("serve", &["serve"], &deployment.vars);
-    let api = Api::new(deployment.port);
-    api.wait_until_up(&mut processes).await;
-    let domain = format!("fullkill-{}.test", AdId::new());
-    let load = submit_until_full(&api, &domain, 120).await;
-
-    disk.resize(64);
+    let mut site = FullSite::fill("fullkill").await;
+    site.disk.resize(64);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    processes.kill_hard("serve");
-    processes.spawn("serve", &["serve"], &deployment.vars);
-    api.wait_until_up(&mut processes).await;
+    site.processes.kill_hard("serve");
+    site.processes
+        .spawn("serve", &["serve"], &site.deployment.vars);
+    site.api.wait_until_up(&mut site.processes).await;
     // An email the killed process had claimed waits out its lease (two
     // minutes) before the new one sends it.
-    let tally = tally(&api, &load, DRAIN_BOUND + Duration::from_secs(120)).await;
-    let locked = locked_lines(&processes.dir);
-    eprintln!(
-        "DISK serve full, killed: {} accepted, {:?} refused; {} 'database is locked' lines",
-        load.accepted.len(),
-        load.refused,
-        locked.len()
-    );
+    let tally = tally(
+        &site.api,
+        &site.load,
+        DRAIN_BOUND + Duration::from_secs(120),
+    )
+    .await;
     // The kill cuts every email in hand, sent but not yet recorded: at
     // most the mail loop's batch of 16.
-    report("serve_disk_full_sigkill", &load, &tally, 16);
-    assert!(
-        locked.is_empty(),
-        "the database stayed locked: {:?}",
-        &locked[..locked.len().min(3)]
-    );
-    processes.stop_gracefully();
-    assert_eq!(integrity(&data).await, "ok");
+    site.check(
+        "serve_disk_full_sigkill",
+        &tally,
+        16,
+        "killed 0.5 s after space was back",
+    )
+    .await;
 }
