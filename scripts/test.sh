@@ -11,17 +11,19 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/phases.sh
+. scripts/phases.sh
 
-bash scripts/setup.sh
+phase setup bash scripts/setup.sh
 # The OpenAPI validator crates/adpipe-api/tests/openapi.rs runs.
-python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-  openapi-spec-validator==0.9.0
-bash scripts/dev-services.sh
-bash scripts/install-chromium.sh
-bash scripts/check-compose.sh
-bash scripts/check-docs.sh
-bash scripts/k8s-validate.sh
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked "$@"
-bash scripts/schemathesis.sh
+phase openapi-validator python3 -m pip install --quiet --disable-pip-version-check \
+  --root-user-action=ignore openapi-spec-validator==0.9.0
+phase dev-services bash scripts/dev-services.sh
+phase chromium bash scripts/install-chromium.sh
+phase check-compose bash scripts/check-compose.sh
+phase check-docs bash scripts/check-docs.sh
+phase k8s-validate bash scripts/k8s-validate.sh
+phase fmt cargo fmt --all -- --check
+phase clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+phase tests cargo test --workspace --locked "$@"
+phase schemathesis bash scripts/schemathesis.sh
