@@ -299,14 +299,12 @@ async fn run_async(
     if let Some(moderator) = moderator {
         start_worker(config, &mut parts, moderator)?;
     }
-    match (&config.metrics_addr, role) {
-        (Some(addr), Role::Worker) => start_metrics_listener(addr, &mut parts).await?,
-        (Some(_), _) => tracing::info!(
-            "metrics_addr is only used by `adpipe worker`; /metrics is served on the API's address"
-        ),
-        (None, _) => {}
-    }
-    if role != Role::Worker {
+    if role == Role::Worker {
+        if let Some(addr) = &config.metrics_addr {
+            let app = adpipe_api::metrics::standalone_router(parts.metrics.clone());
+            start_metrics_listener(addr, app, &mut parts).await?;
+        }
+    } else {
         start_api(config, &mut parts, loaded_model).await?;
     }
     finish(parts).await
@@ -375,9 +373,14 @@ fn start_worker(
     Ok(())
 }
 
-/// `adpipe worker` alone: `GET /metrics` and `GET /healthz` on their own
-/// address.
-async fn start_metrics_listener(addr: &str, parts: &mut Parts) -> anyhow::Result<()> {
+/// `GET /metrics` and `GET /healthz` on their own address
+/// (`ADPIPE_METRICS_ADDR`): a worker's, or the API's when its public port
+/// is not to serve them.
+async fn start_metrics_listener(
+    addr: &str,
+    app: axum::Router,
+    parts: &mut Parts,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (ADPIPE_METRICS_ADDR)"))?;
@@ -385,7 +388,6 @@ async fn start_metrics_listener(addr: &str, parts: &mut Parts) -> anyhow::Result
         "adpipe: metrics on http://{}/metrics",
         listener.local_addr()?
     ));
-    let app = adpipe_api::metrics::standalone_router(parts.metrics.clone());
     let token = parts.shutdown.clone();
     parts.tasks.spawn(async move {
         adpipe_api::serve(
@@ -422,6 +424,18 @@ async fn start_api(
     .with_metrics(parts.metrics.clone());
     let state = match loaded_model {
         Some(model) => state.with_model(model),
+        None => state,
+    };
+    // With a metrics address of its own, /metrics is served there only.
+    let state = match &config.metrics_addr {
+        Some(addr) => {
+            let app = adpipe_api::metrics::api_router(state.clone());
+            start_metrics_listener(addr, app, parts).await?;
+            AppState {
+                metrics: None,
+                ..state
+            }
+        }
         None => state,
     };
     say(format_args!(

@@ -398,3 +398,43 @@ fn passwords_with_reserved_characters_never_show() {
         }
     }
 }
+
+/// With `ADPIPE_METRICS_ADDR`, `adpipe serve` keeps `/metrics` off its
+/// public port: the API's series (the gauges counted at scrape time
+/// included) and `/healthz` are served on the metrics address only, as a
+/// site behind an Ingress wants.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_metrics_address_takes_metrics_off_the_public_port() {
+    let mut processes = Processes::new();
+    let metrics_port = support::free_port();
+    let deployment = Deployment::embedded(&processes)
+        .with("ADPIPE_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"));
+    processes.spawn("serve", &["serve"], &deployment.vars);
+    let api = Api::new(deployment.port);
+    api.wait_until_up(&mut processes).await;
+    let http = reqwest::Client::new();
+    let public = http
+        .get(format!("http://127.0.0.1:{}/metrics", deployment.port))
+        .send()
+        .await
+        .expect("GET /metrics on the public port");
+    assert_eq!(public.status(), 404);
+    let private = http
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics on the metrics address");
+    assert_eq!(private.status(), 200);
+    let text = private.text().await.expect("metrics text");
+    assert!(
+        text.contains("adpipe_ads{status=\"pending\"}"),
+        "the API's gauges are counted on the metrics address too:\n{text}"
+    );
+    let health = http
+        .get(format!("http://127.0.0.1:{metrics_port}/healthz"))
+        .send()
+        .await
+        .expect("GET /healthz");
+    assert_eq!(health.status(), 200);
+    processes.stop_gracefully();
+}

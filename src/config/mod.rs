@@ -48,9 +48,10 @@ pub struct Config {
     /// anyone else those headers are ignored. Empty: the socket's peer is
     /// the client.
     pub trusted_proxies: Vec<String>,
-    /// `adpipe worker` only: serve `GET /metrics` and `GET /healthz` here
-    /// (e.g. `0.0.0.0:9090`); unset = no listener. `serve` and `api` serve
-    /// `/metrics` on `http_addr`.
+    /// Serve `GET /metrics` and `GET /healthz` here (e.g. `0.0.0.0:9090`).
+    /// `adpipe worker`: unset = no listener. `serve` and `api`: unset =
+    /// `/metrics` on `http_addr`; set = here only, so the public port does
+    /// not serve it.
     pub metrics_addr: Option<String>,
     pub s3: S3Section,
     pub smtp: SmtpSection,

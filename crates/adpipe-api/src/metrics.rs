@@ -214,10 +214,22 @@ fn render(handle: &PrometheusHandle) -> Response {
 pub fn standalone_router(handle: PrometheusHandle) -> Router {
     Router::new()
         .route("/metrics", get(move || async move { render(&handle) }))
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/healthz", get(alive))
+}
+
+/// The API's `GET /metrics` (with the gauges counted at scrape time) and
+/// `GET /healthz` on a listener of their own (`ADPIPE_METRICS_ADDR`), so
+/// the public port need not serve them: `state` must carry the recorder,
+/// and the public router is then built from a state without it.
+pub fn api_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(alive))
+        .with_state(state)
+}
+
+async fn alive() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
 }
 
 /// Counts and times every request by its route template (`/ads/{id}`, never
