@@ -317,6 +317,12 @@ def chart_checks(objects: list[dict], documented: set[str]) -> tuple[int, list[s
             check(paths == {"startupProbe": "/healthz", "livenessProbe": "/healthz",
                             "readinessProbe": "/readyz"},
                   f"Deployment/{name}: probes are not /healthz (start, live) and /readyz (ready)")
+            check(all(((p or {}).get("httpGet") or {}).get("port") == "http" for p in probes.values()),
+                  f"Deployment/{name}: probes not on the public port")
+            metrics_addr = [e.get("value") for e in container.get("env") or []
+                            if e["name"] == "ADPIPE_METRICS_ADDR"]
+            check("metrics" in ports and metrics_addr == [f"0.0.0.0:{ports.get('metrics')}"],
+                  f"Deployment/{name}: /metrics is not on a port of its own (ADPIPE_METRICS_ADDR)")
             sleep = int(pre_stop.get("command", ["", "0"])[-1])
             check(grace > sleep + API_REQUEST_TIMEOUT_S,
                   f"Deployment/{name}: grace {grace} s does not cover the preStop "

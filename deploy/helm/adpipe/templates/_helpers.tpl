@@ -222,4 +222,7 @@ topologySpreadConstraints:
 {{- if le (int .Values.api.terminationGracePeriodSeconds) (int .Values.api.preStopSleepSeconds) }}
 {{- fail "api.terminationGracePeriodSeconds must be longer than api.preStopSleepSeconds" }}
 {{- end }}
+{{- if eq (int .Values.api.port) (int .Values.api.metricsPort) }}
+{{- fail "api.metricsPort must differ from api.port (GET /metrics has a port of its own)" }}
+{{- end }}
 {{- end }}
