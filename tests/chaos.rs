@@ -401,6 +401,31 @@ fn memory_report(memory: &Memory) -> Vec<MemoryCurve> {
         .collect()
 }
 
+/// The schedule's seed: `ADPIPE_CHAOS_SEED`, or the clock (printed either
+/// way, so a failing run can be repeated).
+fn chaos_seed() -> u64 {
+    std::env::var("ADPIPE_CHAOS_SEED")
+        .ok()
+        .map(|seed| seed.parse().expect("ADPIPE_CHAOS_SEED is a number"))
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_secs()
+        })
+}
+
+/// The `CHAOS` table: the faults injected by kind, then the counts.
+fn print_counts(injected: &BTreeMap<&'static str, usize>, counts: &[(&str, usize)]) {
+    say!("| what | count |\n| --- | ---: |");
+    for (kind, count) in injected {
+        say!("| faults: {kind} | {count} |");
+    }
+    for (what, count) in counts {
+        say!("| {what} | {count} |");
+    }
+}
+
 async fn blocking(work: impl FnOnce() + Send + 'static) {
     tokio::task::spawn_blocking(work).await.expect("command");
 }
@@ -445,15 +470,7 @@ async fn open_loop(apis: Vec<Api>, domain: String, rate: u32, length: Duration) 
 #[tokio::test(flavor = "multi_thread")]
 async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
     let seconds: u64 = env_or("ADPIPE_CHAOS_SECS", "180").parse().expect("seconds");
-    let seed: u64 = std::env::var("ADPIPE_CHAOS_SEED")
-        .ok()
-        .map(|seed| seed.parse().expect("ADPIPE_CHAOS_SEED is a number"))
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .as_secs()
-        });
+    let seed = chaos_seed();
     say!(
         "CHAOS seed {seed}, {seconds} s (repeat: ADPIPE_CHAOS_SEED={seed} cargo test --test chaos)"
     );
@@ -636,36 +653,33 @@ async fn overlapping_faults_for_minutes_lose_nothing_and_duplicate_nothing() {
         "CHAOS seed {seed}: {seconds} s, {} faults",
         injected.values().sum::<usize>()
     );
-    say!("| what | count |\n| --- | ---: |");
-    for (kind, count) in &injected {
-        say!("| faults: {kind} | {count} |");
-    }
-    for (what, count) in [
-        ("ads accepted", load.accepted.len()),
-        (
-            "submissions refused (any status, or no answer)",
-            load.refused.values().sum(),
-        ),
-        ("decided", tally.decided),
-        ("emails", tally.emails),
-        ("webhook events", ids_per_event.len()),
-        ("lost (accepted, not decided or not emailed)", tally.lost),
-        ("still pending", tally.pending),
-        (
-            "second emails (another Message-ID)",
-            tally.duplicates - tally.resent,
-        ),
-        (
-            "copies resent (same Message-ID, cut after \"250 OK\")",
-            tally.resent,
-        ),
-        ("events with two delivery ids", events_with_two_ids),
-        ("decided ads without an ad.decided webhook", without_event),
-        ("rows without their image", rows_without_image),
-        ("images without their row (removed)", orphans.len()),
-    ] {
-        say!("| {what} | {count} |");
-    }
+    print_counts(
+        &injected,
+        &[
+            ("ads accepted", load.accepted.len()),
+            (
+                "submissions refused (any status, or no answer)",
+                load.refused.values().sum(),
+            ),
+            ("decided", tally.decided),
+            ("emails", tally.emails),
+            ("webhook events", ids_per_event.len()),
+            ("lost (accepted, not decided or not emailed)", tally.lost),
+            ("still pending", tally.pending),
+            (
+                "second emails (another Message-ID)",
+                tally.duplicates - tally.resent,
+            ),
+            (
+                "copies resent (same Message-ID, cut after \"250 OK\")",
+                tally.resent,
+            ),
+            ("events with two delivery ids", events_with_two_ids),
+            ("decided ads without an ad.decided webhook", without_event),
+            ("rows without their image", rows_without_image),
+            ("images without their row (removed)", orphans.len()),
+        ],
+    );
     let memory = memory_report(&memory);
     say!(
         "\n| process (lived > 2 min) | RSS at start (MiB) | first minute's peak | peak after | at the end |\n| --- | ---: | ---: | ---: | ---: |"
@@ -818,15 +832,7 @@ async fn serve_on_a_disk_that_keeps_filling_loses_nothing_and_duplicates_nothing
     let seconds: u64 = env_or("ADPIPE_CHAOS_DISK_SECS", "90")
         .parse()
         .expect("seconds");
-    let seed: u64 = std::env::var("ADPIPE_CHAOS_SEED")
-        .ok()
-        .map(|seed| seed.parse().expect("ADPIPE_CHAOS_SEED is a number"))
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .as_secs()
-        });
+    let seed = chaos_seed();
     say!(
         "CHAOS disk seed {seed}, {seconds} s (repeat: ADPIPE_CHAOS_SEED={seed} \
          ADPIPE_CHAOS_DISK_SECS={seconds} cargo test --test chaos serve_on_a_disk)"
@@ -956,33 +962,30 @@ async fn serve_on_a_disk_that_keeps_filling_loses_nothing_and_duplicates_nothing
         "CHAOS disk seed {seed}: {seconds} s, {} faults",
         injected.values().sum::<usize>()
     );
-    say!("| what | count |\n| --- | ---: |");
-    for (kind, count) in &injected {
-        say!("| faults: {kind} | {count} |");
-    }
-    for (what, count) in [
-        ("ads accepted", load.accepted.len()),
-        (
-            "submissions refused (any status, or no answer)",
-            load.refused.values().sum(),
-        ),
-        ("decided", tally.decided),
-        ("emails", tally.emails),
-        ("lost (accepted, not decided or not emailed)", tally.lost),
-        ("still pending", tally.pending),
-        (
-            "second emails (another Message-ID)",
-            tally.duplicates - tally.resent,
-        ),
-        (
-            "copies resent (same Message-ID, cut after \"250 OK\")",
-            tally.resent,
-        ),
-        ("\"database is locked\" in the logs", locked),
-        ("rows without their image", rows_without_image),
-    ] {
-        say!("| {what} | {count} |");
-    }
+    print_counts(
+        &injected,
+        &[
+            ("ads accepted", load.accepted.len()),
+            (
+                "submissions refused (any status, or no answer)",
+                load.refused.values().sum(),
+            ),
+            ("decided", tally.decided),
+            ("emails", tally.emails),
+            ("lost (accepted, not decided or not emailed)", tally.lost),
+            ("still pending", tally.pending),
+            (
+                "second emails (another Message-ID)",
+                tally.duplicates - tally.resent,
+            ),
+            (
+                "copies resent (same Message-ID, cut after \"250 OK\")",
+                tally.resent,
+            ),
+            ("\"database is locked\" in the logs", locked),
+            ("rows without their image", rows_without_image),
+        ],
+    );
     let mut failures: Vec<String> = exited;
     let mut check = |ok: bool, what: String| {
         if !ok {
