@@ -7,7 +7,8 @@ pub mod prune;
 
 pub use blobs::{BlobError, Blobs, S3Config, caused_by_full_disk};
 pub use db::{
-    AdRecord, Backend, Database, DbError, HistoryEntry, Moderated, Moderation, NewAd,
-    WebhookDelivery, now_millis,
+    Account, AccountChange, AccountWithHash, AdRecord, AuditEntry, AuditFilter, AuditRecord,
+    Backend, Database, DbError, HistoryEntry, Moderated, Moderation, NewAccount, NewAd,
+    TokenCreated, TokenHolder, TokenInfo, WebhookDelivery, now_millis,
 };
 pub use prune::{ORPHAN_MIN_AGE, PruneError, Pruned, prune_orphan_images};

@@ -15,15 +15,22 @@ use adpipe_core::{AdId, AdText, Email, Status, Tag};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
+mod accounts;
 mod ads;
+mod audit;
 mod claims;
 mod decisions;
 mod history;
 mod listing;
 mod moderation;
 mod outbox;
+mod sessions;
 mod webhooks;
 
+pub use accounts::{
+    Account, AccountChange, AccountWithHash, NewAccount, TokenCreated, TokenHolder, TokenInfo,
+};
+pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use history::HistoryEntry;
 pub use listing::AdFilter;
 pub use moderation::{Moderated, Moderation};
