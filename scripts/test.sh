@@ -18,6 +18,10 @@ phase setup bash scripts/setup.sh
 # The OpenAPI validator crates/adpipe-api/tests/openapi.rs runs.
 phase openapi-validator python3 -m pip install --quiet --disable-pip-version-check \
   --root-user-action=ignore openapi-spec-validator==0.9.0
+# The Standard Webhooks library tests/webhooks_standard.rs verifies
+# deliveries with (through scripts/verify-webhook.py).
+phase standardwebhooks python3 -m pip install --quiet --disable-pip-version-check \
+  --root-user-action=ignore standardwebhooks==1.3.0
 phase dev-services bash scripts/dev-services.sh
 phase chromium bash scripts/install-chromium.sh
 phase check-compose bash scripts/check-compose.sh

@@ -9,13 +9,43 @@ use tokio::net::{TcpListener, TcpStream};
 /// One POST the receiver got.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// `X-Adpipe-Delivery` (deprecated; the same as `webhook-id`).
     pub delivery: String,
+    /// `X-Adpipe-Signature` (deprecated: the body alone).
     pub signature: String,
+    /// Every header as it came, names in lower case, in order.
+    pub headers: Vec<(String, String)>,
     pub body: String,
     pub answered: u16,
+    /// The receiver's clock when it came (Unix seconds).
+    pub received_at: i64,
 }
 
 impl Received {
+    /// The value of the header `name` (any case); empty when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_default()
+    }
+
+    /// Whether the Standard Webhooks headers (`webhook-id`,
+    /// `webhook-timestamp`, `webhook-signature`) verify with `secret`, as
+    /// the receiver checked them when the request came.
+    pub fn verify_standard(&self, secret: &str) -> Result<(), adpipe_notify::webhook::VerifyError> {
+        adpipe_notify::webhook::verify_standard(
+            secret,
+            self.header("webhook-id"),
+            self.header("webhook-timestamp"),
+            self.header("webhook-signature"),
+            self.body.as_bytes(),
+            self.received_at,
+            adpipe_notify::webhook::TOLERANCE,
+        )
+    }
+
     /// The body's `event` and `id` (the ad).
     pub fn event_and_ad(&self) -> (String, String) {
         let body: serde_json::Value = serde_json::from_str(&self.body).unwrap_or_default();
@@ -57,11 +87,17 @@ async fn serve_one(mut stream: TcpStream, log: Log, answer: fn(usize) -> u16) {
             break (String::from_utf8_lossy(&buffer[..end]).to_string(), end + 4);
         }
     };
+    let headers: Vec<(String, String)> = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(key, value)| (key.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
     let header = |name: &str| {
-        head.lines()
-            .filter_map(|line| line.split_once(':'))
-            .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.trim().to_owned())
+        headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
             .unwrap_or_default()
     };
     let length: usize = header("content-length").parse().unwrap_or(0);
@@ -73,14 +109,17 @@ async fn serve_one(mut stream: TcpStream, log: Log, answer: fn(usize) -> u16) {
         buffer.extend_from_slice(&chunk[..n]);
     }
     let body = String::from_utf8_lossy(&buffer[body_start..body_start + length]).to_string();
+    let received_at = adpipe_notify::webhook::unix_now();
     let answered = {
         let mut log = log.lock().expect("log");
         let answered = answer(log.len());
         log.push(Received {
             delivery: header("x-adpipe-delivery"),
             signature: header("x-adpipe-signature"),
+            headers: headers.clone(),
             body,
             answered,
+            received_at,
         });
         answered
     };

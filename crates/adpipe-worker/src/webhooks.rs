@@ -1,7 +1,11 @@
 //! Delivers the site's webhooks from the outbox the decisions fill
 //! (`adpipe_store` writes an event in the transaction of each decision):
 //! at least once, in the order they happened, retried with backoff until
-//! the receiver answers 2xx, never in the way of deciding.
+//! the receiver answers 2xx, never in the way of deciding. Each attempt is
+//! signed as Standard Webhooks says (`adpipe_notify::webhook`): the
+//! delivery id is its `webhook-id` on every retry, and each attempt carries
+//! its own `webhook-timestamp`, so a retry long after the event is still
+//! fresh to the receiver while a copy of an earlier attempt is not.
 
 use std::time::Duration;
 
@@ -59,7 +63,7 @@ async fn deliver(db: &Database, sender: &WebhookSender, delivery: &WebhookDelive
                 .increment(1);
             tracing::info!(id = %delivery.ad_id, delivery = %delivery.delivery_id, event = %delivery.event, "webhook delivered");
             // Not recorded, it is delivered again after the lease, under the
-            // same id (receivers drop it); holding on spares them that.
+            // same webhook-id (receivers drop it); holding on spares them that.
             record_sent("a webhook delivery", LEASE / 2, || {
                 db.webhook_delivered(&delivery.delivery_id)
             })
