@@ -271,7 +271,8 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     let url = client.current_url().await.expect("url");
     assert_eq!(url.query(), Some(format!("id={id}").as_str()), "{url}");
 
-    // The API docs, rendered from /openapi.json: every operation in it.
+    // The API docs, rendered from /openapi.json by Swagger UI: every
+    // operation in it.
     let openapi = api
         .http
         .get(format!("{base}/openapi.json"))
@@ -315,17 +316,25 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
         "the docs did not render: {}",
         text_of(&client, "#docs-error").await
     );
-    let shown = run(
+    // Swagger UI's operations: `.opblock`, each with its method and its
+    // path as written in the document (`data-path`).
+    let shown = until(
         &client,
-        "return Array.from(document.querySelectorAll('article.operation h3'))
-             .map((heading) => heading.innerText.replace(/\\s+/g, ' ').trim());",
+        "the operations in the docs",
+        STEP_TIMEOUT,
+        "const shown = Array.from(document.querySelectorAll('.opblock')).map((block) => {
+             const method = block.querySelector('.opblock-summary-method');
+             const path = block.querySelector('[data-path]');
+             return method && path ? method.textContent.trim() + ' ' + path.dataset.path : '';
+         }).filter((operation) => operation);
+         return shown.length > 0 && shown;",
     )
     .await;
     let shown: Vec<String> = shown
         .as_array()
         .expect("a list")
         .iter()
-        .map(|heading| heading.as_str().unwrap_or_default().to_owned())
+        .map(|operation| operation.as_str().unwrap_or_default().to_owned())
         .collect();
     for operation in &operations {
         assert!(
@@ -333,6 +342,15 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
             "{operation} is not in the docs: {shown:?}"
         );
     }
+    // Swagger UI's own <main> is a region inside the page's: one main
+    // landmark.
+    until(
+        &client,
+        "one main landmark on the docs page",
+        STEP_TIMEOUT,
+        "return document.querySelectorAll('main:not([role])').length === 1;",
+    )
+    .await;
     screenshot(&client, shots, "docs.png").await;
     assert_nothing_from_elsewhere(&client, &base).await;
 

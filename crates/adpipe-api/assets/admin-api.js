@@ -1,100 +1,76 @@
-// The moderation console's link to the server: the session (the admin
-// token and the moderator's name), the requests made with it, and the
-// photos fetched with it. Nothing here draws the page; a 401 is handed to
-// the hook set with onUnauthorized.
+// The moderation console's link to the server: the session (who is signed
+// in, with their role and what it may do), the requests made in it, and
+// the photos fetched in it. Nothing here draws the page; a 401 and a 403
+// are handed to the hooks set with onUnauthorized and onForbidden.
 //
-// The token is kept in sessionStorage (this tab, until it is closed or the
-// moderator signs out) and only ever travels in an Authorization header set
-// here, never in a cookie, so other sites cannot make the browser use it.
+// The session itself is the server's `adpipe_session` cookie: HttpOnly
+// (this script never sees it), SameSite=Strict, sent by the browser with
+// every same-origin request. Nothing is kept in sessionStorage or
+// localStorage. The browser adds the Origin header to every POST, PATCH
+// and DELETE, which the server checks against cross-site requests.
+//
+// The errors (ApiError) and reading the answers are dom.js's, shared with
+// the other pages.
 
-const STORAGE = { token: "adpipe.admin.token", moderator: "adpipe.admin.moderator" };
+import { ApiError, errorOf, jsonOf } from "./dom.js";
 
 // ------------------------------------------------------------- session
 
-// `epoch` changes whenever a session starts or ends: answers to requests
-// of an earlier one are ignored.
-export const session = { token: null, moderator: null, active: false, epoch: 0 };
+// `me`: the answer of GET /admin/me or POST /admin/session ({name, role,
+// via, may}) while signed in, else null. `epoch` changes whenever a
+// session starts or ends: answers to requests of an earlier one are
+// ignored.
+export const session = { me: null, active: false, epoch: 0 };
 
-function storageGet(key) {
-  try {
-    return window.sessionStorage.getItem(key);
-  } catch (_) {
-    return null;
-  }
+// Whether the signed-in role may do `permission` ("read", "decide",
+// "retag", "manage_accounts", "read_audit", "manage_models"). The server
+// checks again; this only decides what the page offers.
+export function may(permission) {
+  return Boolean(session.me && Array.isArray(session.me.may) && session.me.may.includes(permission));
 }
 
-function storageSet(key, value) {
-  try {
-    if (value === null) window.sessionStorage.removeItem(key);
-    else window.sessionStorage.setItem(key, value);
-  } catch (_) {
-    // Storage off: the session lasts until the page is left.
-  }
-}
-
-// The token and name kept in this tab, or nulls.
-export function storedSession() {
-  return { token: storageGet(STORAGE.token), moderator: storageGet(STORAGE.moderator) };
-}
-
-// Keeps a token that works and its moderator in this tab; nulls forget them.
-export function storeSession(token, moderator) {
-  storageSet(STORAGE.token, token);
-  storageSet(STORAGE.moderator, moderator);
+// The signed-in role, for messages ("viewer").
+export function role() {
+  return session.me && typeof session.me.role === "string" ? session.me.role : "unknown";
 }
 
 // ---------------------------------------------------------------- API
 
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
 // An answer to a request of a session that has ended since: ignored.
 class Stale extends Error {}
 
-// Already dealt with: a stale answer, or a 401 (back to the sign-in).
-export function handled(error) {
-  return error instanceof Stale || (error instanceof ApiError && error.status === 401);
+// A 401 that means "not signed in" (no session, or it expired). A wrong
+// password (sign_in_failed, when signing in or changing it) is a 401 too,
+// but the session, if any, goes on.
+export function isSignedOut(error) {
+  return error instanceof ApiError && error.status === 401 && error.code !== "sign_in_failed";
 }
 
-// What a 401 does (the console ends the session); set once at start-up.
+// Already dealt with: a stale answer, or a signed-out 401 (back to the
+// sign-in form).
+export function handled(error) {
+  return error instanceof Stale || isSignedOut(error);
+}
+
+// What a 401 does (the console ends the session) and what a 403 does (the
+// console asks who it is again: the role may have changed); set once at
+// start-up.
 let unauthorized = () => {};
+let forbidden = () => {};
 
 export function onUnauthorized(handler) {
   unauthorized = handler;
 }
 
-async function errorOf(response) {
-  let body = null;
-  let raw = "";
-  try {
-    raw = await response.text();
-    body = raw ? JSON.parse(raw) : null;
-  } catch (_) {
-    body = null;
-  }
-  const detail = body && typeof body.error === "object" && body.error ? body.error : {};
-  const message =
-    (typeof detail.message === "string" && detail.message) ||
-    (raw && raw.length < 500 && !body ? raw.trim() : "") ||
-    response.statusText ||
-    "The request failed";
-  return new ApiError(
-    response.status,
-    typeof detail.code === "string" ? detail.code : "http_" + response.status,
-    message,
-  );
+export function onForbidden(handler) {
+  forbidden = handler;
 }
 
-// One request with the bearer token; a 401 ends the session.
+// One request with the session cookie; a signed-out 401 ends the session.
 async function send(path, options) {
   const { method = "GET", json, accept = "application/json" } = options || {};
   const epoch = session.epoch;
-  const headers = { Accept: accept, Authorization: "Bearer " + session.token };
+  const headers = { Accept: accept };
   if (json !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
@@ -103,7 +79,7 @@ async function send(path, options) {
       headers,
       body: json === undefined ? undefined : JSON.stringify(json),
       cache: "no-store",
-      credentials: "omit",
+      credentials: "same-origin",
     });
   } catch (_) {
     if (epoch !== session.epoch) throw new Stale();
@@ -113,24 +89,18 @@ async function send(path, options) {
   if (!response.ok) {
     const error = await errorOf(response);
     if (epoch !== session.epoch) throw new Stale();
-    if (error.status === 401) unauthorized(error);
+    if (isSignedOut(error)) unauthorized(error);
+    else if (error.status === 403 && error.code === "forbidden") forbidden(error);
     throw error;
   }
   return response;
 }
 
+// The JSON object of a request (see send); null for a 204 No Content.
 export async function api(path, options) {
   const response = await send(path, options);
-  let body = null;
-  try {
-    body = await response.json();
-  } catch (_) {
-    body = null;
-  }
-  if (body === null || typeof body !== "object") {
-    throw new ApiError(response.status, "bad_answer", "The server's answer was not JSON.");
-  }
-  return body;
+  if (response.status === 204) return null;
+  return jsonOf(response);
 }
 
 export function adPath(id) {
@@ -139,9 +109,9 @@ export function adPath(id) {
 
 // -------------------------------------------------------------- images
 
-// The photos need the bearer token, so they are fetched here and shown
-// through object URLs; those of ads no longer near the current one (or
-// the one found) are revoked.
+// The photos are fetched here (with the session, like every request) and
+// shown through object URLs; those of ads no longer near the current one
+// (or the one found) are revoked.
 const images = new Map();
 
 // Each part of the page that shows photos says which ads it still wants.

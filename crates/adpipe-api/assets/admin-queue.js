@@ -4,8 +4,9 @@
 // decision on it (approve, reject) and the moves (next, previous). The
 // keys and buttons that call these are wired in admin.js.
 
-import { adPath, api, handled, imageFor, keepImages, pruneImages, session } from "./admin-api.js";
-import { $, chosenReason, fillSelect, node, say, sayError, score, short, showImage, text } from "./admin-view.js";
+import { adPath, api, handled, imageFor, keepImages, may, pruneImages, role, session } from "./admin-api.js";
+import { chosenReason, fillSelect, refusal, say, sayError, score, short, showImage, text } from "./admin-view.js";
+import { $, node } from "./dom.js";
 
 // Ads asked for at once, in the queue and in a search by email.
 export const PAGE_SIZE = 50;
@@ -339,7 +340,7 @@ export function loadQueue(options) {
       showCurrent();
       return true;
     } catch (error) {
-      if (!handled(error)) sayError("Could not load the review queue: " + error.message, error);
+      if (!handled(error)) sayError("Could not load the review queue: " + refusal(error), error);
       queue.lastError = error;
       return false;
     } finally {
@@ -372,12 +373,17 @@ function setBusy(on) {
   }
 }
 
-// The decision on the current ad. A 409 means a colleague decided first.
+// The decision on the current ad, by the signed-in account (the server
+// records it as moderator:<name>). A 409 means a colleague decided first.
 export async function decide(outcome, reasonOverride) {
   if (queue.busy) return;
   const item = queue.items[queue.index];
   if (!item) return;
-  const body = { outcome, moderator: session.moderator };
+  if (!may("decide")) {
+    sayError("Your role (" + role() + ") may look at ads but not decide on them.");
+    return;
+  }
+  const body = { outcome };
   if (outcome === "approved") {
     if (!el.category.value) {
       sayError("Choose a category first.");
@@ -409,7 +415,7 @@ export async function decide(outcome, reasonOverride) {
       sayError("Ad " + short(item.id) + " no longer exists; it left the queue.", error);
     } else {
       const verb = outcome === "approved" ? "approve " : "reject ";
-      sayError("Could not " + verb + short(item.id) + ": " + error.message, error);
+      sayError("Could not " + verb + short(item.id) + ": " + refusal(error), error);
       // A policy with other categories: take them in.
       if (error.code === "unknown_category") loadQueue();
     }

@@ -4,11 +4,22 @@
 // ad's decision is already final). The form and buttons that call these
 // are wired in admin.js.
 
-import { adPath, api, handled, keepImages, pruneImages, session } from "./admin-api.js";
+import { adPath, api, handled, keepImages, may, pruneImages, role } from "./admin-api.js";
 import { PAGE_SIZE, REASONS, queue, removeFromQueue } from "./admin-queue.js";
-import { $, chosenReason, fillSelect, node, say, sayError, score, short, showImage, text } from "./admin-view.js";
+import {
+  chosenReason,
+  dateTime,
+  fillSelect,
+  refusal,
+  say,
+  sayError,
+  score,
+  short,
+  showImage,
+  text,
+} from "./admin-view.js";
+import { $, UUID, errorParts, node } from "./dom.js";
 
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 const STATUS_LABELS = {
   pending: "Pending",
   in_review: "In review",
@@ -51,28 +62,6 @@ let searching = false;
 
 // The found ad's photo is kept while it is shown.
 keepImages(() => (found.id ? [found.id] : []));
-
-function dateTime(ms) {
-  if (typeof ms !== "number" || !Number.isFinite(ms)) return "—";
-  return new Date(ms).toLocaleString([], {
-    year: "numeric",
-    month: "short",
-    day: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  });
-}
-
-function errorParts(title, error) {
-  const parts = [node("p", null, node("strong", null, title), error.message)];
-  if (error.status) {
-    parts.push(
-      node("p", { class: "hint" }, "Error code ", node("code", null, error.code), ", HTTP " + error.status + "."),
-    );
-  }
-  return parts;
-}
 
 export function clearSearchError() {
   el.searchError.hidden = true;
@@ -125,14 +114,18 @@ function renderFound(ad) {
 
   const final = status === "approved" || status === "rejected";
   const open = final || status === "in_review";
-  el.override.hidden = !open;
-  el.overrideNone.hidden = open;
+  // A role that may not decide sees no decision controls at all.
+  const allowed = may("decide");
+  el.override.hidden = !open || !allowed;
+  el.overrideNone.hidden = open && allowed;
   el.overrideNone.textContent =
     status === "pending"
       ? "The model has not decided on this ad yet."
       : status === "failed"
         ? "The ad could not be checked; there is no decision to change."
-        : "";
+        : !allowed
+          ? "Your role (" + role() + ") may look at ads but not decide on them."
+          : "";
   el.overrideLegend.textContent = final ? "Change the final decision" : "Decide (the ad is in review)";
   el.overrideApprove.textContent = final ? "Override: approve" : "Approve";
   el.overrideReject.textContent = final ? "Override: reject" : "Reject";
@@ -168,7 +161,7 @@ async function showFound(id, options) {
     return true;
   } catch (error) {
     if (handled(error) || generation !== found.generation) return false;
-    if (quiet) sayError("Could not reload ad " + short(id) + ": " + error.message, error);
+    if (quiet) sayError("Could not reload ad " + short(id) + ": " + refusal(error), error);
     else showSearchError(errorParts(error.status === 404 ? "Not found: " : "Could not show the ad: ", error));
     return false;
   }
@@ -282,8 +275,12 @@ async function searchEmail(email) {
 export async function decideFound(outcome) {
   const ad = found.ad;
   if (!ad || found.busy) return;
+  if (!may("decide")) {
+    sayError("Your role (" + role() + ") may look at ads but not decide on them.");
+    return;
+  }
   const final = ad.status === "approved" || ad.status === "rejected";
-  const body = { outcome, moderator: session.moderator };
+  const body = { outcome };
   if (outcome === "approved") {
     if (!el.overrideCategory.value) {
       sayError("Choose a category first.");
@@ -308,7 +305,7 @@ export async function decideFound(outcome) {
     await showFound(ad.id, { ad: answer, quiet: true });
   } catch (error) {
     if (handled(error)) return;
-    sayError("Could not change " + short(ad.id) + ": " + error.message, error);
+    sayError("Could not change " + short(ad.id) + ": " + refusal(error), error);
     // Someone else changed it meanwhile (409): show what it is now.
     if (error.status === 409) showFound(ad.id, { quiet: true });
   } finally {

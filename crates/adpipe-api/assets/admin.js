@@ -1,28 +1,41 @@
-// adpipe's moderation console (/admin): sign in with the admin token, work
-// through the ads waiting for review (keyboard: a approve, r reject, j next,
-// k previous), find any ad by id or email with its decision history, and
-// override a final decision. Plain JavaScript in ES modules, no
-// dependencies, nothing fetched from elsewhere; every URL is relative (the
-// requests' to the page, the imports' to this file: they load from
-// /assets/).
+// adpipe's moderation console (/admin): sign in with your account's name
+// and password, work through the ads waiting for review (keyboard: a
+// approve, r reject, j next, k previous), find any ad by id or email with
+// its decision history, and override a final decision; manage your API
+// tokens and your password; admins also manage the team's accounts and
+// read the audit log. What the page offers follows the role (`may` of
+// GET admin/me); the server checks every request anyway. Plain JavaScript
+// in ES modules, no dependencies, nothing fetched from elsewhere; every URL
+// is relative (the requests' to the page, the imports' to this file: they
+// load from /assets/).
 //
-// This file is the entry point: signing in and out, the keyboard shortcuts
-// and the wiring of the page. The parts:
-//   admin-api.js     the session, the requests with its token, the photos
-//   admin-view.js    building elements, formats, pickers, the status line
-//   admin-queue.js   the review queue and the decisions on it
-//   admin-search.js  finding an ad, its history, overrides
+// This file is the entry point: what starts and ends with a session, the
+// role's controls, the keyboard shortcuts and the wiring of the review
+// view. The parts:
+//   dom.js            building elements, the API's errors (all pages share it)
+//   admin-api.js      the session, the requests made in it, the photos
+//   admin-view.js     formats, pickers, the status line, error boxes, a
+//                     secret shown once, showing a photo
+//   admin-session.js  signing in and out, changing one's password
+//   admin-tabs.js     the views' tabs (Review, Tokens, Team, Audit log,
+//                     Password)
+//   admin-queue.js    the review queue and the decisions on it
+//   admin-search.js   finding an ad, its history, overrides
+//   admin-tokens.js   the Tokens view
+//   admin-team.js     the Team view (admins)
+//   admin-audit.js    the Audit log view (admins)
 //
-// The token is kept in sessionStorage (this tab, until it is closed or the
-// moderator signs out) and only ever travels in an Authorization header set
-// in admin-api.js, never in a cookie, so other sites cannot make the browser
-// use it. Everything the server returns is shown with textContent.
+// The session is an HttpOnly, SameSite=Strict cookie that the server sets
+// when signing in: this script never reads it, and nothing is kept in
+// sessionStorage or localStorage. Everything the server returns is shown
+// with textContent.
 //
 // A module runs once the page is parsed (like a deferred script), so the
 // elements are all there when these files look them up.
 
-import { forgetImages, onUnauthorized, session, storeSession, storedSession } from "./admin-api.js";
-import { $, clearStatus, fillSelect, node, say } from "./admin-view.js";
+import { forgetImages, may, onForbidden, onUnauthorized, role, session } from "./admin-api.js";
+import { clearStatus, fillSelect, say, sayError } from "./admin-view.js";
+import { $, node } from "./dom.js";
 import {
   REASONS,
   decide,
@@ -35,24 +48,22 @@ import {
   select,
 } from "./admin-queue.js";
 import { clearSearchError, decideFound, queueDecided, resetSearch, search } from "./admin-search.js";
+import { endSession, onRoleChange, onSessionEnd, onSessionStart, refreshMe, resume } from "./admin-session.js";
+import { applyPermissions, currentView, onShow, resetViews, showView } from "./admin-tabs.js";
+import { resetAudit } from "./admin-audit.js";
+import { resetTeam } from "./admin-team.js";
+import { resetTokens } from "./admin-tokens.js";
 
 const TICK_MS = 15000;
 
 const el = {
   main: $("main"),
-  session: $("session"),
-  who: $("who"),
-  signout: $("signout"),
-  signin: $("signin"),
-  signinForm: $("signin-form"),
-  signinError: $("signin-error"),
-  signinButton: $("signin-button"),
-  token: $("token"),
-  moderator: $("moderator"),
   console: $("console"),
   refresh: $("refresh"),
   queue: $("queue"),
   current: $("current"),
+  decide: $("decide"),
+  decideNone: $("decide-none"),
   approve: $("approve"),
   reason: $("reason"),
   reject: $("reject"),
@@ -80,137 +91,71 @@ function isTyping(target) {
   return !["button", "submit", "reset", "checkbox", "radio", "range", "color", "file", "image"].includes(type);
 }
 
-// ------------------------------------------------------------ session
+// ------------------------------------------------------------- session
 
-function showSigninError(message, error) {
-  const parts = [node("p", null, node("strong", null, message))];
-  if (error) {
-    parts.push(node("p", null, error.message));
-    if (error.status) {
-      parts.push(
-        node("p", { class: "hint" }, "Error code ", node("code", null, error.code), ", HTTP " + error.status + "."),
-      );
-    }
-    if (error.status === 404) {
-      parts.push(node("p", null, "Are the admin endpoints on? They need ADPIPE_ADMIN_TOKEN set on the server."));
-    }
-  }
-  el.signinError.replaceChildren(...parts);
-  el.signinError.hidden = false;
-}
-
-function resetConsole() {
-  resetQueue();
-  resetSearch();
-  forgetImages();
-  clearStatus();
-}
-
-// Back to the sign-in form, with nothing of the session left in the tab.
-function endSession(message, error) {
-  session.epoch += 1;
-  session.token = null;
-  session.moderator = null;
-  session.active = false;
-  storeSession(null, null);
-  clearInterval(ticker);
-  ticker = null;
-  resetConsole();
-  el.console.hidden = true;
-  el.session.hidden = true;
-  el.signin.hidden = false;
-  el.token.value = "";
-  document.title = "adpipe: moderation";
-  if (message) {
-    showSigninError(message, error);
-    el.signinError.focus();
-  } else {
-    el.signinError.hidden = true;
-    el.signinError.replaceChildren();
-    el.token.focus();
-  }
+// What the role may do, on the page: the decision controls for "decide",
+// the admins' tabs for "manage_accounts" and "read_audit".
+function applyRole() {
+  const decides = may("decide");
+  el.decide.hidden = !decides;
+  el.decideNone.hidden = decides;
+  el.decideNone.textContent = decides ? "" : "Your role (" + role() + ") may look at ads but not decide on them.";
+  applyPermissions();
 }
 
 function tick() {
-  if (document.hidden || el.console.hidden) return;
+  if (document.hidden || el.console.hidden || currentView() !== "review") return;
   refreshQueue();
 }
 
-// Checks the token by loading the queue; only a token that works is kept.
-async function startSession(token, moderator) {
-  session.epoch += 1;
-  session.token = token;
-  session.moderator = moderator;
-  session.active = false;
-  el.signinButton.setAttribute("aria-disabled", "true");
-  el.signinForm.setAttribute("aria-busy", "true");
-  el.signinError.hidden = true;
-  resetConsole();
-  const epoch = session.epoch;
-  queue.lastError = null;
-  const ok = await loadQueue();
-  el.signinButton.setAttribute("aria-disabled", "false");
-  el.signinForm.setAttribute("aria-busy", "false");
-  if (epoch !== session.epoch) return; // a 401: the sign-in form says so
-  if (!ok) {
-    const error = queue.lastError;
-    session.epoch += 1;
-    session.token = null;
-    el.token.value = token;
-    el.moderator.value = moderator;
-    showSigninError("Could not open the review queue.", error);
-    el.signinError.focus();
-    return;
-  }
-  session.active = true;
-  storeSession(token, moderator);
-  el.token.value = "";
-  el.who.textContent = moderator;
-  el.signin.hidden = true;
-  el.session.hidden = false;
-  el.console.hidden = false;
-  say("Signed in as " + moderator + ".");
+onSessionStart(async () => {
+  applyRole();
+  showView("review", { quiet: true });
   clearInterval(ticker);
   ticker = setInterval(tick, TICK_MS);
   // Focus off the form, so the shortcuts work at once.
-  if (!el.current.hidden) el.current.focus();
-  else el.main.focus();
-}
-
-function signIn(event) {
-  event.preventDefault();
-  if (el.signinButton.getAttribute("aria-disabled") === "true") return;
-  const token = el.token.value.trim();
-  const moderator = el.moderator.value.trim();
-  el.token.removeAttribute("aria-invalid");
-  el.moderator.removeAttribute("aria-invalid");
-  if (!token) {
-    showSigninError("Enter the admin token.");
-    el.token.setAttribute("aria-invalid", "true");
-    el.token.focus();
-    return;
-  }
-  if (!moderator || /[\u0000-\u001F\u007F-\u009F]/.test(moderator)) {
-    showSigninError("Enter your name; it is recorded with your decisions.");
-    el.moderator.setAttribute("aria-invalid", "true");
-    el.moderator.focus();
-    return;
-  }
-  startSession(token, moderator);
-}
-
-// ------------------------------------------------------------ wiring
-
-// A 401 from any request ends the session.
-onUnauthorized((error) => {
-  endSession(
-    session.active
-      ? "You were signed out: the server no longer accepts the token."
-      : "Not signed in: the server refused this token.",
-    error,
-  );
+  el.main.focus();
+  const epoch = session.epoch;
+  if ((await loadQueue()) && epoch === session.epoch && !el.current.hidden) el.current.focus();
 });
+
+onSessionEnd(() => {
+  clearInterval(ticker);
+  ticker = null;
+  resetQueue();
+  resetSearch();
+  resetTokens();
+  resetTeam();
+  resetAudit();
+  resetViews();
+  forgetImages();
+  clearStatus();
+});
+
+onRoleChange((me) => {
+  applyRole();
+  say("Your role is now " + me.role + ".");
+});
+
+// A signed-out 401 from any request ends the session; the form says why
+// (nothing at start-up, when nobody was signed in yet).
+onUnauthorized((error) => {
+  if (!session.active) {
+    endSession({ focus: false });
+    return;
+  }
+  endSession({
+    error: {
+      title: "Your session has ended (it expired, was signed out elsewhere, or your account changed). Sign in again.",
+      error,
+    },
+  });
+});
+// A 403: the role may have changed meanwhile; ask again.
+onForbidden(() => refreshMe());
 onDecided(queueDecided);
+
+// ------------------------------------------------------ the review view
 
 fillSelect(el.reason, REASONS, REASONS[0], null);
 fillSelect(el.overrideReason, REASONS, REASONS[0], null);
@@ -222,8 +167,7 @@ el.quickReasons.replaceChildren(
   }),
 );
 
-el.signinForm.addEventListener("submit", signIn);
-el.signout.addEventListener("click", () => endSession(null));
+onShow("review", () => loadQueue());
 el.refresh.addEventListener("click", async () => {
   if (await loadQueue()) say("The queue was refreshed.");
 });
@@ -241,10 +185,12 @@ el.search.addEventListener("input", clearSearchError);
 el.overrideApprove.addEventListener("click", () => decideFound("approved"));
 el.overrideReject.addEventListener("click", () => decideFound("rejected"));
 
-// The shortcuts, whenever the focus is not in a text field. A held key
-// does not repeat a decision.
+// The shortcuts, in the review view, whenever the focus is not in a text
+// field. A held key does not repeat a decision; a role that may not
+// decide is told so by a and r.
 document.addEventListener("keydown", (event) => {
-  if (el.console.hidden || event.defaultPrevented || event.repeat) return;
+  if (el.console.hidden || currentView() !== "review") return;
+  if (event.defaultPrevented || event.repeat) return;
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   if (isTyping(event.target)) return;
   switch (event.key) {
@@ -270,9 +216,5 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden && session.active) tick();
 });
 
-// A reload of the tab keeps the session.
-const stored = storedSession();
-if (stored.token && stored.moderator) {
-  el.moderator.value = stored.moderator;
-  startSession(stored.token, stored.moderator);
-}
+// Signed in already (a reload, another tab of this browser), or the form.
+resume().catch((error) => sayError("Could not start the console: " + error.message, error));

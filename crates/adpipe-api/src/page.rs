@@ -1,10 +1,12 @@
 //! The web pages: `/` (submit an ad, watch it until it is decided, look an
 //! ad up by id), `/docs` (the OpenAPI document at `/openapi.json`,
-//! rendered in the browser) and `/admin` (the moderators' console, which
-//! signs in with the admin token), with their files under `/assets/`. Plain
-//! HTML, CSS and JavaScript embedded in the binary: nothing is built or
-//! fetched at run time, and nothing comes from another origin, so the pages
-//! work air-gapped and under a strict Content-Security-Policy.
+//! rendered in the browser by Swagger UI) and `/admin` (the moderators'
+//! console, where the team signs in with name and password), with their files under
+//! `/assets/`. Plain HTML, CSS and JavaScript modules embedded in the
+//! binary, and Swagger UI's published files (`assets/vendor/swagger-ui/`,
+//! with its PROVENANCE.md): nothing is built or fetched at run time, and
+//! nothing comes from another origin, so the pages work air-gapped and
+//! under a strict Content-Security-Policy.
 
 use axum::Router;
 use axum::extract::Path;
@@ -14,6 +16,10 @@ use axum::routing::get;
 
 use crate::ApiError;
 
+mod assets;
+
+use assets::{ADMIN_HTML, Asset, DOCS_HTML, INDEX_HTML};
+
 /// Scripts, styles and everything else from this origin only, as files:
 /// no inline script or style, no other host. Images may also be `blob:`
 /// (the preview of the photo being sent) or `data:`.
@@ -21,82 +27,15 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' blob: 
      script-src 'self'; style-src 'self'; connect-src 'self'; font-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// An embedded file and the validator of its bytes.
-struct Asset {
-    content_type: &'static str,
-    body: &'static [u8],
-    hash: u64,
-}
-
-/// FNV-1a, at compile time: the ETag changes exactly when the file does.
-const fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut index = 0;
-    while index < bytes.len() {
-        hash ^= bytes[index] as u64;
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-        index += 1;
-    }
-    hash
-}
-
-macro_rules! asset {
-    ($file:literal, $content_type:literal) => {{
-        const BODY: &[u8] = include_bytes!(concat!("../assets/", $file));
-        Asset {
-            content_type: $content_type,
-            body: BODY,
-            hash: fnv1a(BODY),
-        }
-    }};
-}
-
-const INDEX_HTML: Asset = asset!("index.html", "text/html; charset=utf-8");
-const DOCS_HTML: Asset = asset!("docs.html", "text/html; charset=utf-8");
-const ADMIN_HTML: Asset = asset!("admin.html", "text/html; charset=utf-8");
-
-/// What `/assets/{file}` serves; any other name is a 404.
-const FILES: &[(&str, Asset)] = &[
-    ("app.js", asset!("app.js", "text/javascript; charset=utf-8")),
-    // The console's modules: admin.js imports the others.
-    (
-        "admin.js",
-        asset!("admin.js", "text/javascript; charset=utf-8"),
-    ),
-    (
-        "admin-api.js",
-        asset!("admin-api.js", "text/javascript; charset=utf-8"),
-    ),
-    (
-        "admin-view.js",
-        asset!("admin-view.js", "text/javascript; charset=utf-8"),
-    ),
-    (
-        "admin-queue.js",
-        asset!("admin-queue.js", "text/javascript; charset=utf-8"),
-    ),
-    (
-        "admin-search.js",
-        asset!("admin-search.js", "text/javascript; charset=utf-8"),
-    ),
-    ("admin.css", asset!("admin.css", "text/css; charset=utf-8")),
-    (
-        "docs.js",
-        asset!("docs.js", "text/javascript; charset=utf-8"),
-    ),
-    ("style.css", asset!("style.css", "text/css; charset=utf-8")),
-    ("favicon.svg", asset!("favicon.svg", "image/svg+xml")),
-];
-
-/// `/`, `/docs`, `/admin` and `/assets/{file}`; stateless, so it merges
-/// into any router. The console is served even without an admin token
-/// (it holds no data; signing in then fails with the API's 401).
+/// `/`, `/docs`, `/admin` and `/assets/{*file}`; stateless, so it merges
+/// into any router. The console is served to anyone (it holds no data;
+/// what it shows comes from the API, after signing in).
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(index))
         .route("/docs", get(docs))
         .route("/admin", get(admin))
-        .route("/assets/{file}", get(file))
+        .route("/assets/{*file}", get(file))
 }
 
 async fn admin(request: HeaderMap) -> Response {
@@ -111,11 +50,11 @@ async fn docs(request: HeaderMap) -> Response {
     serve(&DOCS_HTML, &request)
 }
 
+/// `name` is the rest of the path after `/assets/` (percent-decoded, so
+/// `vendor/swagger-ui/LICENSE`), matched exactly.
 async fn file(Path(name): Path<String>, request: HeaderMap) -> Result<Response, ApiError> {
-    FILES
-        .iter()
-        .find(|(file, _)| *file == name)
-        .map(|(_, asset)| serve(asset, &request))
+    assets::find(&name)
+        .map(|asset| serve(asset, &request))
         .ok_or_else(|| {
             let shown: String = name.chars().take(64).collect();
             ApiError::not_found(format!("there is no asset {shown:?}"))
@@ -127,7 +66,7 @@ async fn file(Path(name): Path<String>, request: HeaderMap) -> Result<Response, 
 /// ask each time (a cheap 304), so a new binary's pages are never mixed
 /// with an old binary's scripts.
 fn serve(asset: &Asset, request: &HeaderMap) -> Response {
-    let etag = format!("\"{:016x}\"", asset.hash);
+    let etag = asset.etag();
     let cached = request
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -172,6 +111,7 @@ mod tests {
     use axum::http::Request;
     use tower::ServiceExt;
 
+    use super::assets::FILES;
     use super::*;
 
     async fn get(path: &str, if_none_match: Option<&str>) -> Response {
@@ -185,29 +125,37 @@ mod tests {
             .expect("infallible")
     }
 
-    async fn text(response: Response) -> String {
-        let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
-        String::from_utf8(bytes.to_vec()).expect("UTF-8")
+    async fn body(response: Response) -> Vec<u8> {
+        let bytes = to_bytes(response.into_body(), 4 << 20).await.expect("body");
+        bytes.to_vec()
+    }
+
+    /// The type a file must be served with, by its name.
+    fn type_of(name: &str) -> &'static str {
+        let base = name.rsplit('/').next().expect("a name");
+        match base.rsplit_once('.').map(|(_, extension)| extension) {
+            Some("js") => "text/javascript; charset=utf-8",
+            Some("css") => "text/css; charset=utf-8",
+            Some("svg") => "image/svg+xml",
+            // LICENSE, NOTICE, swagger-ui-bundle.js.LICENSE.txt
+            Some("txt") | None => "text/plain; charset=utf-8",
+            Some(other) => panic!("{name}: which type for .{other}?"),
+        }
     }
 
     #[tokio::test]
     async fn pages_and_files_come_with_their_type_and_the_security_headers() {
-        for (path, content_type) in [
-            ("/", "text/html; charset=utf-8"),
-            ("/docs", "text/html; charset=utf-8"),
-            ("/admin", "text/html; charset=utf-8"),
-            ("/assets/app.js", "text/javascript; charset=utf-8"),
-            ("/assets/admin.js", "text/javascript; charset=utf-8"),
-            ("/assets/admin-api.js", "text/javascript; charset=utf-8"),
-            ("/assets/admin-view.js", "text/javascript; charset=utf-8"),
-            ("/assets/admin-queue.js", "text/javascript; charset=utf-8"),
-            ("/assets/admin-search.js", "text/javascript; charset=utf-8"),
-            ("/assets/admin.css", "text/css; charset=utf-8"),
-            ("/assets/docs.js", "text/javascript; charset=utf-8"),
-            ("/assets/style.css", "text/css; charset=utf-8"),
-            ("/assets/favicon.svg", "image/svg+xml"),
-        ] {
-            let response = get(path, None).await;
+        let pages = [
+            ("/", &INDEX_HTML),
+            ("/docs", &DOCS_HTML),
+            ("/admin", &ADMIN_HTML),
+        ]
+        .map(|(path, asset)| (path.to_owned(), "text/html; charset=utf-8", asset));
+        let files = FILES
+            .iter()
+            .map(|(name, asset)| (format!("/assets/{name}"), type_of(name), asset));
+        for (path, content_type, asset) in pages.into_iter().chain(files) {
+            let response = get(&path, None).await;
             assert_eq!(response.status(), StatusCode::OK, "{path}");
             let headers = response.headers();
             assert_eq!(headers[header::CONTENT_TYPE], content_type, "{path}");
@@ -219,103 +167,50 @@ mod tests {
             assert!(csp.starts_with("default-src 'self';"), "{csp}");
             assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
             assert!(headers.contains_key(header::ETAG), "{path}");
-            assert!(!text(response).await.is_empty(), "{path}");
+            let bytes = body(response).await;
+            assert!(!bytes.is_empty() && bytes == asset.body, "{path}");
         }
     }
 
     #[tokio::test]
     async fn a_browser_holding_the_file_gets_304() {
-        let etag = get("/assets/app.js", None).await.headers()[header::ETAG]
-            .to_str()
-            .expect("ASCII")
-            .to_owned();
-        let response = get("/assets/app.js", Some(&etag)).await;
-        assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
-        assert_eq!(response.headers()[header::ETAG], etag.as_str());
-        assert!(text(response).await.is_empty());
-        let other = get("/assets/app.js", Some("\"0000000000000000\"")).await;
-        assert_eq!(other.status(), StatusCode::OK);
+        for path in [
+            "/assets/app.js",
+            "/assets/vendor/swagger-ui/swagger-ui-bundle.js",
+            "/docs",
+        ] {
+            let etag = get(path, None).await.headers()[header::ETAG]
+                .to_str()
+                .expect("ASCII")
+                .to_owned();
+            let again = get(path, None).await;
+            assert_eq!(again.headers()[header::ETAG], etag.as_str(), "{path}");
+            let response = get(path, Some(&etag)).await;
+            assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{path}");
+            assert_eq!(response.headers()[header::ETAG], etag.as_str());
+            assert!(body(response).await.is_empty());
+            let other = get(path, Some("\"0000000000000000\"")).await;
+            assert_eq!(other.status(), StatusCode::OK, "{path}");
+        }
     }
 
+    /// Only the names in the list, exactly: no path is resolved, so
+    /// nothing outside it can be reached.
     #[tokio::test]
     async fn an_unknown_file_is_a_json_404() {
-        for path in ["/assets/nope.js", "/assets/..%2fCargo.toml"] {
+        for path in [
+            "/assets/nope.js",
+            "/assets/..%2fCargo.toml",
+            "/assets/./app.js",
+            "/assets/vendor/nope.js",
+            "/assets/vendor/swagger-ui/../../app.js",
+            "/assets/vendor/swagger-ui/PROVENANCE.md",
+            "/assets/index.html",
+        ] {
             let response = get(path, None).await;
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
-            assert!(text(response).await.contains("\"not_found\""), "{path}");
-        }
-    }
-
-    /// A module the console imports that is not served would stop the
-    /// whole page: every `from "./x.js"` names a served file.
-    #[test]
-    fn every_imported_module_is_served() {
-        let names: Vec<&str> = FILES.iter().map(|(name, _)| *name).collect();
-        for (name, asset) in FILES.iter().filter(|(name, _)| name.ends_with(".js")) {
-            let script = std::str::from_utf8(asset.body).expect("UTF-8");
-            for (index, _) in script.match_indices("from \"./") {
-                let start = index + "from \"./".len();
-                let file = &script[start..start + script[start..].find('"').expect("quote")];
-                assert!(
-                    names.contains(&file),
-                    "{name} imports {file}, which is not served"
-                );
-            }
-            for line in script.lines().map(str::trim_start) {
-                if line.starts_with("import ") || line.starts_with("} from ") {
-                    assert!(
-                        !line.contains(" from \"") || line.contains(" from \"./"),
-                        "{name}: an import from elsewhere than this server: {line}"
-                    );
-                }
-            }
-        }
-    }
-
-    /// What the Content-Security-Policy would block, and what an
-    /// air-gapped browser could not load, must not be in the pages.
-    #[test]
-    fn the_pages_need_nothing_inline_and_nothing_from_elsewhere() {
-        let names: Vec<&str> = FILES.iter().map(|(name, _)| *name).collect();
-        for asset in [&INDEX_HTML, &DOCS_HTML, &ADMIN_HTML] {
-            let html = std::str::from_utf8(asset.body).expect("UTF-8");
-            for (index, _) in html.match_indices("<script") {
-                let tag = &html[index..index + html[index..].find('>').expect("tag end")];
-                assert!(tag.contains(" src=\"assets/"), "inline script: {tag}");
-            }
-            assert!(!html.contains("<style"), "inline style element");
-            assert!(!html.contains(" style=\""), "inline style attribute");
-            for (index, _) in html.match_indices(" on") {
-                let rest = &html[index + 3..];
-                let name = rest.bytes().take_while(u8::is_ascii_lowercase).count();
-                assert!(
-                    name == 0 || !rest[name..].starts_with('='),
-                    "inline event handler: {}",
-                    &html[index..index + 3 + name]
-                );
-            }
-            for attribute in ["src=\"", "href=\""] {
-                for (index, _) in html.match_indices(attribute) {
-                    let start = index + attribute.len();
-                    let url = &html[start..start + html[start..].find('"').expect("quote")];
-                    assert!(
-                        !url.contains("//") && !url.starts_with('/'),
-                        "not a relative link to this server: {url}"
-                    );
-                    if let Some(file) = url.strip_prefix("assets/") {
-                        assert!(names.contains(&file), "{url} is not served");
-                    }
-                }
-            }
-        }
-        for (name, asset) in FILES {
-            let text = std::str::from_utf8(asset.body).expect("UTF-8");
-            assert!(
-                !text.contains("http://") || *name == "favicon.svg",
-                "{name}"
-            );
-            assert!(!text.contains("https://"), "{name} names another host");
-            assert!(!text.contains("@import"), "{name}");
+            let text = String::from_utf8(body(response).await).expect("UTF-8");
+            assert!(text.contains("\"not_found\""), "{path}");
         }
     }
 }
