@@ -7,6 +7,7 @@ mod memory;
 mod retag;
 mod service;
 mod tag;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -60,6 +61,9 @@ enum Command {
     /// fast as it answers, watch them until decided, report throughput and
     /// latency percentiles.
     Loadgen(adpipe_loadgen::LoadgenArgs),
+    /// The moderation team's accounts: add, list, disable, enable,
+    /// set-role, reset-password.
+    Users(users::UsersArgs),
 }
 
 /// Services narrate their work; one-shot commands speak only of trouble.
@@ -113,6 +117,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Worker => service::run(&load_config(file, true)?, service::Role::Worker),
         Command::Migrate => service::migrate(&load_config(file, false)?),
         Command::Retag(args) => retag::run(&load_config(file, false)?, args),
+        Command::Users(args) => users::run(&load_config(file, false)?, args),
         Command::Loadgen(args) => {
             init_logging(false, false);
             adpipe_loadgen::run(args, &assets::locate(adpipe_loadgen::DEFAULT_PHOTOS))

@@ -415,6 +415,13 @@ async fn start_api(
         categories: policy_categories(config)?,
         ..config.api_config()
     };
+    if api_config.admin_token.is_some() {
+        tracing::info!(
+            "ADPIPE_ADMIN_TOKEN is set: it acts as a bootstrap admin with no account \
+             (\"bootstrap\" in the history and the audit log); make accounts and tokens, \
+             then unset it (docs/team.md)"
+        );
+    }
     let state = AppState::new(
         parts.db.clone(),
         parts.blobs.clone(),

@@ -1,10 +1,16 @@
 //! The moderation console in a real browser: `adpipe serve` on the
-//! embedded defaults, with an admin token and a policy that sends every ad
-//! to a person. Five ads wait in review; a moderator signs in at /admin,
-//! clears the queue with the keyboard alone (a, a, a, r, r), and each
-//! submitter gets the outcome by email, once. The API shows the decisions
-//! and their history, and so does the console's search; a wrong token gets
-//! the API's 401 and no queue. Screenshots land in target/admin-console/.
+//! embedded defaults, with a bootstrap admin token and a policy that sends
+//! every ad to a person. The bootstrap token makes three accounts over
+//! HTTP (an admin, a moderator, a viewer); five ads wait in review. The
+//! moderator signs in at /admin with name and password (a wrong password
+//! first gets the API's 401), clears the queue with the keyboard alone (a,
+//! a, a, r, r), and each submitter gets the outcome by email, once. The API
+//! shows the decisions and their history as `moderator:ana`, and so does
+//! the console's search; nothing is kept in the tab's storage, and signing
+//! out ends the session (GET /admin/me answers 401). A viewer sees a sixth
+//! ad but no decision controls; the admin makes an API token (shown once,
+//! and it works), manages the team, and reads the audit log. Screenshots
+//! land in target/admin-console/.
 //!
 //! Needs chromium and chromedriver (see tests/support/browser.rs) and the
 //! SMTP catcher of scripts/dev-services.sh, which the emails are read from.
@@ -17,16 +23,20 @@ use std::time::{Duration, Instant};
 
 use adpipe_core::AdId;
 use fantoccini::{Client, Locator};
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::browser::{
     Chromedriver, STEP_TIMEOUT, assert_nothing_from_elsewhere, browser_binaries, holds,
     open_browser, run, screenshot, text_of, until,
 };
 use support::{Api, Catcher, DECISION_TIMEOUT, Deployment, Processes, fixture};
 
-/// The whole story, browser start included, or the test fails.
-const TEST_TIMEOUT: Duration = Duration::from_secs(300);
-const MODERATOR: &str = "ana";
+/// The whole story, browser start included, or the test fails (three
+/// accounts' parts, each a few page steps).
+const TEST_TIMEOUT: Duration = Duration::from_secs(420);
+/// The accounts the bootstrap token makes: name, role, password.
+const ADMIN: (&str, &str, &str) = ("lea", "admin", "lea-console-password-1");
+const MODERATOR: (&str, &str, &str) = ("ana", "moderator", "ana-console-password-1");
+const VIEWER: (&str, &str, &str) = ("vic", "viewer", "vic-console-password-1");
 /// The console's first common reason: what `r` sends unless another is
 /// picked.
 const FIRST_REASON: &str = "The photo does not show what the ad is for";
@@ -109,8 +119,50 @@ async fn admin_get(api: &Api, token: &str, path: &str) -> Value {
     body
 }
 
-async fn sign_in(client: &Client, token: &str, moderator: &str) {
-    for (css, value) in [("#token", token), ("#moderator", moderator)] {
+/// `POST path` with the bootstrap token and a JSON body; status and JSON.
+async fn admin_post(api: &Api, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = api
+        .http
+        .post(format!("{}{path}", api.base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("POST {path}: {error}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// An account with a password of our choosing, made with the bootstrap
+/// token (as an operator does on a fresh server).
+async fn create_account(api: &Api, token: &str, (name, role, password): (&str, &str, &str)) {
+    let (status, body) = admin_post(
+        api,
+        token,
+        "/admin/users",
+        json!({ "name": name, "role": role, "password": password }),
+    )
+    .await;
+    assert_eq!(status, 201, "POST /admin/users {name}: {body}");
+    assert_eq!(body["name"], name, "{body}");
+    assert_eq!(body["role"], role, "{body}");
+    assert!(
+        body.get("password").is_none(),
+        "a given password is not echoed: {body}"
+    );
+}
+
+/// Signs in through the form, once the page shows it.
+async fn sign_in(client: &Client, name: &str, password: &str) {
+    until(
+        client,
+        "the sign-in form",
+        STEP_TIMEOUT,
+        "return !document.getElementById('signin').hidden
+             && document.getElementById('console').hidden;",
+    )
+    .await;
+    for (css, value) in [("#signin-name", name), ("#signin-password", password)] {
         let field = client
             .find(Locator::Css(css))
             .await
@@ -118,13 +170,84 @@ async fn sign_in(client: &Client, token: &str, moderator: &str) {
         field.clear().await.expect("clear the field");
         field.send_keys(value).await.expect("type");
     }
+    click(client, "#signin-button").await;
+}
+
+async fn click(client: &Client, css: &str) {
     client
-        .find(Locator::Css("#signin-button"))
+        .find(Locator::Css(css))
         .await
-        .expect("sign-in button")
+        .unwrap_or_else(|error| panic!("no {css}: {error}"))
         .click()
         .await
-        .expect("sign in");
+        .unwrap_or_else(|error| panic!("click {css}: {error}"));
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let field = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("no {css}: {error}"));
+    field.clear().await.expect("clear the field");
+    field.send_keys(text).await.expect("type");
+}
+
+/// Whether the element is there and shown (not hidden, nor inside
+/// something hidden).
+async fn displayed(client: &Client, css: &str) -> bool {
+    match client.find(Locator::Css(css)).await {
+        Ok(element) => element.is_displayed().await.expect("is displayed"),
+        Err(_) => false,
+    }
+}
+
+/// What `GET admin/me` answers the page now (its cookies included).
+async fn me_status_in_browser(client: &Client) -> Value {
+    client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('admin/me', { cache: 'no-store' })
+               .then((response) => done(response.status), (error) => done(String(error)));",
+            Vec::new(),
+        )
+        .await
+        .expect("fetch admin/me from the page")
+}
+
+/// Nothing of a session in the tab's storage, and the session cookie out
+/// of the page's reach (HttpOnly).
+async fn assert_nothing_kept_in_the_tab(client: &Client) {
+    let kept = run(
+        client,
+        "return [sessionStorage.length, localStorage.length];",
+    )
+    .await;
+    assert_eq!(
+        kept,
+        json!([0, 0]),
+        "sessionStorage and localStorage stay empty"
+    );
+    let cookies = run(client, "return document.cookie;").await;
+    assert!(
+        !cookies
+            .as_str()
+            .unwrap_or_default()
+            .contains("adpipe_session"),
+        "the session cookie is HttpOnly: {cookies}"
+    );
+}
+
+async fn sign_out(client: &Client) {
+    click(client, "#signout").await;
+    until(
+        client,
+        "the sign-in form after signing out",
+        STEP_TIMEOUT,
+        "return !document.getElementById('signin').hidden
+             && document.getElementById('console').hidden
+             && document.querySelectorAll('#queue li').length === 0;",
+    )
+    .await;
 }
 
 /// Polls the public status until the ad waits for a person.
@@ -159,6 +282,11 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     let api = Api::new(deployment.port);
     api.wait_until_up(processes).await;
     let base = api.base.clone();
+
+    // The bootstrap token makes the team's accounts, as on a fresh server.
+    for account in [ADMIN, MODERATOR, VIEWER] {
+        create_account(&api, &token, account).await;
+    }
 
     // Five ads from five addresses; the model sends each to a person.
     let run_id = AdId::new().to_string().replace('-', "");
@@ -202,13 +330,41 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     std::fs::create_dir_all(&profile).expect("profile dir");
     let client = open_browser(&driver, chromium, &profile).await;
 
-    // Signed in: the queue, and the oldest ad large with its photo and tags.
+    // Not signed in yet: the form. A wrong password gets the API's 401 and
+    // no queue.
     client
         .goto(&format!("{base}/admin"))
         .await
         .expect("open /admin");
     assert!(client.title().await.expect("title").contains("adpipe"));
-    sign_in(&client, &token, MODERATOR).await;
+    sign_in(&client, MODERATOR.0, "not-her-password-at-all").await;
+    let refusal = until(
+        &client,
+        "the refusal of a wrong password",
+        STEP_TIMEOUT,
+        "const box = document.getElementById('signin-error');
+         return !box.hidden && box.innerText;",
+    )
+    .await;
+    let refusal = refusal.as_str().unwrap_or_default();
+    assert!(
+        refusal.contains("Wrong name or password") && refusal.contains("HTTP 401"),
+        "{refusal}"
+    );
+    assert!(
+        holds(
+            &client,
+            "return document.getElementById('console').hidden
+                 && document.querySelectorAll('#queue li').length === 0
+                 && document.getElementById('signin-password').value === '';"
+        )
+        .await,
+        "no queue without the right password"
+    );
+    screenshot(&client, shots, "00-wrong-password.png").await;
+
+    // Signed in: the queue, and the oldest ad large with its photo and tags.
+    sign_in(&client, MODERATOR.0, MODERATOR.2).await;
     until(
         &client,
         "the queue of five with the first photo",
@@ -225,6 +381,22 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
              && image.src.startsWith('blob:');",
     )
     .await;
+    let header = text_of(&client, "#session").await;
+    assert!(header.contains("Signed in as ana (moderator)"), "{header}");
+    // A moderator decides, and has no admin views.
+    assert!(
+        displayed(&client, "#approve").await,
+        "the moderator's decide controls"
+    );
+    assert!(displayed(&client, "#tab-tokens").await);
+    assert!(
+        !displayed(&client, "#tab-team").await,
+        "no Team view for a moderator"
+    );
+    assert!(
+        !displayed(&client, "#tab-audit").await,
+        "no audit log for a moderator"
+    );
     screenshot(&client, shots, "01-queue.png").await;
 
     // j and k walk the queue without deciding anything.
@@ -342,7 +514,11 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
         let first = rows[0]["by"].as_str().unwrap_or_default();
         assert!(first.starts_with("model:"), "{history}");
         let last = rows.last().expect("a decision");
-        assert_eq!(last["by"], "moderator:ana", "{history}");
+        assert_eq!(
+            last["by"],
+            format!("moderator:{}", MODERATOR.0),
+            "the signed-in account is the author: {history}"
+        );
         assert_eq!(last["outcome"], *outcome, "{history}");
         catcher.only_email_to(&emails[id]).await;
     }
@@ -386,50 +562,337 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     );
     screenshot(&client, shots, "02-history.png").await;
     assert_nothing_from_elsewhere(&client, &base).await;
+    assert_nothing_kept_in_the_tab(&client).await;
 
-    // Signed out, nothing is left in the tab; a wrong token gets the API's
-    // 401 and no queue.
-    client
-        .find(Locator::Css("#signout"))
-        .await
-        .expect("sign-out button")
-        .click()
-        .await
-        .expect("sign out");
+    // Signed out, the form again, and the server no longer knows this
+    // browser: GET /admin/me answers 401.
+    sign_out(&client).await;
+    assert_eq!(
+        me_status_in_browser(&client).await,
+        json!(401),
+        "signed out"
+    );
+    assert_nothing_kept_in_the_tab(&client).await;
+
+    // A sixth ad waits; the viewer sees it, but nothing to decide with.
+    let sixth_email = format!("console-6-{}@example.com", &run_id[16..]);
+    let (code, _, body) = api
+        .submit(
+            "Ad number 6 for the viewers",
+            &sixth_email,
+            &fixture("vehicle/biplane_from_above.jpg"),
+        )
+        .await;
+    assert_eq!(code, 202, "{body}");
+    let sixth = body["id"].as_str().expect("an id").to_owned();
+    until_in_review(&api, &sixth).await;
+    viewer_looks(&client, &api, &token, &sixth, id, shots).await;
+    sign_out(&client).await;
+
+    // The admin: a token, the team, the audit log.
+    sign_in(&client, ADMIN.0, ADMIN.2).await;
     until(
         &client,
-        "the sign-in form after signing out",
+        "the admin's console with the admin views",
         STEP_TIMEOUT,
-        "return !document.getElementById('signin').hidden
-             && document.getElementById('console').hidden
-             && sessionStorage.length === 0;",
+        "return document.getElementById('signin').hidden
+             && !document.getElementById('console').hidden
+             && !document.getElementById('tab-team').hidden
+             && !document.getElementById('tab-audit').hidden;",
     )
     .await;
-    sign_in(&client, "not-the-token", MODERATOR).await;
-    let refusal = until(
-        &client,
-        "the refusal of a wrong token",
-        STEP_TIMEOUT,
-        "const box = document.getElementById('signin-error');
-         return !box.hidden && box.innerText;",
-    )
-    .await;
-    assert!(
-        refusal.as_str().unwrap_or_default().contains("HTTP 401"),
-        "{refusal}"
+    admin_makes_a_token(&client, &api).await;
+    admin_manages_the_team(&client, &api, &token, shots).await;
+    admin_reads_the_audit_log(&client, shots).await;
+    assert_nothing_from_elsewhere(&client, &base).await;
+    assert_nothing_kept_in_the_tab(&client).await;
+    sign_out(&client).await;
+    assert_eq!(
+        me_status_in_browser(&client).await,
+        json!(401),
+        "signed out"
     );
-    assert!(
-        holds(
-            &client,
-            "return document.getElementById('console').hidden
-                 && document.querySelectorAll('#queue li').length === 0
-                 && sessionStorage.length === 0;"
-        )
-        .await,
-        "no queue without the token"
-    );
-    screenshot(&client, shots, "03-wrong-token.png").await;
 
     client.close().await.expect("close the browser");
     drop(driver);
+}
+
+/// The viewer: the queue with the sixth ad and its photo, but no decision
+/// controls; `a` decides nothing (the page says why, the ad still waits);
+/// the search shows a decided ad and its history, without the override.
+async fn viewer_looks(
+    client: &Client,
+    api: &Api,
+    token: &str,
+    sixth: &str,
+    decided: &str,
+    shots: &Path,
+) {
+    sign_in(client, VIEWER.0, VIEWER.2).await;
+    until(
+        client,
+        "the viewer's queue of one, with its photo",
+        STEP_TIMEOUT,
+        &format!(
+            "const image = document.getElementById('current-image');
+             return document.getElementById('signin').hidden
+                 && document.getElementById('queue-count').textContent === '1'
+                 && document.getElementById('current').dataset.id === '{sixth}'
+                 && !image.hidden && image.complete && image.naturalWidth > 0;"
+        ),
+    )
+    .await;
+    let header = text_of(client, "#session").await;
+    assert!(header.contains("Signed in as vic (viewer)"), "{header}");
+    for css in ["#approve", "#reject", "#quick-reasons button", "#category"] {
+        assert!(!displayed(client, css).await, "a viewer sees no {css}");
+    }
+    assert!(
+        displayed(client, "#decide-none").await,
+        "the viewer is told why"
+    );
+    assert!(
+        displayed(client, "#next").await,
+        "a viewer may walk the queue"
+    );
+    assert!(
+        !displayed(client, "#tab-team").await,
+        "no Team view for a viewer"
+    );
+    assert!(
+        !displayed(client, "#tab-audit").await,
+        "no audit log for a viewer"
+    );
+
+    let body = client.find(Locator::Css("body")).await.expect("body");
+    run(client, "document.activeElement.blur(); return true;").await;
+    body.send_keys("a").await.expect("press a");
+    let line = until(
+        client,
+        "the viewer told that a decides nothing",
+        STEP_TIMEOUT,
+        "const line = document.getElementById('status-line');
+         return line.dataset.kind === 'error' && line.textContent;",
+    )
+    .await;
+    assert!(
+        line.as_str()
+            .unwrap_or_default()
+            .contains("may look at ads but not decide"),
+        "{line}"
+    );
+    assert_eq!(text_of(client, "#queue-count").await, "1");
+    let ad = admin_get(api, token, &format!("/admin/ads/{sixth}")).await;
+    assert_eq!(
+        ad["status"], "in_review",
+        "the viewer decided nothing: {ad}"
+    );
+
+    type_into(client, "#search", decided).await;
+    click(client, "#search-button").await;
+    until(
+        client,
+        "the viewer's search, with the history",
+        STEP_TIMEOUT,
+        &format!(
+            "const found = document.getElementById('found');
+             return !found.hidden && found.dataset.id === '{decided}'
+                 && document.getElementById('history').innerText.includes('moderator:ana');"
+        ),
+    )
+    .await;
+    assert!(
+        !displayed(client, "#override-approve").await,
+        "no override for a viewer"
+    );
+    assert!(
+        displayed(client, "#override-none").await,
+        "the viewer is told why"
+    );
+    screenshot(client, shots, "03-viewer.png").await;
+}
+
+/// The Tokens view: a new token is shown once, works as the admin's
+/// account, and is gone from the page once the view is left.
+async fn admin_makes_a_token(client: &Client, api: &Api) {
+    click(client, "#tab-tokens").await;
+    until(
+        client,
+        "the Tokens view",
+        STEP_TIMEOUT,
+        "return !document.getElementById('view-tokens').hidden
+             && document.getElementById('view-review').hidden
+             && document.getElementById('token-rows').children.length > 0;",
+    )
+    .await;
+    type_into(client, "#token-name", "console-export").await;
+    click(client, "#token-create").await;
+    let secret = until(
+        client,
+        "the new token, shown once",
+        STEP_TIMEOUT,
+        "const field = document.getElementById('token-secret');
+         const row = document.querySelector('#token-rows tr[data-name=\"console-export\"]');
+         return field && row && field.value;",
+    )
+    .await;
+    let secret = secret.as_str().expect("the token").to_owned();
+    assert!(secret.starts_with("adp_"), "{secret}");
+    let once = text_of(client, "#token-once").await;
+    assert!(once.contains("will not be shown again"), "{once}");
+    assert!(
+        holds(
+            client,
+            "const row = document.querySelector('#token-rows tr[data-name=\"console-export\"]');
+             return row.textContent.includes('lea') && row.textContent.includes('Active');"
+        )
+        .await,
+        "the admin's list shows whose token it is"
+    );
+
+    let response = api
+        .http
+        .get(format!("{}/admin/me", api.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .expect("GET /admin/me with the new token");
+    assert_eq!(response.status(), 200);
+    let me: Value = response.json().await.expect("JSON");
+    assert_eq!(me["name"], ADMIN.0, "{me}");
+    assert_eq!(me["via"], "token", "{me}");
+
+    click(client, "#tab-password").await;
+    click(client, "#tab-tokens").await;
+    until(
+        client,
+        "the Tokens view again, without the token",
+        STEP_TIMEOUT,
+        &format!(
+            "return !document.getElementById('view-tokens').hidden
+                 && document.getElementById('token-once').hidden
+                 && document.getElementById('token-secret') === null
+                 && document.querySelector('#token-rows tr[data-name=\"console-export\"]') !== null
+                 && !document.body.innerText.includes('{secret}');"
+        ),
+    )
+    .await;
+}
+
+/// The Team view: the accounts, one's own row without role picker or
+/// disable; a role changed through the picker; a new account whose
+/// made-up password is shown once, and signs it in.
+async fn admin_manages_the_team(client: &Client, api: &Api, token: &str, shots: &Path) {
+    click(client, "#tab-team").await;
+    until(
+        client,
+        "the team's accounts",
+        STEP_TIMEOUT,
+        "const names = Array.from(document.querySelectorAll('#team-rows tr[data-name]'),
+                                  (row) => row.dataset.name);
+         return !document.getElementById('view-team').hidden
+             && ['ana', 'lea', 'vic'].every((name) => names.includes(name));",
+    )
+    .await;
+    assert!(
+        holds(
+            client,
+            "const own = document.querySelector('#team-rows tr[data-name=\"lea\"]');
+             return own.querySelector('select').disabled
+                 && own.querySelector('[data-control=\"toggle\"]').disabled;"
+        )
+        .await,
+        "nobody changes their own role or disables themselves"
+    );
+    screenshot(client, shots, "04-team.png").await;
+
+    client
+        .find(Locator::Css("#team-rows tr[data-name='vic'] select"))
+        .await
+        .expect("vic's role picker")
+        .select_by_value("moderator")
+        .await
+        .expect("pick moderator");
+    until(
+        client,
+        "vic made a moderator",
+        STEP_TIMEOUT,
+        "const row = document.querySelector('#team-rows tr[data-name=\"vic\"]');
+         return row && row.dataset.role === 'moderator';",
+    )
+    .await;
+    let users = admin_get(api, token, "/admin/users").await;
+    let vic = users["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|user| user["name"] == VIEWER.0)
+        .expect("vic's account");
+    assert_eq!(vic["role"], "moderator", "{users}");
+
+    type_into(client, "#team-name", "sam").await;
+    client
+        .find(Locator::Css("#team-role"))
+        .await
+        .expect("the new account's role")
+        .select_by_value("viewer")
+        .await
+        .expect("pick viewer");
+    click(client, "#team-add").await;
+    let password = until(
+        client,
+        "sam's made-up password, shown once",
+        STEP_TIMEOUT,
+        "const field = document.getElementById('team-secret');
+         const row = document.querySelector('#team-rows tr[data-name=\"sam\"]');
+         return field && row && field.value;",
+    )
+    .await;
+    let password = password.as_str().expect("a password").to_owned();
+    assert!(password.chars().count() >= 12, "{password}");
+    let response = api
+        .http
+        .post(format!("{}/admin/session", api.base))
+        .json(&json!({ "name": "sam", "password": password }))
+        .send()
+        .await
+        .expect("POST /admin/session as sam");
+    assert_eq!(response.status(), 200, "the made-up password signs sam in");
+    let me: Value = response.json().await.expect("JSON");
+    assert_eq!(me["role"], "viewer", "{me}");
+}
+
+/// The audit log: newest first, with the sign-ins and the moderator's
+/// decisions; filtered by action, the five decisions alone.
+async fn admin_reads_the_audit_log(client: &Client, shots: &Path) {
+    click(client, "#tab-audit").await;
+    until(
+        client,
+        "the audit log with sign-ins and decisions",
+        STEP_TIMEOUT,
+        "const rows = Array.from(document.querySelectorAll('#audit-rows tr[data-action]'));
+         const actions = rows.map((row) => row.dataset.action);
+         const seqs = rows.map((row) => Number(row.dataset.seq));
+         return !document.getElementById('view-audit').hidden
+             && actions.includes('session.signed_in') && actions.includes('ad.decided')
+             && actions.includes('session.sign_in_failed') && actions.includes('token.created')
+             && seqs.every((seq, index) => index === 0 || seqs[index - 1] > seq);",
+    )
+    .await;
+    screenshot(client, shots, "05-audit.png").await;
+
+    type_into(client, "#audit-action", "ad.decided").await;
+    // The field's suggestions (a datalist) close with its focus.
+    run(client, "document.activeElement.blur(); return true;").await;
+    click(client, "#audit-filter").await;
+    until(
+        client,
+        "the five decisions alone",
+        STEP_TIMEOUT,
+        "const rows = Array.from(document.querySelectorAll('#audit-rows tr[data-action]'));
+         return rows.length === 5
+             && rows.every((row) => row.dataset.action === 'ad.decided'
+                                 && row.innerText.includes('account:ana'));",
+    )
+    .await;
 }

@@ -5,7 +5,8 @@
 //! cat rejected, the biplane seen from above goes to a person; its
 //! submitter hears nothing until a moderator decides, then exactly once;
 //! `adpipe retag` leaves it alone unless asked; every event reaches the
-//! site, signed, with the same delivery id on every retry; the metrics
+//! site, signed (Standard Webhooks, and the deprecated X-Adpipe-Signature),
+//! with the same delivery id on every retry; the metrics
 //! count it all. Needs the SMTP catcher and, for the second run, the S3
 //! server (`scripts/dev-services.sh`), PostgreSQL and RabbitMQ.
 
@@ -178,7 +179,7 @@ async fn review_story(processes: &mut Processes, deployment: Deployment) {
         .http
         .post(format!("{}/admin/ads/{biplane}/decision", api.base))
         .bearer_auth(TOKEN)
-        .json(&json!({"outcome": "approved", "category": "aircraft", "moderator": "ana"}))
+        .json(&json!({"outcome": "approved", "category": "aircraft"}))
         .send()
         .await
         .expect("decide");
@@ -187,7 +188,7 @@ async fn review_story(processes: &mut Processes, deployment: Deployment) {
     assert_eq!(subject, "Your ad was approved (aircraft)");
     let last = history(&api).await;
     let rows = last["decisions"].as_array().expect("rows");
-    assert_eq!(rows.last().expect("row")["by"], "moderator:ana");
+    assert_eq!(rows.last().expect("row")["by"], "moderator:bootstrap");
 
     // Every event reaches the site, signed; retries keep their delivery id.
     let expected_events = 4; // car, cat, biplane to review, biplane decided
@@ -213,6 +214,16 @@ async fn review_story(processes: &mut Processes, deployment: Deployment) {
                 &request.signature
             ),
             "bad signature on {request:?}"
+        );
+        assert_eq!(
+            request.verify_standard(SECRET),
+            Ok(()),
+            "bad Standard Webhooks signature on {request:?}"
+        );
+        assert_eq!(
+            request.header("webhook-id"),
+            request.delivery,
+            "webhook-id is the delivery id"
         );
         by_delivery
             .entry(&request.delivery)
@@ -361,7 +372,7 @@ async fn sampling_story(processes: &mut Processes, deployment: Deployment) {
         .http
         .post(format!("{}/admin/ads/{car}/decision", api.base))
         .bearer_auth(TOKEN)
-        .json(&json!({"outcome": "approved", "category": "car", "moderator": "qa"}))
+        .json(&json!({"outcome": "approved", "category": "car"}))
         .send()
         .await
         .expect("POST decision");

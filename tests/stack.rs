@@ -248,7 +248,7 @@ async fn the_native_twin_of_docker_compose_decides_every_ad_once() {
                     .post(format!("{}/admin/ads/{id}/decision", api.base))
                     .bearer_auth(ADMIN_TOKEN)
                     .json(&serde_json::json!({
-                        "outcome": "approved", "category": "aircraft", "moderator": "stack"
+                        "outcome": "approved", "category": "aircraft"
                     }))
                     .send()
                     .await

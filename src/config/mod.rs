@@ -29,7 +29,9 @@ pub struct Config {
     pub amqp_delivery_limit: u32,
     /// Base of the links in emails and in `image_url`; default: `http://{http_addr}`.
     pub public_url: Option<String>,
-    /// Bearer token of the admin endpoints; unset = no admin endpoints.
+    /// The bootstrap admin token (`Authorization: Bearer …`): an admin
+    /// with no account, for deployments that predate accounts and for the
+    /// first account; unset = only accounts sign in.
     pub admin_token: Option<Secret>,
     /// The classifier's model.toml; default: the bundled EfficientNet-Lite0.
     pub model: Option<PathBuf>,
@@ -61,13 +63,17 @@ pub struct Config {
 }
 
 /// The site's webhook: every final decision and every ad sent to review is
-/// POSTed there, signed with `secret` (HMAC-SHA256).
+/// POSTed there, signed with `secret` as Standard Webhooks says
+/// (`adpipe_notify::webhook`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookSection {
     /// `http://…` or `https://…`; unset = no webhooks.
     pub url: Option<SecretUrl>,
-    /// Signs each body (`X-Adpipe-Signature: sha256=…`); unset = unsigned.
+    /// Signs each delivery (`webhook-signature: v1,…`, and the deprecated
+    /// `X-Adpipe-Signature: sha256=…`); unset = unsigned. `whsec_<base64>`:
+    /// the key is the decoded bytes (not base64: an error at start-up);
+    /// any other text: the key is its UTF-8 bytes.
     pub secret: Option<Secret>,
 }
 
@@ -110,6 +116,10 @@ pub struct ApiSection {
     /// Open connections at most, and how long a client has to send headers.
     pub max_connections: usize,
     pub header_read_timeout_secs: u64,
+    /// A console session ends after this long without a request, and this
+    /// long after signing in whatever happens.
+    pub session_idle_secs: u64,
+    pub session_max_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -188,6 +198,8 @@ impl Default for ApiSection {
             max_concurrent_requests: api.max_concurrent_requests,
             max_connections: server.max_connections,
             header_read_timeout_secs: server.header_read_timeout.as_secs(),
+            session_idle_secs: api.session_idle.as_secs(),
+            session_max_secs: api.session_max.as_secs(),
         }
     }
 }
@@ -256,6 +268,11 @@ impl Config {
             bail!("api.max_image_bytes must be above 0");
         }
         adpipe_api::TrustedProxies::parse(&self.trusted_proxies).map_err(anyhow::Error::msg)?;
+        if let Some(secret) = &self.webhook.secret {
+            // A `whsec_` secret that is not base64 fails here, at start-up,
+            // not at the first delivery.
+            adpipe_notify::webhook::signing_key(secret.expose())?;
+        }
         Ok(())
     }
 
@@ -356,6 +373,8 @@ impl Config {
             rate_limit_per_minute: self.api.rate_limit_per_minute,
             rate_limit_burst: self.api.rate_limit_burst,
             max_concurrent_requests: self.api.max_concurrent_requests,
+            session_idle: Duration::from_secs(self.api.session_idle_secs.max(60)),
+            session_max: Duration::from_secs(self.api.session_max_secs.max(60)),
             categories: Vec::new(),
             // Checked when the configuration was loaded.
             trusted_proxies: adpipe_api::TrustedProxies::parse(&self.trusted_proxies)

@@ -78,6 +78,8 @@ const DOCUMENTED: &[&str] = &[
     "ADPIPE_MAX_CONCURRENT_REQUESTS",
     "ADPIPE_MAX_CONNECTIONS",
     "ADPIPE_HEADER_READ_TIMEOUT_SECS",
+    "ADPIPE_SESSION_IDLE_SECS",
+    "ADPIPE_SESSION_MAX_SECS",
     "ADPIPE_WORKER_BATCH_SIZE",
     "ADPIPE_WORKER_MAX_WAIT_MS",
     "ADPIPE_WORKER_POLL_INTERVAL_MS",
@@ -194,4 +196,28 @@ fn trusted_proxies_are_a_list_of_networks() {
         .expect_err("a host name is not a network")
         .to_string();
     assert!(error.contains("proxy.local"), "{error}");
+}
+
+#[test]
+fn a_whsec_webhook_secret_must_be_base64_and_any_other_is_its_bytes() {
+    for secret in [
+        "an old secret, any text",
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    ] {
+        let config = from_vars(&[
+            ("ADPIPE_WEBHOOK_URL", "http://127.0.0.1:9/hooks"),
+            ("ADPIPE_WEBHOOK_SECRET", secret),
+        ])
+        .expect(secret);
+        let webhook = config.webhook_config().expect("webhooks on");
+        assert_eq!(webhook.secret, secret, "handed on as written");
+    }
+    // URL-safe base64 (`-`, `_`): the libraries would derive another key.
+    let url_safe = "whsec_MfKQ9r8GKYqrTwj-PD8ILPZIo2LaLa_w";
+    let error = from_vars(&[("ADPIPE_WEBHOOK_SECRET", url_safe)])
+        .expect_err("not base64")
+        .to_string();
+    assert!(error.contains("ADPIPE_WEBHOOK_SECRET"), "{error}");
+    assert!(error.contains("base64"), "{error}");
+    assert!(!error.contains("MfKQ9r8G"), "the secret leaked: {error}");
 }

@@ -1,60 +1,124 @@
 //! Every error the API answers: an HTTP status, a stable machine-readable
 //! code and a sentence for people, as `{"error": {"code", "message"}}`.
+//!
+//! The code is an [`ErrorCode`], and the code decides the status: the one
+//! table below pairs each code with its status and its meaning, and the
+//! OpenAPI document lists that table, so a code cannot be sent with a
+//! status other than its own nor go undocumented.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
+/// Builds [`ErrorCode`] from one row per code: the variant, the string
+/// clients see, the HTTP status and what it means.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $status:ident, $meaning:literal;)+) => {
+        /// Every code the API answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order the documentation lists them.
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            /// What clients see in `error.code`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)+
+                }
+            }
+
+            /// The HTTP status this code is always sent with.
+            pub const fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status,)+
+                }
+            }
+
+            /// What the code means, for the API documentation.
+            pub const fn meaning(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $meaning,)+
+                }
+            }
+        }
+    };
 }
 
-/// Every code the API answers with, its usual HTTP status and what it
-/// means (`bad_request` also stands for the rarer 4xx that layers raise).
-/// The OpenAPI document lists them; a code missing here fails the tests
-/// (see `ApiError::new`), so the document cannot fall behind the code.
-#[rustfmt::skip]
-pub const ERROR_CODES: &[(&str, u16, &str)] = &[
-    ("bad_request", 400, "The request is malformed (a header, the URL or the body)."),
-    ("invalid_id", 400, "The ad id is not a UUID."),
-    ("invalid_status", 400, "The status filter is not pending, in_review, approved, rejected or failed."),
-    ("invalid_limit", 400, "The page size is not between 1 and 500."),
-    ("invalid_json", 400, "The body is not the JSON object this operation takes."),
-    ("invalid_decision", 400, "A moderator's decision is incomplete: outcome, moderator, an approval's category."),
-    ("unknown_category", 400, "The category is not one of the policy's."),
-    ("expected_multipart", 400, "POST /ads needs a multipart/form-data body with a boundary."),
-    ("malformed_multipart", 400, "The multipart body cannot be parsed."),
-    ("incomplete_body", 400, "The body ended before its declared end, or went on after the form."),
-    ("missing_field", 400, "One of the fields text, email, image is missing."),
-    ("duplicate_field", 400, "A field was sent twice."),
-    ("unknown_field", 400, "A field other than text, email and image was sent."),
-    ("invalid_text", 400, "The text is empty, longer than 5000 characters or holds control characters."),
-    ("text_too_long", 400, "A text field is far longer than any valid value."),
-    ("invalid_utf8", 400, "A text field is not valid UTF-8."),
-    ("invalid_email", 400, "The email address is not a valid address."),
-    ("image_empty", 400, "The image file is empty."),
-    ("image_corrupt", 400, "The image is truncated or corrupt."),
-    ("unauthorized", 401, "Admin endpoints need Authorization: Bearer <ADPIPE_ADMIN_TOKEN>."),
-    ("image_not_public", 403, "The ad is not approved, so its image is not public (yet)."),
-    ("not_found", 404, "No ad with this id, or nothing at this address."),
-    ("method_not_allowed", 405, "This method is not allowed on this address."),
-    ("not_in_review", 409, "The ad is not waiting for a person: someone decided it first (send override to overturn a final decision)."),
-    ("request_timeout", 408, "The request (its body, say) took longer than the deadline."),
-    ("payload_too_large", 413, "The request body is larger than the server accepts."),
-    ("image_too_many_bytes", 413, "The image file is larger than ADPIPE_MAX_IMAGE_BYTES."),
-    ("image_too_large", 413, "The image has more pixels or a larger side than allowed (decompression bombs)."),
-    ("unsupported_media_type", 415, "The body's content type is not accepted here."),
-    ("image_unsupported_type", 415, "The image is not JPEG, PNG, WebP, GIF or BMP (judged by its bytes)."),
-    ("rate_limited", 429, "Too many submissions from this address; see Retry-After."),
-    ("internal_error", 500, "An unexpected error; nothing was stored."),
-    ("database_unavailable", 503, "The database is unavailable; nothing was stored; retry later."),
-    ("storage_unavailable", 503, "The image store is unavailable; nothing was stored; retry later."),
-    ("storage_full", 503, "The disk under the image store or the database is full; nothing was stored; retry later."),
-];
+error_codes! {
+    BadRequest = "bad_request", BAD_REQUEST, "The request is malformed (a header, the URL or the body); also the rarer 4xx that layers raise, with their own status.";
+    InvalidId = "invalid_id", BAD_REQUEST, "The ad id is not a UUID.";
+    InvalidStatus = "invalid_status", BAD_REQUEST, "The status filter is not pending, in_review, approved, rejected or failed.";
+    InvalidLimit = "invalid_limit", BAD_REQUEST, "The page size is not between 1 and 500.";
+    InvalidJson = "invalid_json", BAD_REQUEST, "The body is not the JSON object this operation takes.";
+    InvalidDecision = "invalid_decision", BAD_REQUEST, "A moderator's decision is incomplete: outcome, moderator, an approval's category.";
+    UnknownCategory = "unknown_category", BAD_REQUEST, "The category is not one of the policy's.";
+    MalformedMultipart = "malformed_multipart", BAD_REQUEST, "The multipart body cannot be parsed.";
+    IncompleteBody = "incomplete_body", BAD_REQUEST, "The body ended before its declared end, or went on after the form.";
+    MissingField = "missing_field", BAD_REQUEST, "One of the fields text, email, image is missing.";
+    DuplicateField = "duplicate_field", BAD_REQUEST, "A field was sent twice.";
+    UnknownField = "unknown_field", BAD_REQUEST, "A field other than text, email and image was sent.";
+    InvalidText = "invalid_text", BAD_REQUEST, "The text is empty, longer than 5000 characters or holds control characters.";
+    TextTooLong = "text_too_long", BAD_REQUEST, "A text field is far longer than any valid value.";
+    InvalidUtf8 = "invalid_utf8", BAD_REQUEST, "A text field is not valid UTF-8.";
+    InvalidEmail = "invalid_email", BAD_REQUEST, "The email address is not a valid address.";
+    ImageEmpty = "image_empty", BAD_REQUEST, "The image file is empty.";
+    ImageCorrupt = "image_corrupt", BAD_REQUEST, "The image is truncated or corrupt.";
+    InvalidAccount = "invalid_account", BAD_REQUEST, "An account's name, role or new password, or a token's name, is not acceptable.";
+    Unauthorized = "unauthorized", UNAUTHORIZED, "Admin endpoints need a console session or Authorization: Bearer <token> (an account's API token, or ADPIPE_ADMIN_TOKEN).";
+    SignInFailed = "sign_in_failed", UNAUTHORIZED, "Wrong name or password (the same answer whether the name exists or not).";
+    Forbidden = "forbidden", FORBIDDEN, "The caller's role may not do this (viewer < moderator < admin), or nobody may (one's own role).";
+    CrossSiteRequest = "cross_site_request", FORBIDDEN, "A signed-in browser's change came from another site (its Origin header).";
+    ImageNotPublic = "image_not_public", FORBIDDEN, "The ad is not approved, so its image is not public (yet).";
+    NotFound = "not_found", NOT_FOUND, "No ad with this id, or nothing at this address.";
+    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "This method is not allowed on this address.";
+    AccountExists = "account_exists", CONFLICT, "There is already an account with this name.";
+    LastAdmin = "last_admin", CONFLICT, "The change would leave no enabled admin.";
+    NotInReview = "not_in_review", CONFLICT, "The ad is not waiting for a person: someone decided it first (send override to overturn a final decision).";
+    RequestTimeout = "request_timeout", REQUEST_TIMEOUT, "The request (its body, say) took longer than the deadline.";
+    PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "The request body is larger than the server accepts.";
+    ImageTooManyBytes = "image_too_many_bytes", PAYLOAD_TOO_LARGE, "The image file is larger than ADPIPE_MAX_IMAGE_BYTES.";
+    ImageTooLarge = "image_too_large", PAYLOAD_TOO_LARGE, "The image has more pixels or a larger side than allowed (decompression bombs).";
+    UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "The body's content type is not accepted here.";
+    ExpectedMultipart = "expected_multipart", UNSUPPORTED_MEDIA_TYPE, "POST /ads needs a multipart/form-data body with a boundary.";
+    ImageUnsupportedType = "image_unsupported_type", UNSUPPORTED_MEDIA_TYPE, "The image is not JPEG, PNG, WebP, GIF or BMP (judged by its bytes).";
+    RateLimited = "rate_limited", TOO_MANY_REQUESTS, "Too many submissions from this address; see Retry-After.";
+    SignInLocked = "sign_in_locked", TOO_MANY_REQUESTS, "Too many failed sign-ins for this name or address; see Retry-After.";
+    InternalError = "internal_error", INTERNAL_SERVER_ERROR, "An unexpected error; nothing was stored.";
+    DatabaseUnavailable = "database_unavailable", SERVICE_UNAVAILABLE, "The database is unavailable; nothing was stored; retry later.";
+    StorageUnavailable = "storage_unavailable", SERVICE_UNAVAILABLE, "The image store is unavailable; nothing was stored; retry later.";
+    StorageFull = "storage_full", SERVICE_UNAVAILABLE, "The disk under the image store or the database is full; nothing was stored; retry later.";
+}
+
+impl ErrorCode {
+    /// The code for an error response a layer (the router, a body limit,
+    /// an extractor) produced with `status` and no JSON body.
+    fn for_layer_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            status if status.is_server_error() => ErrorCode::InternalError,
+            _ => ErrorCode::BadRequest,
+        }
+    }
+}
+
+/// An error answer. Its status comes from its code (see
+/// [`ErrorCode::status`]); only a layer's own 4xx or 5xx, dressed in JSON
+/// by [`ApiError::from_layer`], keeps the status the layer chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    code: ErrorCode,
+    status: StatusCode,
+    message: String,
+}
 
 /// The body of every error answer.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -67,56 +131,83 @@ pub(crate) struct Body {
 #[schema(as = ErrorDetail)]
 pub(crate) struct Detail {
     /// Stable and machine-readable: one of the `ErrorCode` values.
-    #[schema(value_type = ErrorCode)]
+    #[schema(value_type = schema::ErrorCode)]
     code: &'static str,
     /// A sentence for people, saying what to do.
     message: String,
 }
 
-/// The codes of `ErrorDetail.code`, with their HTTP status.
-pub(crate) struct ErrorCode;
+/// The OpenAPI document's `ErrorCode` schema: every code, with its
+/// status and meaning. A type of its own (named like the enum, as the
+/// document calls it) because the enum's values are not serialized.
+pub(crate) mod schema {
+    pub(crate) struct ErrorCode;
 
-impl utoipa::PartialSchema for ErrorCode {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        let description = ERROR_CODES
-            .iter()
-            .map(|(code, status, meaning)| format!("- `{code}` ({status}): {meaning}"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .enum_values(Some(ERROR_CODES.iter().map(|(code, ..)| *code)))
-            .description(Some(description))
-            .into()
+    impl utoipa::PartialSchema for ErrorCode {
+        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+            let codes = super::ErrorCode::ALL;
+            let description = codes
+                .iter()
+                .map(|code| {
+                    format!(
+                        "- `{}` ({}): {}",
+                        code.as_str(),
+                        code.status().as_u16(),
+                        code.meaning()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .enum_values(Some(codes.iter().map(|code| code.as_str())))
+                .description(Some(description))
+                .into()
+        }
     }
+
+    impl utoipa::ToSchema for ErrorCode {}
 }
 
-impl utoipa::ToSchema for ErrorCode {}
-
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        debug_assert!(
-            ERROR_CODES.iter().any(|(known, ..)| *known == code),
-            "error code {code} is missing from ERROR_CODES"
-        );
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
             code,
+            status: code.status(),
             message: message.into(),
         }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(ErrorCode::NotFound, message)
     }
 
-    /// A service adpipe depends on is down: the client may retry later.
-    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+    /// A layer's plain-text (or empty) error response as JSON: the code
+    /// that names its status, and the status it had.
+    pub(crate) fn from_layer(status: StatusCode, message: impl Into<String>) -> Self {
+        let code = ErrorCode::for_layer_status(status);
+        let status = if status.is_client_error() || status.is_server_error() {
+            status
+        } else {
+            code.status()
+        };
+        Self {
+            code,
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -124,14 +215,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(Body {
             error: Detail {
-                code: self.code,
+                code: self.code.as_str(),
                 message: self.message,
             },
         });
         let mut response = (self.status, body).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             // A full disk waits for an operator, not for a restart.
-            let seconds = if self.code == "storage_full" {
+            let seconds = if self.code == ErrorCode::StorageFull {
                 "60"
             } else {
                 "5"
@@ -142,5 +233,59 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_code_is_sent_with_its_own_status() {
+        for &code in ErrorCode::ALL {
+            let response = ApiError::new(code, "why").into_response();
+            assert_eq!(response.status(), code.status(), "{code:?}");
+            assert!(
+                code.status().is_client_error() || code.status().is_server_error(),
+                "{code:?} is not an error status"
+            );
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case_and_documented() {
+        let mut seen = HashSet::new();
+        for &code in ErrorCode::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "{text} is listed twice");
+            assert!(
+                text.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{text} is not snake_case"
+            );
+            assert!(code.meaning().ends_with('.'), "{text} has no meaning");
+        }
+    }
+
+    #[test]
+    fn a_layers_status_keeps_its_family_code() {
+        let error = ApiError::from_layer(StatusCode::NOT_FOUND, "gone");
+        assert_eq!(
+            (error.code(), error.status()),
+            (ErrorCode::NotFound, StatusCode::NOT_FOUND)
+        );
+        // A rarer 4xx (Length Required, say) stays what the layer said.
+        let error = ApiError::from_layer(StatusCode::LENGTH_REQUIRED, "length");
+        assert_eq!(
+            (error.code(), error.status()),
+            (ErrorCode::BadRequest, StatusCode::LENGTH_REQUIRED)
+        );
+        let error = ApiError::from_layer(StatusCode::BAD_GATEWAY, "upstream");
+        assert_eq!(
+            (error.code(), error.status()),
+            (ErrorCode::InternalError, StatusCode::BAD_GATEWAY)
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! enqueues, so it stays fast however slow the model is.
 
 mod admin;
+mod auth;
 mod client;
 mod error;
 mod health;
@@ -28,8 +29,9 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+pub use auth::{Caller, Via};
 pub use client::{ClientAddr, TrustedProxies};
-pub use error::{ApiError, ERROR_CODES};
+pub use error::{ApiError, ErrorCode};
 pub use limits::RateLimiter;
 pub use openapi::{ApiDoc, document as openapi_document};
 
@@ -43,8 +45,13 @@ pub struct ApiConfig {
     pub public_url: String,
     /// A request that takes longer (e.g. a body trickling in) is cut off.
     pub request_timeout: Duration,
-    /// Bearer token of the admin endpoints; `None`: they do not exist.
+    /// The bootstrap token: an admin without an account (deployments that
+    /// predate accounts); `None`: only accounts sign in.
     pub admin_token: Option<String>,
+    /// A console session ends after this long without a request...
+    pub session_idle: Duration,
+    /// ...and this long after signing in, whatever happens.
+    pub session_max: Duration,
     /// Submissions per minute and client address (0: no limit), and how
     /// many may come at once.
     pub rate_limit_per_minute: u32,
@@ -66,6 +73,8 @@ impl Default for ApiConfig {
             public_url: "http://127.0.0.1:8080".into(),
             request_timeout: Duration::from_secs(30),
             admin_token: None,
+            session_idle: Duration::from_secs(60 * 60),
+            session_max: Duration::from_secs(12 * 60 * 60),
             // What `adpipe serve` runs with: generous for a person, a brake
             // on a script.
             rate_limit_per_minute: 120,
@@ -146,9 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::openapi_json));
-    if state.config.admin_token.is_some() {
-        router = router.merge(admin::routes(state.clone()));
-    }
+    router = router.merge(admin::routes(state.clone()));
     router = router.merge(page::routes());
     if state.metrics.is_some() {
         router = router.route("/metrics", get(metrics::metrics));
@@ -180,8 +187,7 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this method is not allowed here",
     )
 }

@@ -8,11 +8,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::{ApiError, AppState, ClientAddr};
+use crate::{ApiError, AppState, ClientAddr, ErrorCode};
 
 /// A token bucket per client address.
 #[derive(Debug)]
@@ -75,8 +75,7 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
         crate::submit::discard_submission(&parts.headers, body, state.config.max_image_bytes).await;
         let seconds = wait.as_secs().max(1);
         let mut response = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            ErrorCode::RateLimited,
             format!("too many submissions from your address; try again in {seconds} s"),
         )
         .into_response();
@@ -93,26 +92,13 @@ pub async fn deadline(State(state): State<AppState>, request: Request, next: Nex
     match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
+            ErrorCode::RequestTimeout,
             format!(
                 "the request took longer than {} s; send the body at once",
                 state.config.request_timeout.as_secs()
             ),
         )
         .into_response(),
-    }
-}
-
-fn code_for(status: StatusCode) -> &'static str {
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::REQUEST_TIMEOUT => "request_timeout",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::NOT_FOUND => "not_found",
-        status if status.is_server_error() => "internal_error",
-        _ => "bad_request",
     }
 }
 
@@ -137,7 +123,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
             .to_owned(),
         text => text.to_owned(),
     };
-    let mut fixed = ApiError::new(status, code_for(status), message).into_response();
+    let mut fixed = ApiError::from_layer(status, message).into_response();
     for name in [header::RETRY_AFTER, header::ALLOW, header::WWW_AUTHENTICATE] {
         if let Some(value) = parts.headers.get(&name) {
             fixed.headers_mut().insert(name, value.clone());

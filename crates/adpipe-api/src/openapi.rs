@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{Body as ErrorBody, ErrorCode};
+use crate::error::{Body as ErrorBody, schema::ErrorCode};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +31,17 @@ use crate::error::{Body as ErrorBody, ErrorCode};
         crate::admin::moderation::decide,
         crate::admin::moderation::history,
         crate::admin::moderation::image,
+        crate::auth::session::sign_in,
+        crate::auth::session::sign_out,
+        crate::auth::session::me,
+        crate::auth::session::change_password,
+        crate::auth::accounts::list,
+        crate::auth::accounts::add,
+        crate::auth::accounts::change,
+        crate::auth::accounts::add_token,
+        crate::auth::accounts::list_tokens,
+        crate::auth::accounts::revoke_token,
+        crate::auth::audit::list,
         crate::health::healthz,
         crate::health::readyz,
         metrics,
@@ -43,7 +54,8 @@ use crate::error::{Body as ErrorBody, ErrorCode};
     modifiers(&AdminToken),
     tags(
         (name = "ads", description = "Submit an ad and follow it."),
-        (name = "admin", description = "Moderation by operators. These endpoints exist only when `ADPIPE_ADMIN_TOKEN` is set, and need `Authorization: Bearer <token>`."),
+        (name = "admin", description = "Moderation by the team. Every call names its caller: a console session (`POST /admin/session`), an account's API token or the bootstrap `ADPIPE_ADMIN_TOKEN`, as `Authorization: Bearer <token>`; 401 without one. Roles: `viewer` reads, `moderator` also decides, `admin` also retags, deletes and manages accounts (403 otherwise)."),
+        (name = "accounts", description = "The moderation team: sessions, accounts, API tokens and the audit log."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
         (name = "pages", description = "The web page and the API docs, for browsers."),
     )
@@ -171,8 +183,8 @@ fn web_page() {}
 #[allow(dead_code)]
 fn docs_page() {}
 
-/// The moderators' console: the review queue, decisions, history. It signs
-/// in with the admin token (kept in the tab's session storage); the page
+/// The moderators' console: the review queue, decisions, history. One
+/// signs in with name and password (an HttpOnly session cookie); the page
 /// itself holds no data.
 #[utoipa::path(
     get,

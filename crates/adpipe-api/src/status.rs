@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorCode};
 
 /// Where an ad stands. Only approved ads show their text, tags and image.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -45,8 +45,8 @@ pub struct AdStatus {
 
 pub(crate) fn parse_id(text: &str) -> Result<AdId, ApiError> {
     AdId::from_str(text).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_id",
+        ApiError::new(
+            ErrorCode::InvalidId,
             "an ad id is a UUID like 0190a5e8-7c1e-7cc0-9c6e-5a7d3f0b1c2d",
         )
     })
@@ -59,8 +59,8 @@ pub(crate) async fn find(state: &AppState, id: AdId) -> Result<AdRecord, ApiErro
         .await
         .map_err(|error| {
             tracing::error!(%id, %error, "could not read an ad");
-            ApiError::unavailable(
-                "database_unavailable",
+            ApiError::new(
+                ErrorCode::DatabaseUnavailable,
                 "the database is unavailable; please try again shortly",
             )
         })?
@@ -154,8 +154,7 @@ pub async fn image(
         // The ad exists (its status is public to whoever holds the id); its
         // image is not published, or not yet.
         return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "image_not_public",
+            ErrorCode::ImageNotPublic,
             format!(
                 "ad {id} is {}: only approved ads show their image",
                 ad.status.as_str()
@@ -176,8 +175,8 @@ pub(crate) async fn image_of(state: &AppState, ad: &AdRecord) -> Result<Response
             BlobError::NotFound(_) => ApiError::not_found(format!("the image of ad {id} is gone")),
             other => {
                 tracing::error!(%id, error = %other, "could not read an image");
-                ApiError::unavailable(
-                    "storage_unavailable",
+                ApiError::new(
+                    ErrorCode::StorageUnavailable,
                     "the image store is unavailable; please try again shortly",
                 )
             }

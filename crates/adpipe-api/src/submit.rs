@@ -20,7 +20,7 @@ use multer::{Field, Multipart};
 use serde::Serialize;
 use tracing::Instrument;
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorCode};
 
 /// Text is at most 5000 characters; four bytes each, plus room to trim.
 const MAX_TEXT_BYTES: usize = 4 * AdText::MAX_CHARS + 1024;
@@ -46,8 +46,7 @@ struct Submission {
 
 fn body_too_large() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         "the request body is larger than the server accepts",
     )
 }
@@ -123,16 +122,16 @@ impl CountedBody {
                 if self.over_limit() {
                     body_too_large()
                 } else {
-                    ApiError::bad_request(
-                        "incomplete_body",
+                    ApiError::new(
+                        ErrorCode::IncompleteBody,
                         format!("the request body ended before its declared length: {error}"),
                     )
                 }
             })?;
             epilogue += chunk.len();
             if epilogue > MAX_EPILOGUE_BYTES {
-                return Err(ApiError::bad_request(
-                    "malformed_multipart",
+                return Err(ApiError::new(
+                    ErrorCode::MalformedMultipart,
                     "too much data after the closing multipart boundary",
                 ));
             }
@@ -169,8 +168,8 @@ fn multipart_error(body: &CountedBody, error: multer::Error) -> ApiError {
     if body.over_limit() {
         body_too_large()
     } else {
-        ApiError::bad_request(
-            "malformed_multipart",
+        ApiError::new(
+            ErrorCode::MalformedMultipart,
             format!("the multipart body could not be read: {error}"),
         )
     }
@@ -204,34 +203,34 @@ async fn read_text_field(
     limit: usize,
 ) -> Result<String, ApiError> {
     let bytes = read_limited(body, field, limit, || {
-        ApiError::bad_request(
+        ApiError::new(
             if name == "email" {
-                "invalid_email"
+                ErrorCode::InvalidEmail
             } else {
-                "text_too_long"
+                ErrorCode::TextTooLong
             },
             format!("the {name} field is too long"),
         )
     })
     .await?;
     String::from_utf8(bytes.into()).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_utf8",
+        ApiError::new(
+            ErrorCode::InvalidUtf8,
             format!("the {name} field is not valid UTF-8"),
         )
     })
 }
 
 fn duplicate(name: &str) -> ApiError {
-    ApiError::bad_request(
-        "duplicate_field",
+    ApiError::new(
+        ErrorCode::DuplicateField,
         format!("the {name} field was sent more than once"),
     )
 }
 
 fn missing(name: &str) -> ApiError {
-    ApiError::bad_request(
-        "missing_field",
+    ApiError::new(
+        ErrorCode::MissingField,
         format!("the {name} field is required (multipart fields: text, email, image)"),
     )
 }
@@ -247,8 +246,7 @@ async fn read_submission(
         .unwrap_or_default();
     let boundary = multer::parse_boundary(content_type).map_err(|error| {
         ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "expected_multipart",
+            ErrorCode::ExpectedMultipart,
             format!(
                 "send the ad as multipart/form-data with the fields text, email and image ({error})"
             ),
@@ -314,22 +312,21 @@ async fn read_form(
                 let value = read_text_field(&body, field, "text", MAX_TEXT_BYTES).await?;
                 text =
                     Some(AdText::parse(&value).map_err(|error| {
-                        ApiError::bad_request("invalid_text", error.to_string())
+                        ApiError::new(ErrorCode::InvalidText, error.to_string())
                     })?);
             }
             "email" => {
                 let value = read_text_field(&body, field, "email", MAX_EMAIL_BYTES).await?;
                 email =
                     Some(Email::parse(&value).map_err(|error| {
-                        ApiError::bad_request("invalid_email", error.to_string())
+                        ApiError::new(ErrorCode::InvalidEmail, error.to_string())
                     })?);
             }
             "image" => {
                 image = Some(
                     read_limited(&body, field, max_image_bytes, || {
                         ApiError::new(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "image_too_many_bytes",
+                            ErrorCode::ImageTooManyBytes,
                             format!(
                                 "the image is larger than {} bytes ({} MiB)",
                                 max_image_bytes,
@@ -342,8 +339,8 @@ async fn read_form(
             }
             other => {
                 let shown: String = other.chars().take(64).collect();
-                return Err(ApiError::bad_request(
-                    "unknown_field",
+                return Err(ApiError::new(
+                    ErrorCode::UnknownField,
                     format!("unknown field {shown:?}; the fields are text, email and image"),
                 ));
             }
@@ -359,15 +356,14 @@ async fn read_form(
 }
 
 fn image_error(error: DecodeError) -> ApiError {
-    let status = match error {
-        DecodeError::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+    let code = match error {
+        DecodeError::Empty => ErrorCode::ImageEmpty,
+        DecodeError::Unsupported => ErrorCode::ImageUnsupportedType,
+        DecodeError::TooLarge { .. } => ErrorCode::ImageTooLarge,
         // The API probes and never resizes, so it never meets Unprocessable.
-        DecodeError::Empty | DecodeError::Corrupt { .. } | DecodeError::Unprocessable(_) => {
-            StatusCode::BAD_REQUEST
-        }
+        DecodeError::Corrupt { .. } | DecodeError::Unprocessable(_) => ErrorCode::ImageCorrupt,
     };
-    ApiError::new(status, error.code(), error.to_string())
+    ApiError::new(code, error.to_string())
 }
 
 /// Submit an ad: it is validated, stored and queued for review; the
@@ -410,8 +406,8 @@ pub async fn submit(
 /// The disk under the image store or the database is full: an operator has
 /// to free space, so the client is told to come back later, not shortly.
 fn storage_full() -> ApiError {
-    ApiError::unavailable(
-        "storage_full",
+    ApiError::new(
+        ErrorCode::StorageFull,
         "the server's storage is full; nothing was saved, please try again later",
     )
 }
@@ -433,8 +429,8 @@ async fn accept(
             tracing::error!(%id, %error, "could not store an image");
             match error {
                 BlobError::Full(_) => storage_full(),
-                _ => ApiError::unavailable(
-                    "storage_unavailable",
+                _ => ApiError::new(
+                    ErrorCode::StorageUnavailable,
                     "the image store is unavailable; nothing was saved, please try again shortly",
                 ),
             }
@@ -454,8 +450,8 @@ async fn accept(
         return Err(if error.is_storage_full() {
             storage_full()
         } else {
-            ApiError::unavailable(
-                "database_unavailable",
+            ApiError::new(
+                ErrorCode::DatabaseUnavailable,
                 "the database is unavailable; nothing was saved, please try again shortly",
             )
         });

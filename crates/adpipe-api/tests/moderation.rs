@@ -11,7 +11,7 @@ use adpipe_core::policy::TextReading;
 use adpipe_core::{AdId, DecidedBy, Decision, Status, Tag};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
-use support::{Setup, TestApp, drop_postgres, fresh_postgres, photo};
+use support::{Setup, TestApp, account_token, drop_postgres, fresh_postgres, photo};
 
 const TOKEN: &str = "moderators-only";
 
@@ -90,7 +90,18 @@ async fn call(
     url: String,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = http.request(method, url).bearer_auth(TOKEN);
+    call_as(http, TOKEN, method, url, body).await
+}
+
+/// [`call`] with another bearer token (an account's).
+async fn call_as(
+    http: &reqwest::Client,
+    token: &str,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = http.request(method, url).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -188,24 +199,22 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
     let url = format!("{}/admin/ads/{id}/decision", app.base);
     for (body, code) in [
         (
-            json!({"outcome": "approved", "category": "boat", "moderator": "ana"}),
+            json!({"outcome": "approved", "category": "boat"}),
             "unknown_category",
         ),
+        (json!({"outcome": "approved"}), "invalid_json"),
+        (json!({"outcome": "perhaps"}), "invalid_json"),
         (
-            json!({"outcome": "approved", "moderator": "ana"}),
-            "invalid_json",
-        ),
-        (
-            json!({"outcome": "perhaps", "moderator": "ana"}),
-            "invalid_json",
-        ),
-        (json!({"outcome": "rejected"}), "invalid_json"),
-        (
-            json!({"outcome": "approved", "category": "aircraft", "reason": "Nice", "moderator": "ana"}),
+            json!({"outcome": "approved", "category": "aircraft", "reason": "Nice"}),
             "invalid_decision",
         ),
         (
-            json!({"outcome": "rejected", "category": "aircraft", "moderator": "ana"}),
+            json!({"outcome": "rejected", "category": "aircraft"}),
+            "invalid_decision",
+        ),
+        // Who decides comes from who is asking, not from the body.
+        (
+            json!({"outcome": "rejected", "moderator": "ana"}),
             "invalid_decision",
         ),
     ] {
@@ -230,9 +239,13 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
     );
 
     // Two moderators at once: one 200, one 409.
+    let ana_token = account_token(app, http, TOKEN, "ana", "moderator").await;
+    let bo_token = account_token(app, http, TOKEN, "bo", "moderator").await;
+    let cy_token = account_token(app, http, TOKEN, "cy", "moderator").await;
     let (ana, bo) = tokio::join!(
-        call(
+        call_as(
             http,
+            &ana_token,
             reqwest::Method::POST,
             url.clone(),
             // All four fields every time, as some clients send them.
@@ -240,13 +253,12 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
                 json!({"outcome": "approved", "category": "aircraft", "reason": null, "moderator": "ana"})
             ),
         ),
-        call(
+        call_as(
             http,
+            &bo_token,
             reqwest::Method::POST,
             url.clone(),
-            Some(
-                json!({"outcome": "rejected", "category": null, "reason": "Not for sale", "moderator": "bo"})
-            ),
+            Some(json!({"outcome": "rejected", "category": null, "reason": "Not for sale"})),
         )
     );
     let mut statuses = [ana.0, bo.0];
@@ -263,11 +275,18 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
 
     // An override turns it round; the history tells the whole story.
     let flipped = if final_status == "approved" {
-        json!({"outcome": "rejected", "reason": "Sold already", "moderator": "cy", "override": true})
+        json!({"outcome": "rejected", "reason": "Sold already", "override": true})
     } else {
-        json!({"outcome": "approved", "category": "aircraft", "moderator": "cy", "override": true})
+        json!({"outcome": "approved", "category": "aircraft", "override": true})
     };
-    let (status, overridden) = call(http, reqwest::Method::POST, url.clone(), Some(flipped)).await;
+    let (status, overridden) = call_as(
+        http,
+        &cy_token,
+        reqwest::Method::POST,
+        url.clone(),
+        Some(flipped),
+    )
+    .await;
     assert_eq!(status, 200, "{overridden}");
     assert_ne!(overridden["status"], final_status);
     let (status, history) = call(
@@ -326,7 +345,7 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
         http,
         reqwest::Method::POST,
         format!("{}/admin/ads/{}/decision", app.base, AdId::new()),
-        Some(json!({"outcome": "rejected", "moderator": "ana"})),
+        Some(json!({"outcome": "rejected"})),
     )
     .await;
     assert_eq!(status, 404);

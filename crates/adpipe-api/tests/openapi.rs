@@ -119,8 +119,16 @@ async fn every_error_code_is_in_the_document() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    for (code, ..) in adpipe_api::ERROR_CODES {
-        assert!(listed.contains(code), "{code} is not documented");
+    let described = document["components"]["schemas"]["ErrorCode"]["description"]
+        .as_str()
+        .expect("ErrorCode description");
+    for code in adpipe_api::ErrorCode::ALL {
+        let (name, status) = (code.as_str(), code.status().as_u16());
+        assert!(listed.contains(&name), "{name} is not documented");
+        assert!(
+            described.contains(&format!("- `{name}` ({status}): ")),
+            "{name} is not documented with its status {status}"
+        );
     }
     // The error body of a real refusal uses a documented code.
     let (status, body) = call(router, Method::GET, "/ads/not-an-id").await;

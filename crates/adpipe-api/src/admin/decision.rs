@@ -6,7 +6,7 @@ use adpipe_core::Status;
 use adpipe_store::Moderation;
 use serde::Deserialize;
 
-use crate::ApiError;
+use crate::{ApiError, ErrorCode};
 
 /// Longest moderator name and reason accepted.
 const MAX_NAME_CHARS: usize = 100;
@@ -32,15 +32,12 @@ pub struct Approval {
     /// One of the policy's categories (the document lists them).
     #[schema(example = "car")]
     category: String,
-    /// Who decides, as the history will show it (`moderator:<name>`): 1 to
-    /// 100 characters, not only spaces, no control characters.
-    #[schema(
-        example = "ana",
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
-    )]
-    moderator: String,
+    /// Who decides comes from who signed in (the history shows
+    /// `moderator:<account>`); if sent, this must name the caller's own
+    /// account.
+    #[serde(default)]
+    #[schema(example = "ana", max_length = 100)]
+    moderator: Option<String>,
     /// Overturn a final decision (approved or rejected) too, not only an
     /// ad in review; the submitter is emailed the new outcome.
     #[serde(default, rename = "override")]
@@ -65,15 +62,12 @@ pub struct Rejection {
         pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
     )]
     reason: Option<String>,
-    /// Who decides, as the history will show it (`moderator:<name>`): 1 to
-    /// 100 characters, not only spaces, no control characters.
-    #[schema(
-        example = "ana",
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
-    )]
-    moderator: String,
+    /// Who decides comes from who signed in (the history shows
+    /// `moderator:<account>`); if sent, this must name the caller's own
+    /// account.
+    #[serde(default)]
+    #[schema(example = "ana", max_length = 100)]
+    moderator: Option<String>,
     /// Overturn a final decision (approved or rejected) too, not only an
     /// ad in review; the submitter is emailed the new outcome.
     #[serde(default, rename = "override")]
@@ -86,7 +80,7 @@ pub struct Rejection {
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_decision", message)
+    ApiError::new(ErrorCode::InvalidDecision, message)
 }
 
 fn has_control(text: &str) -> bool {
@@ -94,30 +88,31 @@ fn has_control(text: &str) -> bool {
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
 }
 
-/// The moderator's name, trimmed. Lengths count what was sent, as the
-/// document's `maxLength` does.
-fn moderator_name(name: &str) -> Result<&str, ApiError> {
-    let trimmed = name.trim();
-    if trimmed.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(invalid(
-            "moderator must name who decides: 1 to 100 characters, not only spaces, no control \
-             characters",
-        ));
+/// The body may name the moderator only as the caller: the author of a
+/// decision is whoever signed in, never what the body says.
+fn moderator_name<'a>(named: Option<&str>, caller: &'a str) -> Result<&'a str, ApiError> {
+    match named.map(str::trim) {
+        None => Ok(caller),
+        Some(name) if name.eq_ignore_ascii_case(caller) => Ok(caller),
+        Some(_) if named.is_some_and(|name| name.chars().count() > MAX_NAME_CHARS) => Err(invalid(
+            "moderator names the caller's own account (at most 100 characters), or is left out",
+        )),
+        Some(_) => Err(invalid(format!(
+            "moderator must be your own account ({caller}) or left out: who decides comes from \
+             who signed in"
+        ))),
     }
-    Ok(trimmed)
 }
 
 /// Checks a decision against the policy; the moderation to record.
 pub(super) fn checked<'a>(
     request: &'a DecisionRequest,
     categories: &[String],
+    caller: &'a str,
 ) -> Result<Moderation<'a>, ApiError> {
     match request {
         DecisionRequest::Approved(approval) => {
-            let moderator = moderator_name(&approval.moderator)?;
+            let moderator = moderator_name(approval.moderator.as_deref(), caller)?;
             if approval
                 .reason
                 .as_deref()
@@ -131,8 +126,8 @@ pub(super) fn checked<'a>(
             let category = approval.category.as_str();
             if !categories.iter().any(|known| known == category) {
                 let shown: String = category.chars().take(64).collect();
-                return Err(ApiError::bad_request(
-                    "unknown_category",
+                return Err(ApiError::new(
+                    ErrorCode::UnknownCategory,
                     format!(
                         "the policy has no category {shown:?}; it has: {}",
                         categories.join(", ")
@@ -148,7 +143,7 @@ pub(super) fn checked<'a>(
             })
         }
         DecisionRequest::Rejected(rejection) => {
-            let moderator = moderator_name(&rejection.moderator)?;
+            let moderator = moderator_name(rejection.moderator.as_deref(), caller)?;
             if rejection
                 .category
                 .as_deref()
@@ -193,62 +188,67 @@ mod tests {
     #[test]
     fn decisions_are_checked_against_the_policy() {
         let categories = vec!["car".to_owned(), "boat".to_owned()];
-        let ok = request(r#"{"outcome": "approved", "category": "car", "moderator": " ana "}"#);
-        let moderation = checked(&ok, &categories).unwrap();
+        let ok = request(r#"{"outcome": "approved", "category": "car"}"#);
+        let moderation = checked(&ok, &categories, "ana").unwrap();
         assert_eq!(moderation.outcome, Status::Approved);
         assert_eq!(moderation.category, Some("car"));
         assert_eq!(moderation.moderator, "ana");
-        let rejected = request(r#"{"outcome": "rejected", "moderator": "ana", "override": true}"#);
-        let moderation = checked(&rejected, &categories).unwrap();
+        let rejected =
+            request(r#"{"outcome": "rejected", "moderator": " ana ", "override": true}"#);
+        let moderation = checked(&rejected, &categories, "ana").unwrap();
         assert_eq!(moderation.reason, Some(DEFAULT_REJECT_REASON));
+        assert_eq!(moderation.moderator, "ana", "the caller's own name");
         assert!(moderation.overrides);
-        let own_words =
-            request(r#"{"outcome": "rejected", "reason": " Sold. ", "moderator": "ana"}"#);
+        let own_words = request(r#"{"outcome": "rejected", "reason": " Sold. "}"#);
         assert_eq!(
-            checked(&own_words, &categories).unwrap().reason,
+            checked(&own_words, &categories, "ana").unwrap().reason,
             Some("Sold.")
         );
         for (json, code) in [
             (
-                r#"{"outcome": "approved", "category": "plane", "moderator": "ana"}"#,
+                r#"{"outcome": "approved", "category": "plane"}"#,
                 "unknown_category",
+            ),
+            // The body cannot choose the author.
+            (
+                r#"{"outcome": "rejected", "moderator": "bob"}"#,
+                "invalid_decision",
             ),
             (
                 r#"{"outcome": "rejected", "moderator": " "}"#,
                 "invalid_decision",
             ),
             (
-                r#"{"outcome": "rejected", "moderator": "a\u0007"}"#,
+                r#"{"outcome": "rejected", "reason": "a\u0000"}"#,
                 "invalid_decision",
             ),
             (
-                r#"{"outcome": "rejected", "reason": "a\u0000", "moderator": "ana"}"#,
+                r#"{"outcome": "rejected", "category": "car"}"#,
                 "invalid_decision",
             ),
             (
-                r#"{"outcome": "rejected", "category": "car", "moderator": "a"}"#,
-                "invalid_decision",
-            ),
-            (
-                r#"{"outcome": "approved", "category": "car", "reason": "Nice", "moderator": "a"}"#,
+                r#"{"outcome": "approved", "category": "car", "reason": "Nice"}"#,
                 "invalid_decision",
             ),
         ] {
-            let error = checked(&request(json), &categories).unwrap_err();
-            assert_eq!(error.code, code, "{json}");
+            let error = checked(&request(json), &categories, "ana").unwrap_err();
+            assert_eq!(error.code().as_str(), code, "{json}");
         }
         // All four fields, the unused ones null or empty, are a decision.
         for json in [
-            r#"{"outcome": "approved", "category": "car", "reason": null, "moderator": "a"}"#,
-            r#"{"outcome": "rejected", "category": "", "reason": "Sold", "moderator": "a"}"#,
+            r#"{"outcome": "approved", "category": "car", "reason": null, "moderator": "ana"}"#,
+            r#"{"outcome": "rejected", "category": "", "reason": "Sold", "moderator": "ana"}"#,
         ] {
-            assert!(checked(&request(json), &categories).is_ok(), "{json}");
+            assert!(
+                checked(&request(json), &categories, "ana").is_ok(),
+                "{json}"
+            );
         }
         // What the shape forbids does not parse: 400 invalid_json.
         for json in [
-            r#"{"outcome": "approved", "moderator": "ana"}"#,
-            r#"{"outcome": "maybe", "moderator": "ana"}"#,
-            r#"{"outcome": "approved", "category": "car", "moderator": "a", "extra": 1}"#,
+            r#"{"outcome": "approved"}"#,
+            r#"{"outcome": "maybe"}"#,
+            r#"{"outcome": "approved", "category": "car", "extra": 1}"#,
         ] {
             assert!(
                 serde_json::from_str::<DecisionRequest>(json).is_err(),

@@ -1,7 +1,9 @@
-//! Admin endpoints, mounted only when an admin token is configured: list
-//! and find ads, send one back to the model, delete one with its image, and
-//! the moderators' work ([`moderation`]: the review queue, decisions,
-//! history). Every request needs `Authorization: Bearer <token>`.
+//! Admin endpoints: list and find ads, send one back to the model, delete
+//! one with its image, the moderators' work ([`moderation`]: the review
+//! queue, decisions, history), and the team itself (`crate::auth`:
+//! sessions, accounts, tokens, the audit log). Every request names its
+//! caller (a session, an account's token or the bootstrap token) and each
+//! route needs a permission of the caller's role.
 
 mod decision;
 pub(crate) mod moderation;
@@ -10,15 +12,17 @@ use std::str::FromStr;
 
 use adpipe_core::{AdId, Status, Tag};
 use adpipe_store::AdRecord;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::{Json, Router, middleware, routing};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json, Router, middleware, routing};
 use serde::{Deserialize, Serialize};
 
+use adpipe_auth::Permission;
+
+use crate::auth::Caller;
+use crate::auth::audit::{entry, record};
 use crate::status::parse_id;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorCode};
 
 use moderation::{decide, history, image, reviews};
 
@@ -26,61 +30,87 @@ const MAX_PAGE: u32 = 500;
 const DEFAULT_PAGE: u32 = 50;
 
 pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/admin/ads", routing::get(list))
-        .route("/admin/ads/{id}", routing::get(get).delete(delete))
-        .route("/admin/ads/{id}/review", routing::post(review))
-        .route("/admin/ads/{id}/decision", routing::post(decide))
-        .route("/admin/ads/{id}/history", routing::get(history))
-        .route("/admin/ads/{id}/image", routing::get(image))
-        .route("/admin/reviews", routing::get(reviews))
-        .route_layer(middleware::from_fn_with_state(state, require_token))
+    use crate::auth::{accounts, audit, authenticate, require, session};
+    let may = |permission| middleware::from_fn_with_state(permission, require);
+    let signed_in = Router::new()
+        .route(
+            "/admin/ads",
+            routing::get(list).route_layer(may(Permission::Read)),
+        )
+        .route(
+            "/admin/ads/{id}",
+            routing::get(get)
+                .route_layer(may(Permission::Read))
+                .merge(routing::delete(delete).route_layer(may(Permission::Retag))),
+        )
+        .route(
+            "/admin/ads/{id}/review",
+            routing::post(review).route_layer(may(Permission::Retag)),
+        )
+        .route(
+            "/admin/ads/{id}/decision",
+            routing::post(decide).route_layer(may(Permission::Decide)),
+        )
+        .route(
+            "/admin/ads/{id}/history",
+            routing::get(history).route_layer(may(Permission::Read)),
+        )
+        .route(
+            "/admin/ads/{id}/image",
+            routing::get(image).route_layer(may(Permission::Read)),
+        )
+        .route(
+            "/admin/reviews",
+            routing::get(reviews).route_layer(may(Permission::Read)),
+        )
+        .route("/admin/me", routing::get(session::me))
+        .route(
+            "/admin/me/password",
+            routing::post(session::change_password),
+        )
+        .route(
+            "/admin/users",
+            routing::get(accounts::list)
+                .post(accounts::add)
+                .route_layer(may(Permission::ManageAccounts)),
+        )
+        .route(
+            "/admin/users/{name}",
+            routing::patch(accounts::change).route_layer(may(Permission::ManageAccounts)),
+        )
+        .route(
+            "/admin/tokens",
+            routing::get(accounts::list_tokens).post(accounts::add_token),
+        )
+        .route(
+            "/admin/tokens/{id}",
+            routing::delete(accounts::revoke_token),
+        )
+        .route(
+            "/admin/audit",
+            routing::get(audit::list).route_layer(may(Permission::ReadAudit)),
+        );
+    // Signing in needs nobody; signing out needs the session it ends.
+    let session_route = routing::post(session::sign_in).merge(
+        routing::delete(session::sign_out)
+            .route_layer(middleware::from_fn_with_state(state.clone(), authenticate)),
+    );
+    signed_in
+        .route_layer(middleware::from_fn_with_state(state, authenticate))
+        .route("/admin/session", session_route)
 }
 
 /// A page size as asked, or 400 when the document's bounds (1 to 500)
 /// do not hold: a client asking for more should know it gets less.
-fn page_limit(limit: Option<u64>) -> Result<u32, ApiError> {
+pub(crate) fn page_limit(limit: Option<u64>) -> Result<u32, ApiError> {
     match limit {
         None => Ok(DEFAULT_PAGE),
         Some(limit) if (1..=u64::from(MAX_PAGE)).contains(&limit) => Ok(limit as u32),
-        Some(_) => Err(ApiError::bad_request(
-            "invalid_limit",
+        Some(_) => Err(ApiError::new(
+            ErrorCode::InvalidLimit,
             "limit must be between 1 and 500",
         )),
     }
-}
-
-/// Compares in time that does not depend on where the first difference is.
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    let mut difference = given.len() ^ expected.len();
-    for (index, byte) in expected.iter().enumerate() {
-        difference |= usize::from(byte ^ given.get(index).copied().unwrap_or(0));
-    }
-    difference == 0
-}
-
-async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let expected = state.config.admin_token.as_deref().unwrap_or_default();
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if expected.is_empty() || !same_secret(given.as_bytes(), expected.as_bytes()) {
-        let mut response = ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "admin endpoints need Authorization: Bearer <ADPIPE_ADMIN_TOKEN>",
-        )
-        .into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"adpipe admin\""),
-        );
-        return response;
-    }
-    next.run(request).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -165,10 +195,10 @@ pub struct Page {
     next: Option<AdId>,
 }
 
-fn database_error(error: adpipe_store::DbError) -> ApiError {
+pub(crate) fn database_error(error: adpipe_store::DbError) -> ApiError {
     tracing::error!(%error, "admin: database error");
-    ApiError::unavailable(
-        "database_unavailable",
+    ApiError::new(
+        ErrorCode::DatabaseUnavailable,
         "the database is unavailable; please try again shortly",
     )
 }
@@ -197,8 +227,8 @@ pub(crate) async fn list(
         .map(Status::from_str)
         .transpose()
         .map_err(|_| {
-            ApiError::bad_request(
-                "invalid_status",
+            ApiError::new(
+                ErrorCode::InvalidStatus,
                 "status must be pending, in_review, approved, rejected or failed",
             )
         })?;
@@ -265,6 +295,7 @@ pub(crate) async fn get(
 )]
 pub(crate) async fn review(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let id = parse_id(&id)?;
@@ -277,6 +308,11 @@ pub(crate) async fn review(
         return Err(ApiError::not_found(format!("there is no ad with ID {id}")));
     }
     state.queue.enqueue(id).await;
+    record(
+        &state,
+        entry(&caller, "ad.retagged", Some(format!("ad:{id}"))),
+    )
+    .await;
     tracing::info!(%id, "admin: ad sent back for review");
     Ok((
         StatusCode::ACCEPTED,
@@ -305,6 +341,7 @@ pub(crate) async fn review(
 )]
 pub(crate) async fn delete(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
@@ -318,26 +355,17 @@ pub(crate) async fn delete(
     // image without its row would be an orphan no one can find.
     state.blobs.delete(&ad.image_key).await.map_err(|error| {
         tracing::error!(%id, %error, "admin: could not delete an image");
-        ApiError::unavailable(
-            "storage_unavailable",
+        ApiError::new(
+            ErrorCode::StorageUnavailable,
             "the image store is unavailable; nothing was deleted",
         )
     })?;
     state.db.delete_ad(id).await.map_err(database_error)?;
+    record(
+        &state,
+        entry(&caller, "ad.deleted", Some(format!("ad:{id}"))),
+    )
+    .await;
     tracing::info!(%id, "admin: ad deleted");
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_secret;
-
-    #[test]
-    fn tokens_must_match_exactly() {
-        assert!(same_secret(b"s3cret", b"s3cret"));
-        assert!(!same_secret(b"s3cre", b"s3cret"));
-        assert!(!same_secret(b"s3cretX", b"s3cret"));
-        assert!(!same_secret(b"", b"s3cret"));
-        assert!(!same_secret(b"S3cret", b"s3cret"));
-    }
 }

@@ -5,16 +5,17 @@
 use adpipe_core::policy::TextReading;
 use adpipe_core::{AdId, Status, Tag};
 use adpipe_store::{HistoryEntry, Moderated};
-use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::decision::{DecisionRequest, checked};
 use super::{AdminAd, database_error, page_limit};
+use crate::auth::Caller;
+use crate::auth::audit::{entry, record};
 use crate::status::{find, image_of, parse_id};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorCode};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -152,20 +153,21 @@ pub(crate) async fn reviews(
 )]
 pub(crate) async fn decide(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     request: Result<Json<DecisionRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<AdminAd>, ApiError> {
     let id = parse_id(&id)?;
     let Json(request) = request.map_err(|rejection| {
-        ApiError::bad_request(
-            "invalid_json",
+        ApiError::new(
+            ErrorCode::InvalidJson,
             format!(
                 "the body must be a JSON decision: {}",
                 rejection.body_text()
             ),
         )
     })?;
-    let moderation = checked(&request, &state.config.categories)?;
+    let moderation = checked(&request, &state.config.categories, &caller.name)?;
     match state
         .db
         .record_moderation(id, &moderation)
@@ -179,12 +181,23 @@ pub(crate) async fn decide(
             if let Some(waited) = waited_ms {
                 metrics::histogram!("adpipe_review_wait_seconds").record(waited as f64 / 1000.0);
             }
+            let action = if moderation.overrides {
+                "ad.overridden"
+            } else {
+                "ad.decided"
+            };
+            record(
+                &state,
+                entry(&caller, action, Some(format!("ad:{id}"))).detail(
+                    serde_json::json!({ "outcome": outcome, "category": moderation.category }),
+                ),
+            )
+            .await;
             tracing::info!(%id, outcome, moderator = moderation.moderator, overrides = moderation.overrides, "admin: moderator decided");
             Ok(Json(AdminAd::from(*ad)))
         }
         Moderated::Refused(status) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_in_review",
+            ErrorCode::NotInReview,
             if moderation.overrides {
                 format!(
                     "ad {id} is {}: only an ad in review or decided can be decided by a person",

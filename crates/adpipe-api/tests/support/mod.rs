@@ -199,3 +199,69 @@ pub fn photo(relative: &str) -> Vec<u8> {
         .join(relative);
     std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
+
+/// A password long enough for the rules, different per account.
+pub fn password_of(name: &str) -> String {
+    format!("{name}-has-a-long-password")
+}
+
+/// Adds an account with `bootstrap` (the `ADPIPE_ADMIN_TOKEN` of the app)
+/// and [`password_of`] its name.
+pub async fn add_account(
+    app: &TestApp,
+    http: &reqwest::Client,
+    bootstrap: &str,
+    name: &str,
+    role: &str,
+) {
+    let made = http
+        .post(format!("{}/admin/users", app.base))
+        .bearer_auth(bootstrap)
+        .json(&serde_json::json!({"name": name, "role": role, "password": password_of(name)}))
+        .send()
+        .await
+        .expect("POST /admin/users");
+    let status = made.status();
+    assert_eq!(status, 201, "{:?}", made.text().await);
+}
+
+/// Signs in as a browser would; the `Cookie` header to send afterwards.
+pub async fn sign_in(app: &TestApp, http: &reqwest::Client, name: &str, password: &str) -> String {
+    let response = http
+        .post(format!("{}/admin/session", app.base))
+        .header("origin", &app.base)
+        .json(&serde_json::json!({"name": name, "password": password}))
+        .send()
+        .await
+        .expect("POST /admin/session");
+    assert_eq!(response.status(), 200, "signing in as {name}");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .expect("ASCII cookie");
+    cookie.split(';').next().expect("name=value").to_owned()
+}
+
+/// An account with an API token of its own (made in a console session):
+/// what its scripts send as `Authorization: Bearer`.
+pub async fn account_token(
+    app: &TestApp,
+    http: &reqwest::Client,
+    bootstrap: &str,
+    name: &str,
+    role: &str,
+) -> String {
+    add_account(app, http, bootstrap, name, role).await;
+    let cookie = sign_in(app, http, name, &password_of(name)).await;
+    let made: serde_json::Value = http
+        .post(format!("{}/admin/tokens", app.base))
+        .header("cookie", cookie)
+        .header("origin", &app.base)
+        .json(&serde_json::json!({"name": "tests"}))
+        .send()
+        .await
+        .expect("POST /admin/tokens")
+        .json()
+        .await
+        .expect("JSON");
+    made["token"].as_str().expect("token shown once").to_owned()
+}
