@@ -71,7 +71,12 @@ pub fn check_new_password(password: &str) -> Result<(), AuthError> {
     if chars > MAX_PASSWORD_CHARS {
         return Err(AuthError::PasswordTooLong(chars));
     }
-    if password.chars().all(char::is_whitespace) {
+    // Control characters count as blank too: the document's pattern (`[^\s]`, as
+    // Python reads it) calls the information separators U+001C-F spaces.
+    if password
+        .chars()
+        .all(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(AuthError::PasswordBlank);
     }
     Ok(())

@@ -32,11 +32,12 @@ pub struct Approval {
     /// One of the policy's categories (the document lists them).
     #[schema(example = "car")]
     category: String,
-    /// Who decides comes from who signed in (the history shows
-    /// `moderator:<account>`); if sent, this must name the caller's own
-    /// account.
+    /// Who decides comes from who is asking (the history shows
+    /// `moderator:<account>`). Clients from before accounts may still send
+    /// it, naming the caller's own account (400 otherwise); the document
+    /// leaves it out, as nothing needs it.
     #[serde(default)]
-    #[schema(example = "ana", max_length = 100)]
+    #[schema(ignore)]
     moderator: Option<String>,
     /// Overturn a final decision (approved or rejected) too, not only an
     /// ad in review; the submitter is emailed the new outcome.
@@ -62,11 +63,12 @@ pub struct Rejection {
         pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
     )]
     reason: Option<String>,
-    /// Who decides comes from who signed in (the history shows
-    /// `moderator:<account>`); if sent, this must name the caller's own
-    /// account.
+    /// Who decides comes from who is asking (the history shows
+    /// `moderator:<account>`). Clients from before accounts may still send
+    /// it, naming the caller's own account (400 otherwise); the document
+    /// leaves it out, as nothing needs it.
     #[serde(default)]
-    #[schema(example = "ana", max_length = 100)]
+    #[schema(ignore)]
     moderator: Option<String>,
     /// Overturn a final decision (approved or rejected) too, not only an
     /// ad in review; the submitter is emailed the new outcome.

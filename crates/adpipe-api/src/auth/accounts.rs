@@ -12,7 +12,7 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::audit::entry;
-use super::{BOOTSTRAP_NAME, Caller};
+use super::{BOOTSTRAP_NAME, Caller, json_body};
 use crate::admin::database_error;
 use crate::{ApiError, AppState, ErrorCode};
 
@@ -20,7 +20,7 @@ use crate::{ApiError, AppState, ErrorCode};
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct User {
     name: String,
-    #[schema(value_type = String, example = "moderator")]
+    #[schema(value_type = super::RoleName, example = "moderator")]
     role: String,
     disabled: bool,
     created_at_ms: i64,
@@ -47,13 +47,15 @@ pub struct Users {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    /// 1 to 64 of a-z, 0-9, `.`, `_`, `-` (lower-cased).
-    #[schema(example = "ana", min_length = 1, max_length = 64)]
+    /// 1 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or a
+    /// digit (capitals are lower-cased).
+    #[schema(example = "ana", pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     name: String,
-    #[schema(value_type = String, example = "moderator")]
+    #[schema(value_type = super::RoleName, example = "moderator")]
     role: String,
-    /// At least 12 characters; left out, one is generated and answered once.
-    #[schema(min_length = 12, max_length = 1024)]
+    /// At least 12 characters, not only spaces; left out, one is generated
+    /// and answered once.
+    #[schema(min_length = 12, max_length = 1024, pattern = r"[^\s]")]
     password: Option<String>,
 }
 
@@ -70,7 +72,7 @@ pub struct Created {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserChange {
-    #[schema(value_type = Option<String>, example = "viewer")]
+    #[schema(value_type = Option<super::RoleName>, example = "viewer")]
     role: Option<String>,
     disabled: Option<bool>,
     /// `true`: a new password is generated, answered once, and every
@@ -89,9 +91,14 @@ fn parse_role(role: &str) -> Result<Role, ApiError> {
 }
 
 fn account_name(name: &str) -> Result<String, ApiError> {
+    if name.trim() != name {
+        return Err(invalid("an account name has no spaces around it"));
+    }
     let name = adpipe_auth::valid_account_name(name).map_err(|error| invalid(error.to_string()))?;
     if name == BOOTSTRAP_NAME {
-        return Err(invalid(
+        // Taken, as it were, by the bootstrap token.
+        return Err(ApiError::new(
+            ErrorCode::AccountExists,
             "\"bootstrap\" names the bootstrap token; choose another name",
         ));
     }
@@ -148,12 +155,7 @@ pub(crate) async fn add(
     Extension(caller): Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let new: NewUser = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::new(
-            ErrorCode::InvalidJson,
-            format!("the body must be {{\"name\", \"role\", \"password\"?}}: {error}"),
-        )
-    })?;
+    let new: NewUser = json_body(&body, r#"{"name", "role", "password"?}"#)?;
     let name = account_name(&new.name)?;
     let role = parse_role(&new.role)?;
     let (password, generated) = match new.password {
@@ -224,12 +226,7 @@ pub(crate) async fn change(
     Path(name): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Created>, ApiError> {
-    let change: UserChange = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::new(
-            ErrorCode::InvalidJson,
-            format!("the body must be {{\"role\"?, \"disabled\"?, \"reset_password\"?}}: {error}"),
-        )
-    })?;
+    let change: UserChange = json_body(&body, r#"{"role"?, "disabled"?, "reset_password"?}"#)?;
     let name = name.trim().to_lowercase();
     let role = change.role.as_deref().map(parse_role).transpose()?;
     if caller.has_account() && caller.name == name && (role.is_some() || change.disabled.is_some())
@@ -338,8 +335,14 @@ pub struct Tokens {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// What it is for, e.g. `nightly-export`: 1 to 64 characters.
-    #[schema(example = "nightly-export", min_length = 1, max_length = 64)]
+    /// What it is for, e.g. `nightly-export`: 1 to 64 characters, not
+    /// only spaces, no control characters.
+    #[schema(
+        example = "nightly-export",
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     name: String,
 }
 
@@ -380,12 +383,7 @@ pub(crate) async fn add_token(
             "the bootstrap token has no account to own tokens; make an account first",
         ));
     }
-    let new: NewToken = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::new(
-            ErrorCode::InvalidJson,
-            format!("the body must be {{\"name\"}}: {error}"),
-        )
-    })?;
+    let new: NewToken = json_body(&body, r#"{"name"}"#)?;
     let name = new.name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(invalid(

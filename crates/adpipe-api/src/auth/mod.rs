@@ -78,6 +78,38 @@ impl Caller {
     }
 }
 
+/// A JSON object body as `T`: a JSON array (which serde would read
+/// field by field) or any other value is refused like a malformed one.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    shape: &str,
+) -> Result<T, ApiError> {
+    let refused = |why: String| {
+        ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("the body must be the JSON object {shape}: {why}"),
+        )
+    };
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value @ serde_json::Value::Object(_)) => {
+            serde_json::from_value(value).map_err(|error| refused(error.to_string()))
+        }
+        Ok(_) => Err(refused("it is not an object".into())),
+        Err(error) => Err(refused(error.to_string())),
+    }
+}
+
+/// The roles, as the OpenAPI document lists them.
+#[derive(utoipa::ToSchema)]
+#[schema(as = Role)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(crate) enum RoleName {
+    Viewer,
+    Moderator,
+    Admin,
+}
+
 /// Compares in time that does not depend on where the first difference is.
 fn same_secret(given: &[u8], expected: &[u8]) -> bool {
     let mut difference = given.len() ^ expected.len();

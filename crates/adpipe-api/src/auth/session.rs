@@ -42,7 +42,7 @@ pub struct SignIn {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     name: String,
-    #[schema(value_type = String, example = "moderator")]
+    #[schema(value_type = super::RoleName, example = "moderator")]
     role: &'static str,
     /// `session`, `token` or `bootstrap`.
     via: &'static str,
@@ -137,12 +137,7 @@ pub(crate) async fn sign_in(
     let body = axum::body::to_bytes(request.into_body(), 8 * 1024)
         .await
         .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "the body is too large"))?;
-    let form: SignIn = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::new(
-            ErrorCode::InvalidJson,
-            format!("the body must be {{\"name\", \"password\"}}: {error}"),
-        )
-    })?;
+    let form: SignIn = super::json_body(&body, r#"{"name", "password"}"#)?;
     let name = form.name.trim().to_lowercase();
     let name: String = name.chars().take(64).collect();
     let name_key = format!("name:{name}");
@@ -287,8 +282,8 @@ pub(crate) async fn me(Extension(caller): Extension<Caller>) -> Json<Me> {
 pub struct PasswordChange {
     #[schema(max_length = 1024)]
     current: String,
-    /// At least 12 characters.
-    #[schema(min_length = 12, max_length = 1024)]
+    /// At least 12 characters, not only spaces.
+    #[schema(min_length = 12, max_length = 1024, pattern = r"[^\s]")]
     new: String,
 }
 
@@ -320,12 +315,7 @@ pub(crate) async fn change_password(
             "the bootstrap token has no password; sign in with an account",
         ));
     }
-    let change: PasswordChange = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::new(
-            ErrorCode::InvalidJson,
-            format!("the body must be {{\"current\", \"new\"}}: {error}"),
-        )
-    })?;
+    let change: PasswordChange = super::json_body(&body, r#"{"current", "new"}"#)?;
     adpipe_auth::check_new_password(&change.new)
         .map_err(|error| ApiError::new(ErrorCode::InvalidAccount, error.to_string()))?;
     let account = state
