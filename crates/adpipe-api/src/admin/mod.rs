@@ -158,10 +158,36 @@ pub struct AdminAd {
     /// What its text said, when the policy reads texts.
     #[schema(value_type = Option<crate::schemas::TextReadingSchema>)]
     text_reading: Option<adpipe_core::policy::TextReading>,
+    /// Who is looking at it now (a claim), if anyone.
+    claim: Option<Claim>,
+    /// The submitter's appeal of its rejection, if one came.
+    appeal: Option<Appeal>,
+}
+
+/// A moderator's hold on an ad in review.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Claim {
+    /// The account holding it.
+    claimed_by: String,
+    /// When the claim runs out (milliseconds since the epoch).
+    until_ms: i64,
+}
+
+/// What the submitter wrote when appealing a rejection.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Appeal {
+    text: String,
+    at_ms: i64,
 }
 
 impl From<AdRecord> for AdminAd {
     fn from(ad: AdRecord) -> Self {
+        let claim = ad
+            .claim_at(adpipe_store::now_millis())
+            .map(|(by, until)| Claim {
+                claimed_by: by.to_owned(),
+                until_ms: until,
+            });
         Self {
             id: ad.id,
             status: ad.status.as_str(),
@@ -181,6 +207,11 @@ impl From<AdRecord> for AdminAd {
             suggestion: ad.suggestion.map(Status::as_str),
             review_since_ms: ad.review_since,
             text_reading: ad.text_reading,
+            claim,
+            appeal: ad.appealed_at.map(|at| Appeal {
+                text: ad.appeal_text.unwrap_or_default(),
+                at_ms: at,
+            }),
         }
     }
 }

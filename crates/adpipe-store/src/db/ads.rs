@@ -10,8 +10,9 @@ use super::{AdRecord, COLUMNS, Database, DbError, NewAd, now_millis, record};
 impl Database {
     pub async fn insert_ad(&self, ad: &NewAd) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT INTO ads (id, text, email, image_key, content_type, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+            "INSERT INTO ads (id, text, email, image_key, content_type, status, created_at, \
+                 appeal_secret) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)",
         )
         .bind(ad.id.to_string())
         .bind(ad.text.as_str())
@@ -19,6 +20,9 @@ impl Database {
         .bind(&ad.image_key)
         .bind(&ad.content_type)
         .bind(now_millis())
+        // The key of the appeal link its rejection email may carry: 122
+        // random bits, unlike the id (whose first bits are its time).
+        .bind(uuid::Uuid::new_v4().simple().to_string())
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -136,6 +136,26 @@ pub struct AdRecord {
     pub review_since: Option<i64>,
     /// What the ad's text said, when the policy read it.
     pub text_reading: Option<TextReading>,
+    /// The moderator looking at it (an account name), and until when; an
+    /// expired claim is no claim.
+    pub claimed_by: Option<String>,
+    pub claimed_until: Option<i64>,
+    /// The key of its appeal link (shown only in the rejection email);
+    /// `None` for ads stored before appeals existed.
+    pub appeal_secret: Option<String>,
+    /// The submitter's appeal of a rejection, and when it came.
+    pub appeal_text: Option<String>,
+    pub appealed_at: Option<i64>,
+}
+
+impl AdRecord {
+    /// Who holds it at `now`, if anyone.
+    pub fn claim_at(&self, now: i64) -> Option<(&str, i64)> {
+        match (&self.claimed_by, self.claimed_until) {
+            (Some(by), Some(until)) if until > now => Some((by.as_str(), until)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -154,7 +174,8 @@ pub fn now_millis() -> i64 {
 
 pub(super) const COLUMNS: &str = "id, text, email, image_key, content_type, status, category, tags, model, \
                        policy, reason, attempts, created_at, decided_at, notified_at, \
-                       notify_attempts, score, suggestion, review_since, text_reading";
+                       notify_attempts, score, suggestion, review_since, text_reading, \
+                       claimed_by, claimed_until, appeal_secret, appeal_text, appealed_at";
 
 impl Database {
     /// Connects (creating a SQLite file if needed) and applies migrations.
@@ -308,6 +329,11 @@ pub(super) fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
             .map(serde_json::from_str)
             .transpose()
             .map_err(|error| corrupt(error.to_string()))?,
+        claimed_by: row.try_get("claimed_by")?,
+        claimed_until: row.try_get("claimed_until")?,
+        appeal_secret: row.try_get("appeal_secret")?,
+        appeal_text: row.try_get("appeal_text")?,
+        appealed_at: row.try_get("appealed_at")?,
     })
 }
 
