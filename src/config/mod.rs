@@ -120,6 +120,8 @@ pub struct ApiSection {
     /// long after signing in whatever happens.
     pub session_idle_secs: u64,
     pub session_max_secs: u64,
+    /// Opening an ad in review holds it for its moderator this long.
+    pub claim_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -200,6 +202,7 @@ impl Default for ApiSection {
             header_read_timeout_secs: server.header_read_timeout.as_secs(),
             session_idle_secs: api.session_idle.as_secs(),
             session_max_secs: api.session_max.as_secs(),
+            claim_secs: api.claim_for.as_secs(),
         }
     }
 }
@@ -375,6 +378,7 @@ impl Config {
             max_concurrent_requests: self.api.max_concurrent_requests,
             session_idle: Duration::from_secs(self.api.session_idle_secs.max(60)),
             session_max: Duration::from_secs(self.api.session_max_secs.max(60)),
+            claim_for: Duration::from_secs(self.api.claim_secs.max(1)),
             categories: Vec::new(),
             // Checked when the configuration was loaded.
             trusted_proxies: adpipe_api::TrustedProxies::parse(&self.trusted_proxies)

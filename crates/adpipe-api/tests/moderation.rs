@@ -275,9 +275,11 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
 
     // An override turns it round; the history tells the whole story.
     let flipped = if final_status == "approved" {
-        json!({"outcome": "rejected", "reason": "Sold already", "override": true})
+        json!({"outcome": "rejected", "reason": "Sold already", "override": true,
+               "note": "NOTE-FOR-MODERATORS: seller called"})
     } else {
-        json!({"outcome": "approved", "category": "aircraft", "override": true})
+        json!({"outcome": "approved", "category": "aircraft", "override": true,
+               "note": "NOTE-FOR-MODERATORS: seller called"})
     };
     let (status, overridden) = call_as(
         http,
@@ -308,6 +310,21 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
     assert!(by[1] == "moderator:ana" || by[1] == "moderator:bo");
     assert_eq!(by[2], "moderator:cy");
     assert_eq!(history["decisions"][0]["outcome"], "in_review");
+    // The note is the moderators' alone: in the history, not on the
+    // public page nor in the site's webhook (queued or not).
+    assert_eq!(
+        history["decisions"][2]["note"],
+        "NOTE-FOR-MODERATORS: seller called"
+    );
+    let public = http
+        .get(format!("{}/ads/{id}", app.base))
+        .send()
+        .await
+        .expect("public GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(!public.contains("NOTE-FOR-MODERATORS"), "{public}");
     assert!(
         history["decisions"][2]["at"]
             .as_str()
@@ -433,4 +450,84 @@ async fn pages_of_the_queue_are_bounded_as_documented() {
     )
     .await;
     assert_eq!(status, 400);
+}
+
+/// Claims: the first moderator to open an ad holds it; the second is told
+/// who does, cannot decide it, and gets it once it is released.
+#[tokio::test]
+async fn two_moderators_never_work_on_the_same_ad() {
+    let (app, http) = start().await;
+    let http = &http;
+    let id = in_review(&app, http, "claims@example.com").await;
+    let ana = account_token(&app, http, TOKEN, "ana", "moderator").await;
+    let bo = account_token(&app, http, TOKEN, "bo", "moderator").await;
+    let claim = format!("{}/admin/ads/{id}/claim", app.base);
+    let (status, held) = call_as(http, &ana, reqwest::Method::POST, claim.clone(), None).await;
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(held["claimed_by"], "ana");
+    assert!(held["until"].as_str().expect("until").ends_with('Z'));
+    let (status, refused) = call_as(http, &bo, reqwest::Method::POST, claim.clone(), None).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("claimed"))
+    );
+    // The queue shows who is on it.
+    let (_, queue) = call_as(
+        http,
+        &bo,
+        reqwest::Method::GET,
+        format!("{}/admin/reviews", app.base),
+        None,
+    )
+    .await;
+    assert_eq!(queue["ads"][0]["claim"]["claimed_by"], "ana", "{queue}");
+    // Bo cannot decide it while Ana holds it.
+    let decide = format!("{}/admin/ads/{id}/decision", app.base);
+    let (status, refused) = call_as(
+        http,
+        &bo,
+        reqwest::Method::POST,
+        decide.clone(),
+        Some(json!({"outcome": "rejected", "reason": "Sold"})),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("claimed"))
+    );
+    // Released, it is Bo's to take and decide.
+    let (status, _) = call_as(http, &ana, reqwest::Method::DELETE, claim.clone(), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = call_as(http, &bo, reqwest::Method::POST, claim.clone(), None).await;
+    assert_eq!(status, 200);
+    let (status, decided) = call_as(
+        http,
+        &bo,
+        reqwest::Method::POST,
+        decide,
+        Some(json!({"outcome": "rejected", "reason": "Sold"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["claim"], Value::Null, "a decision ends the claim");
+    let (status, closed) = call_as(http, &ana, reqwest::Method::POST, claim, None).await;
+    assert_eq!(
+        (status, closed["error"]["code"].as_str()),
+        (409, Some("not_in_review"))
+    );
+    // The audit log has both claims and the release.
+    let audit: Value = http
+        .get(format!("{}/admin/audit?action=ad.claimed", app.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("audit")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        audit["entries"].as_array().map(Vec::len),
+        Some(2),
+        "{audit}"
+    );
 }

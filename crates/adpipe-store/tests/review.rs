@@ -68,6 +68,7 @@ fn approve(name: &str) -> Moderation<'_> {
         reason: None,
         moderator: name,
         overrides: false,
+        note: None,
     }
 }
 
@@ -131,6 +132,7 @@ async fn review_story(db: &Database, url: &str) {
         reason: Some("Not a vehicle"),
         moderator: "bo",
         overrides: false,
+        note: None,
     };
     let (first, second) = tokio::join!(
         db.record_moderation(id, &by_ana),
@@ -183,6 +185,7 @@ async fn review_story(db: &Database, url: &str) {
                 reason: Some("Sold elsewhere"),
                 moderator: "dee",
                 overrides: true,
+                note: Some("Seller asked us to take it down"),
             },
         )
         .await
@@ -209,6 +212,12 @@ async fn review_story(db: &Database, url: &str) {
     assert_eq!(history[0].model.as_deref(), Some("efficientnet-lite0"));
     assert_eq!(history[2].outcome, Status::Rejected);
     assert_eq!(history[2].score, None);
+    assert_eq!(
+        history[2].note.as_deref(),
+        Some("Seller asked us to take it down"),
+        "the note is kept for moderators"
+    );
+    assert_eq!(history[1].note, None);
 
     // Append-only: neither an update nor a delete of a row gets through.
     let mut raw = sqlx::AnyConnection::connect(url).await.expect("raw");
@@ -338,6 +347,68 @@ async fn webhook_story(db: &Database) {
     assert_eq!(db.webhooks_undelivered().await.expect("count"), 0);
 }
 
+/// Two moderators and one ad: the first to open it holds it, the other
+/// is told who does and cannot decide it; the claim ends when it runs out,
+/// when it is released, or with the decision.
+async fn claims_story(db: &Database) {
+    use adpipe_store::ClaimOutcome;
+    let id = judged(db, "claims@example.com", &in_review()).await;
+    let ten_minutes = Duration::from_secs(600);
+    let Ok(ClaimOutcome::Held { until }) = db.claim_review(id, "ana", ten_minutes).await else {
+        panic!("ana claims a free ad");
+    };
+    assert!(until > adpipe_store::now_millis());
+    assert_eq!(
+        db.claim_review(id, "bo", ten_minutes).await.expect("claim"),
+        ClaimOutcome::HeldByOther {
+            by: "ana".into(),
+            until
+        }
+    );
+    let ad = db.get_ad(id).await.expect("get").expect("ad");
+    assert_eq!(
+        ad.claim_at(adpipe_store::now_millis()),
+        Some(("ana", until))
+    );
+    // Bo cannot decide what Ana holds.
+    let refused = db.record_moderation(id, &approve("bo")).await.expect("bo");
+    assert!(
+        matches!(&refused, Moderated::Claimed { by, .. } if by == "ana"),
+        "{refused:?}"
+    );
+    // Released (only by its holder, or by an admin), then Bo's.
+    assert!(!db.release_claim(id, "bo", false).await.expect("release"));
+    assert!(db.release_claim(id, "ana", false).await.expect("release"));
+    assert!(matches!(
+        db.claim_review(id, "bo", Duration::from_millis(30)).await,
+        Ok(ClaimOutcome::Held { .. })
+    ));
+    // Run out: Ana's again, and her decision ends her claim.
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert!(matches!(
+        db.claim_review(id, "ana", ten_minutes).await,
+        Ok(ClaimOutcome::Held { .. })
+    ));
+    let decided = db
+        .record_moderation(id, &approve("ana"))
+        .await
+        .expect("ana");
+    let Moderated::Decided { ad, .. } = decided else {
+        panic!("ana decides what she holds: {decided:?}");
+    };
+    assert_eq!((ad.claimed_by, ad.claimed_until), (None, None));
+    assert_eq!(
+        db.claim_review(id, "bo", ten_minutes).await.expect("claim"),
+        ClaimOutcome::NotInReview(Status::Approved)
+    );
+    assert_eq!(
+        db.claim_review(AdId::new(), "bo", ten_minutes)
+            .await
+            .expect("claim"),
+        ClaimOutcome::NotFound
+    );
+}
+
 #[tokio::test]
 async fn review_on_sqlite() {
     let dir = std::env::temp_dir().join(format!("adpipe-review-{}", AdId::new()));
@@ -346,6 +417,7 @@ async fn review_on_sqlite() {
     let db = Database::connect(&url, 4).await.expect("sqlite");
     review_story(&db, &url).await;
     webhook_story(&db).await;
+    claims_story(&db).await;
     db.close().await;
     std::fs::remove_dir_all(dir).ok();
 }
@@ -356,6 +428,7 @@ async fn review_on_postgres() {
     let db = Database::connect(&url, 4).await.expect("postgres");
     review_story(&db, &url).await;
     webhook_story(&db).await;
+    claims_story(&db).await;
     db.close().await;
     support::drop_postgres(admin, &name).await;
 }

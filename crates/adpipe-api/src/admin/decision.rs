@@ -39,6 +39,17 @@ pub struct Approval {
     #[serde(default)]
     #[schema(ignore)]
     moderator: Option<String>,
+    /// For moderators only: kept in the history and shown in the
+    /// console, never sent to the submitter, the site's webhook or the
+    /// public page. At most 1000 characters, no control characters but
+    /// line breaks and tabs; empty or absent: no note.
+    #[serde(default)]
+    #[schema(
+        nullable,
+        max_length = 1000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
+    note: Option<String>,
     /// Overturn a final decision (approved or rejected) too, not only an
     /// ad in review; the submitter is emailed the new outcome.
     #[serde(default, rename = "override")]
@@ -70,6 +81,17 @@ pub struct Rejection {
     #[serde(default)]
     #[schema(ignore)]
     moderator: Option<String>,
+    /// For moderators only: kept in the history and shown in the
+    /// console, never sent to the submitter, the site's webhook or the
+    /// public page. At most 1000 characters, no control characters but
+    /// line breaks and tabs; empty or absent: no note.
+    #[serde(default)]
+    #[schema(
+        nullable,
+        max_length = 1000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
+    note: Option<String>,
     /// Overturn a final decision (approved or rejected) too, not only an
     /// ad in review; the submitter is emailed the new outcome.
     #[serde(default, rename = "override")]
@@ -104,6 +126,19 @@ fn moderator_name<'a>(named: Option<&str>, caller: &'a str) -> Result<&'a str, A
              who signed in"
         ))),
     }
+}
+
+/// The note as kept: trimmed, `None` when empty.
+fn checked_note(note: Option<&str>) -> Result<Option<&str>, ApiError> {
+    let note = note.unwrap_or_default();
+    if note.chars().count() > MAX_REASON_CHARS || has_control(note) {
+        return Err(invalid(
+            "note must be at most 1000 characters, without control characters but line breaks \
+             and tabs",
+        ));
+    }
+    let note = note.trim();
+    Ok((!note.is_empty()).then_some(note))
 }
 
 /// Checks a decision against the policy; the moderation to record.
@@ -142,6 +177,7 @@ pub(super) fn checked<'a>(
                 reason: None,
                 moderator,
                 overrides: approval.overrides,
+                note: checked_note(approval.note.as_deref())?,
             })
         }
         DecisionRequest::Rejected(rejection) => {
@@ -174,6 +210,7 @@ pub(super) fn checked<'a>(
                 }),
                 moderator,
                 overrides: rejection.overrides,
+                note: checked_note(rejection.note.as_deref())?,
             })
         }
     }

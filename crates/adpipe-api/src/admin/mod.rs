@@ -5,6 +5,7 @@
 //! caller (a session, an account's token or the bootstrap token) and each
 //! route needs a permission of the caller's role.
 
+pub(crate) mod claims;
 mod decision;
 pub(crate) mod moderation;
 
@@ -46,6 +47,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/admin/ads/{id}/review",
             routing::post(review).route_layer(may(Permission::Retag)),
+        )
+        .route(
+            "/admin/ads/{id}/claim",
+            routing::post(claims::claim)
+                .delete(claims::release)
+                .route_layer(may(Permission::Decide)),
         )
         .route(
             "/admin/ads/{id}/decision",
@@ -180,14 +187,28 @@ pub struct Appeal {
     at_ms: i64,
 }
 
+impl Claim {
+    pub(crate) fn of(ad: &AdRecord, now: i64) -> Option<Self> {
+        ad.claim_at(now).map(|(by, until)| Claim {
+            claimed_by: by.to_owned(),
+            until_ms: until,
+        })
+    }
+}
+
+impl Appeal {
+    pub(crate) fn of(ad: &AdRecord) -> Option<Self> {
+        ad.appealed_at.map(|at| Appeal {
+            text: ad.appeal_text.clone().unwrap_or_default(),
+            at_ms: at,
+        })
+    }
+}
+
 impl From<AdRecord> for AdminAd {
     fn from(ad: AdRecord) -> Self {
-        let claim = ad
-            .claim_at(adpipe_store::now_millis())
-            .map(|(by, until)| Claim {
-                claimed_by: by.to_owned(),
-                until_ms: until,
-            });
+        let claim = Claim::of(&ad, adpipe_store::now_millis());
+        let appeal = Appeal::of(&ad);
         Self {
             id: ad.id,
             status: ad.status.as_str(),
@@ -208,10 +229,7 @@ impl From<AdRecord> for AdminAd {
             review_since_ms: ad.review_since,
             text_reading: ad.text_reading,
             claim,
-            appeal: ad.appealed_at.map(|at| Appeal {
-                text: ad.appeal_text.unwrap_or_default(),
-                at_ms: at,
-            }),
+            appeal,
         }
     }
 }

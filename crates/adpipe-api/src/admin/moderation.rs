@@ -60,6 +60,10 @@ pub struct ReviewItem {
     /// What its text said, when the policy reads texts.
     #[schema(value_type = Option<crate::schemas::TextReadingSchema>)]
     text_reading: Option<TextReading>,
+    /// Who is looking at it now (a claim), if anyone: "next" skips it.
+    claim: Option<super::Claim>,
+    /// The submitter's appeal, when the ad is back in review because of one.
+    appeal: Option<super::Appeal>,
 }
 
 /// One page of the review queue, oldest first.
@@ -108,6 +112,8 @@ pub(crate) async fn reviews(
     let ads = ads
         .into_iter()
         .map(|ad| ReviewItem {
+            claim: super::Claim::of(&ad, now),
+            appeal: super::Appeal::of(&ad),
             id: ad.id,
             image_url: format!("/admin/ads/{}/image", ad.id),
             waiting_s: (now - ad.review_since.unwrap_or(ad.created_at)).max(0) / 1000,
@@ -147,7 +153,8 @@ pub(crate) async fn reviews(
         (status = 400, description = "`invalid_id`, `invalid_decision`, `unknown_category`, `invalid_json`.", body = crate::error::Body),
         (status = 401, description = "Missing or wrong bearer token: `unauthorized`.", body = crate::error::Body),
         (status = 404, description = "`not_found`.", body = crate::error::Body),
-        (status = 409, description = "`not_in_review`: the ad is not waiting for a person (a colleague decided it first, or it was never sent to review); `override` overturns a final decision.", body = crate::error::Body),
+        (status = 403, description = "`forbidden`: the caller's role does not decide; `cross_site_request`.", body = crate::error::Body),
+        (status = 409, description = "`not_in_review`: the ad is not waiting for a person (a colleague decided it first, or it was never sent to review); `override` overturns a final decision. `claimed`: another moderator holds it.", body = crate::error::Body),
         (status = 503, description = "`database_unavailable`.", body = crate::error::Body),
     )
 )]
@@ -211,6 +218,7 @@ pub(crate) async fn decide(
                 )
             },
         )),
+        Moderated::Claimed { by, until } => Err(super::claims::held_by_other(id, &by, until)),
         Moderated::NotFound => Err(ApiError::not_found(format!("there is no ad with ID {id}"))),
     }
 }
@@ -231,6 +239,8 @@ pub struct HistoryItem {
     reason: Option<String>,
     model: Option<String>,
     policy: Option<String>,
+    /// A moderator's internal note (never shown to the submitter).
+    note: Option<String>,
 }
 
 impl From<HistoryEntry> for HistoryItem {
@@ -245,6 +255,7 @@ impl From<HistoryEntry> for HistoryItem {
             reason: entry.reason,
             model: entry.model,
             policy: entry.policy,
+            note: entry.note,
         }
     }
 }

@@ -68,6 +68,7 @@ fn model_entry<'a>(id: AdId, decision: &'a Decision, by: &'a DecidedBy, at: i64)
         reason: decision.reason.as_deref(),
         model: Some(&by.model),
         policy: Some(&by.policy),
+        note: None,
     }
 }
 
@@ -114,6 +115,8 @@ impl Database {
     /// carries the new outcome, and a second one would be a duplicate. An
     /// ad that was in review has never been emailed: its final outcome is
     /// always due. One sent to review waits for a person, email held.
+    /// An appealed ad in review is the submitter's request for a person:
+    /// the model never answers it (false, nothing written).
     pub async fn record_redecision(
         &self,
         seen: &AdRecord,
@@ -144,7 +147,8 @@ impl Database {
         };
         let sql = format!(
             "UPDATE ads SET {DECISION_COLUMNS} {notify} \
-             WHERE id = $12 AND status = $13 AND decided_at {same} $14"
+             WHERE id = $12 AND status = $13 AND decided_at {same} $14 \
+             AND NOT (status = 'in_review' AND appealed_at IS NOT NULL)"
         );
         let mut tx = self.pool.begin().await?;
         let result = bind_decision(sqlx::query(&sql), decision, tags, by, decided_at)

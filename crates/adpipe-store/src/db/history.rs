@@ -22,6 +22,9 @@ pub struct HistoryEntry {
     pub reason: Option<String>,
     pub model: Option<String>,
     pub policy: Option<String>,
+    /// A moderator's internal note: for moderators only, never sent to
+    /// the submitter or the site.
+    pub note: Option<String>,
 }
 
 /// A history row about to be written.
@@ -35,6 +38,7 @@ pub(super) struct Entry<'a> {
     pub reason: Option<&'a str>,
     pub model: Option<&'a str>,
     pub policy: Option<&'a str>,
+    pub note: Option<&'a str>,
 }
 
 impl Database {
@@ -50,9 +54,11 @@ impl Database {
         // `Any` driver binds a NULL double as a PostgreSQL `real`, and the
         // statement, cached with that type, then refuses the next score.
         const WITH_SCORE: &str = "INSERT INTO decisions (ad_id, at, decided_by, outcome, \
-             category, reason, model, policy, score) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+             category, reason, model, policy, note, score) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
         const WITHOUT_SCORE: &str = "INSERT INTO decisions (ad_id, at, decided_by, outcome, \
-             category, reason, model, policy, score) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)";
+             category, reason, model, policy, note, score) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)";
         let query = sqlx::query(if entry.score.is_some() {
             WITH_SCORE
         } else {
@@ -65,7 +71,8 @@ impl Database {
         .bind(entry.category)
         .bind(entry.reason)
         .bind(entry.model)
-        .bind(entry.policy);
+        .bind(entry.policy)
+        .bind(entry.note);
         let query = match entry.score {
             Some(score) => query.bind(score),
             None => query,
@@ -80,7 +87,7 @@ impl Database {
     /// An ad's decisions, oldest first (empty for an unknown ad).
     pub async fn history(&self, id: AdId) -> Result<Vec<HistoryEntry>, DbError> {
         let rows = sqlx::query(
-            "SELECT at, decided_by, outcome, category, score, reason, model, policy \
+            "SELECT at, decided_by, outcome, category, score, reason, model, policy, note \
              FROM decisions WHERE ad_id = $1 ORDER BY seq",
         )
         .bind(id.to_string())
@@ -101,6 +108,7 @@ impl Database {
                     reason: row.try_get("reason")?,
                     model: row.try_get("model")?,
                     policy: row.try_get("policy")?,
+                    note: row.try_get("note")?,
                 })
             })
             .collect()

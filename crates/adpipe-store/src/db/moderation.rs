@@ -15,10 +15,14 @@ pub struct Moderation<'a> {
     pub outcome: Status,
     pub category: Option<&'a str>,
     pub reason: Option<&'a str>,
+    /// The account deciding.
     pub moderator: &'a str,
     /// Also overturns a final decision (approved or rejected), not only
     /// an ad in review.
     pub overrides: bool,
+    /// For moderators only (the history keeps it; never the submitter's
+    /// email, a webhook or the public page).
+    pub note: Option<&'a str>,
 }
 
 /// What became of a moderator's decision.
@@ -33,6 +37,11 @@ pub enum Moderated {
     },
     /// The ad is not (or no longer) open to this decision: its status now.
     Refused(Status),
+    /// Another moderator holds the ad (a claim) until `until`.
+    Claimed {
+        by: String,
+        until: i64,
+    },
     NotFound,
 }
 
@@ -92,8 +101,10 @@ impl Database {
              review_since = NULL, lease_until = NULL, \
              decided_at = CASE WHEN decided_at IS NOT NULL AND decided_at >= $4 \
                  THEN decided_at + 1 ELSE $4 END, \
-             notified_at = NULL, notify_attempts = 0, notify_after = $4 \
+             notified_at = NULL, notify_attempts = 0, notify_after = $4, \
+             claimed_by = NULL, claimed_until = NULL \
              WHERE id = $5 AND status IN {open} \
+             AND (claimed_by IS NULL OR claimed_until <= $4 OR claimed_by = $6) \
              RETURNING {COLUMNS}"
         ))
         .bind(moderation.outcome.as_str())
@@ -101,12 +112,23 @@ impl Database {
         .bind(moderation.reason)
         .bind(now)
         .bind(id.to_string())
+        .bind(moderation.moderator)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
             drop(tx);
             return Ok(match self.get_ad(id).await? {
-                Some(ad) => Moderated::Refused(ad.status),
+                Some(ad) => match ad.claim_at(now_millis()) {
+                    Some((by, until))
+                        if by != moderation.moderator && ad.status == Status::InReview =>
+                    {
+                        Moderated::Claimed {
+                            by: by.to_owned(),
+                            until,
+                        }
+                    }
+                    _ => Moderated::Refused(ad.status),
+                },
                 None => Moderated::NotFound,
             });
         };
@@ -121,6 +143,7 @@ impl Database {
             reason: moderation.reason,
             model: None,
             policy: None,
+            note: moderation.note,
         };
         self.append(&mut tx, &entry, true).await?;
         tx.commit().await?;
@@ -132,5 +155,87 @@ impl Database {
             ad: Box::new(ad),
             waited_ms,
         })
+    }
+}
+
+/// What became of a moderator's claim on an ad.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimOutcome {
+    /// Held by the caller until `until` (milliseconds since the epoch).
+    Held {
+        until: i64,
+    },
+    /// Someone else holds it until `until`.
+    HeldByOther {
+        by: String,
+        until: i64,
+    },
+    /// Only an ad in review can be claimed: its status now.
+    NotInReview(Status),
+    NotFound,
+}
+
+impl Database {
+    /// Claims an ad in review for `moderator` for `hold` (again, if it is
+    /// theirs already): one conditional update, so of two moderators
+    /// opening the same ad at once, one holds it and the other is told
+    /// who does.
+    pub async fn claim_review(
+        &self,
+        id: AdId,
+        moderator: &str,
+        hold: std::time::Duration,
+    ) -> Result<ClaimOutcome, DbError> {
+        let now = now_millis();
+        let until = now + i64::try_from(hold.as_millis()).unwrap_or(i64::MAX / 2);
+        let claimed = sqlx::query(
+            "UPDATE ads SET claimed_by = $1, claimed_until = $2 \
+             WHERE id = $3 AND status = 'in_review' \
+             AND (claimed_by IS NULL OR claimed_until <= $4 OR claimed_by = $1)",
+        )
+        .bind(moderator)
+        .bind(until)
+        .bind(id.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if claimed.rows_affected() == 1 {
+            return Ok(ClaimOutcome::Held { until });
+        }
+        Ok(match self.get_ad(id).await? {
+            None => ClaimOutcome::NotFound,
+            Some(ad) if ad.status != Status::InReview => ClaimOutcome::NotInReview(ad.status),
+            Some(ad) => match ad.claim_at(now_millis()) {
+                Some((by, until)) => ClaimOutcome::HeldByOther {
+                    by: by.to_owned(),
+                    until,
+                },
+                // Released between the two statements: the caller may
+                // simply try again.
+                None => ClaimOutcome::NotInReview(ad.status),
+            },
+        })
+    }
+
+    /// Lets go of a claim: the holder's own, or (`anyone`) whoever holds
+    /// it. Whether there was one to let go of.
+    pub async fn release_claim(
+        &self,
+        id: AdId,
+        moderator: &str,
+        anyone: bool,
+    ) -> Result<bool, DbError> {
+        let released = sqlx::query(
+            "UPDATE ads SET claimed_by = NULL, claimed_until = NULL \
+             WHERE id = $1 AND claimed_by IS NOT NULL AND claimed_until > $2 \
+             AND (claimed_by = $3 OR $4)",
+        )
+        .bind(id.to_string())
+        .bind(now_millis())
+        .bind(moderator)
+        .bind(anyone)
+        .execute(&self.pool)
+        .await?;
+        Ok(released.rows_affected() == 1)
     }
 }
