@@ -3,14 +3,16 @@
 //! user picks a photo (and sees its preview), sends an ad that the API
 //! refuses and reads why next to the form, sends it right and watches it
 //! go from pending to approved with its category and image, reloads the
-//! page's link to it, looks it up by id, and reads the API docs.
+//! page's link to it, looks it up by id, appeals a rejected ad from the
+//! link of its rejection email, and reads the API docs.
 //! Screenshots land in target/web-page/.
 //!
 //! Needs chromium and chromedriver (`scripts/install-chromium.sh`; their
 //! paths from `ADPIPE_TEST_CHROMIUM` and `ADPIPE_TEST_CHROMEDRIVER`,
 //! /usr/bin/chromium and /usr/bin/chromedriver by default; see
-//! tests/support/browser.rs). The decision email goes to 127.0.0.1:1025 as
-//! usual; the test does not read it (tests/pipeline.rs does).
+//! tests/support/browser.rs). The decision emails go to 127.0.0.1:1025 as
+//! usual; the test reads the rejection's (its appeal link) from the
+//! catcher's API on 127.0.0.1:1080.
 
 mod support;
 
@@ -23,7 +25,7 @@ use support::browser::{
     Chromedriver, STEP_TIMEOUT, assert_nothing_from_elsewhere, browser_binaries, holds,
     open_browser, run, screenshot, text_of, until,
 };
-use support::{Api, DECISION_TIMEOUT, Deployment, Processes, fixture};
+use support::{Api, Catcher, DECISION_TIMEOUT, Deployment, Processes, fixture};
 
 /// The whole story, browser start included, or the test fails.
 const TEST_TIMEOUT: Duration = Duration::from_secs(300);
@@ -271,6 +273,8 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     let url = client.current_url().await.expect("url");
     assert_eq!(url.query(), Some(format!("id={id}").as_str()), "{url}");
 
+    appeal_from_the_email(&client, &api, &run_id, shots).await;
+
     // The API docs, rendered from /openapi.json by Swagger UI: every
     // operation in it.
     let openapi = api
@@ -356,4 +360,78 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
 
     client.close().await.expect("close the browser");
     drop(driver);
+}
+
+/// A rejected ad's one appeal: the link of its rejection email opens the
+/// form; the page takes the secret out of the address, sends the appeal
+/// and confirms it; the ad is back in review.
+async fn appeal_from_the_email(client: &fantoccini::Client, api: &Api, run_id: &str, shots: &Path) {
+    let email = format!("appeal-{}@example.com", &run_id[16..]);
+    let (code, _, body) = api
+        .submit(
+            "A cat from the browser",
+            &email,
+            &fixture("other/cat_chelsea.png"),
+        )
+        .await;
+    assert_eq!(code, 202, "{body}");
+    let id = body["id"].as_str().expect("id").to_owned();
+    let (_, decided) = api.until_decided(&id).await;
+    assert_eq!(decided["status"], "rejected", "{decided}");
+    let (_, plain) = Catcher::new().only_email_to(&email).await;
+    let link = plain
+        .split_whitespace()
+        .find(|word| word.contains("&appeal="))
+        .unwrap_or_else(|| panic!("no appeal link in:\n{plain}"));
+    client.goto(link).await.expect("open the appeal link");
+    until(
+        client,
+        "the appeal form of the rejected ad",
+        STEP_TIMEOUT,
+        "return document.getElementById('status-badge').dataset.status === 'rejected'
+             && !document.getElementById('appeal-form').hidden;",
+    )
+    .await;
+    let url = client.current_url().await.expect("url");
+    assert_eq!(
+        url.query(),
+        Some(format!("id={id}").as_str()),
+        "the address no longer holds the secret"
+    );
+    client
+        .find(Locator::Css("#appeal-text"))
+        .await
+        .expect("appeal text")
+        .send_keys("It is a toy car. Please look again.")
+        .await
+        .expect("type the appeal");
+    screenshot(client, shots, "appeal-form.png").await;
+    client
+        .find(Locator::Css("#appeal-button"))
+        .await
+        .expect("appeal button")
+        .click()
+        .await
+        .expect("send the appeal");
+    let done = until(
+        client,
+        "the appeal's confirmation",
+        STEP_TIMEOUT,
+        "const done = document.getElementById('appeal-done');
+         return !done.hidden && document.getElementById('appeal-form').hidden && done.innerText;",
+    )
+    .await;
+    assert!(
+        done.as_str().unwrap_or_default().contains("Appeal sent"),
+        "{done}"
+    );
+    until(
+        client,
+        "the ad back in review",
+        STEP_TIMEOUT,
+        "return document.getElementById('status-badge').dataset.status === 'in_review'
+             && document.getElementById('status-message').textContent === 'Your appeal is being reviewed';",
+    )
+    .await;
+    screenshot(client, shots, "appealed.png").await;
 }

@@ -2,14 +2,17 @@
 // status, the decision), asking the API for its status until it is
 // decided, and the page's address (/?id=…), which always names it. The
 // form (app-submit.js) and the lookup (app-lookup.js) hand ads to watch();
-// the entry point (app.js) follows the address.
+// the entry point (app.js) follows the address. A rejected ad's appeal
+// (app-appeal.js) shows in the panel.
 
 import { $, ApiError, errorParts, fetchJson, node } from "./dom.js";
+import { hideAppeal, showAppeal } from "./app-appeal.js";
 
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 15000;
 const LABELS = {
   pending: "Pending",
+  in_review: "In review",
   approved: "Approved",
   rejected: "Rejected",
   failed: "Failed",
@@ -51,6 +54,12 @@ const watcher = {
 
 function clock(date) {
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+// What the check found, for an ad no longer pending.
+function settled(status) {
+  const what = status === "in_review" ? "Waiting for a person" : "Decided";
+  return what + "; checked at " + clock(new Date()) + ".";
 }
 
 function pageUrl(id) {
@@ -106,6 +115,7 @@ function resetResult() {
   el.adImageCaption.textContent = "";
   el.copyFeedback.textContent = "";
   el.statusBox.hidden = false;
+  hideAppeal();
 }
 
 // Follows the ad `id`: the address names it (a new history entry when
@@ -128,7 +138,7 @@ export function watch(id, options) {
   if (initial) {
     render(initial);
     if (initial.status === "pending") schedule(nextDelay());
-    else el.pollInfo.textContent = "Decided; checked at " + clock(new Date()) + ".";
+    else el.pollInfo.textContent = settled(initial.status);
   } else {
     el.statusMessage.textContent = "Checking the status…";
     poll();
@@ -173,7 +183,7 @@ async function poll() {
     el.pollError.hidden = true;
     render(answer);
     if (answer.status === "pending") schedule(nextDelay());
-    else el.pollInfo.textContent = "Decided; checked at " + clock(new Date()) + ".";
+    else el.pollInfo.textContent = settled(answer.status);
   } catch (error) {
     if (generation !== watcher.generation || (error && error.name === "AbortError")) return;
     if (!(error instanceof ApiError)) throw error;
@@ -181,6 +191,7 @@ async function poll() {
       // No such ad (any more): asking again will not change that.
       el.approved.hidden = true;
       el.reason.hidden = true;
+      hideAppeal();
       el.pollInfo.textContent = "";
       showPollError(error, false, 0);
       watcher.status = null;
@@ -220,6 +231,7 @@ function render(ad) {
   } else {
     el.reason.hidden = true;
   }
+  showAppeal(ad, ad.id || watcher.id);
 
   if (status !== "approved") {
     el.approved.hidden = true;
@@ -272,14 +284,17 @@ async function copyLink() {
   }
 }
 
+// Checks the followed ad's status now (after its appeal, say).
+export function refresh() {
+  if (!watcher.id) return;
+  watcher.delay = FIRST_DELAY_MS;
+  poll();
+}
+
 // The panel's buttons, and a check as soon as a tab that was in the
 // background (where checks pause) is shown again.
 export function setUpStatus() {
-  el.checkNow.addEventListener("click", () => {
-    if (!watcher.id) return;
-    watcher.delay = FIRST_DELAY_MS;
-    poll();
-  });
+  el.checkNow.addEventListener("click", refresh);
   el.copyButton.addEventListener("click", copyLink);
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && watcher.waitingForVisible) poll();

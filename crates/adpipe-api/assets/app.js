@@ -10,13 +10,15 @@
 //   app-submit.js  the form: checks, the photo's preview, sending
 //   app-status.js  the ad being followed: its status until decided, the decision
 //   app-lookup.js  looking an ad up by id
+//   app-appeal.js  a rejected ad's one appeal, from the rejection email's link
 //
 // A module runs once the page is parsed (like a deferred script), so the
 // elements are all there when these files look them up.
 
 import { UUID } from "./dom.js";
+import { holdSecret, setUpAppeal } from "./app-appeal.js";
 import { setUpLookup } from "./app-lookup.js";
-import { setUpStatus, stopShowing, watch } from "./app-status.js";
+import { refresh, setUpStatus, stopShowing, watch } from "./app-status.js";
 import { setUpSubmitForm } from "./app-submit.js";
 
 // The ad the address names: /?id=…, or a link with the id after the #.
@@ -30,6 +32,10 @@ function idFromLocation() {
 
 function fromLocation() {
   const id = idFromLocation();
+  // The rejection email's appeal link: /?id=…&appeal=SECRET. Held in
+  // memory; following the ad takes it out of the address.
+  const secret = new URLSearchParams(window.location.search).get("appeal");
+  if (id && secret !== null) holdSecret(id, secret.trim());
   if (id) watch(id, { push: false });
   else stopShowing();
 }
@@ -37,6 +43,7 @@ function fromLocation() {
 setUpSubmitForm();
 setUpLookup();
 setUpStatus();
+setUpAppeal(refresh);
 window.addEventListener("popstate", fromLocation);
 
 // A reload, or a link to an ad (/?id=… or /#…), resumes watching it.

@@ -4,6 +4,7 @@
 //! enqueues, so it stays fast however slow the model is.
 
 mod admin;
+mod appeal;
 mod auth;
 mod client;
 mod error;
@@ -52,6 +53,8 @@ pub struct ApiConfig {
     pub session_idle: Duration,
     /// ...and this long after signing in, whatever happens.
     pub session_max: Duration,
+    /// How long opening an ad in review holds it for its moderator.
+    pub claim_for: Duration,
     /// Submissions per minute and client address (0: no limit), and how
     /// many may come at once.
     pub rate_limit_per_minute: u32,
@@ -75,6 +78,7 @@ impl Default for ApiConfig {
             admin_token: None,
             session_idle: Duration::from_secs(60 * 60),
             session_max: Duration::from_secs(12 * 60 * 60),
+            claim_for: Duration::from_secs(10 * 60),
             // What `adpipe serve` runs with: generous for a person, a brake
             // on a script.
             rate_limit_per_minute: 120,
@@ -148,9 +152,15 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         limits::rate_limit,
     ));
+    // Appeals are limited like submissions, from the same buckets.
+    let appeal = post(appeal::appeal).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        limits::rate_limit,
+    ));
     let mut router = Router::new()
         .route("/ads", submit)
         .route("/ads/{id}", get(status::status))
+        .route("/ads/{id}/appeal", appeal)
         .route("/ads/{id}/image", get(status::image))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

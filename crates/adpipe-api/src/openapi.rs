@@ -22,6 +22,7 @@ use crate::error::{Body as ErrorBody, schema::ErrorCode};
     paths(
         crate::submit::submit,
         crate::status::status,
+        crate::appeal::appeal,
         crate::status::image,
         crate::admin::list,
         crate::admin::get,
@@ -29,6 +30,8 @@ use crate::error::{Body as ErrorBody, schema::ErrorCode};
         crate::admin::delete,
         crate::admin::moderation::reviews,
         crate::admin::moderation::decide,
+        crate::admin::claims::claim,
+        crate::admin::claims::release,
         crate::admin::moderation::history,
         crate::admin::moderation::image,
         crate::auth::session::sign_in,

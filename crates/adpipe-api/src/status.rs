@@ -22,8 +22,8 @@ pub struct AdStatus {
     #[schema(value_type = crate::schemas::StatusName)]
     pub status: &'static str,
     /// For people: "Your ad is in the review queue", "A person is checking
-    /// your ad", "Your ad was not approved", "Your ad was approved", "Your
-    /// ad could not be processed".
+    /// your ad", "Your appeal is being reviewed", "Your ad was not
+    /// approved", "Your ad was approved", "Your ad could not be processed".
     pub message: String,
     /// Why a rejected or failed ad was not approved.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,6 +41,15 @@ pub struct AdStatus {
     /// Approved ads: absolute link to the image.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// Where its appeal stands: `open` (rejected; the rejection email
+    /// holds the link to appeal, once), `pending` (a person is looking
+    /// again), `answered` (the answer was emailed). Absent when appeals do
+    /// not concern the ad. The link's secret is never shown here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appeal: Option<crate::appeal::AppealState>,
+    /// For people: what `appeal` means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appeal_message: Option<String>,
 }
 
 pub(crate) fn parse_id(text: &str) -> Result<AdId, ApiError> {
@@ -74,7 +83,7 @@ pub(crate) async fn find(state: &AppState, id: AdId) -> Result<AdRecord, ApiErro
     tag = "ads",
     params(("id" = String, Path, format = Uuid, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The ad id (a UUID) from `POST /ads`")),
     responses(
-        (status = 200, description = "Pending, in review (a person decides), approved, rejected or failed.", body = AdStatus),
+        (status = 200, description = "Pending, in review (a person decides), approved, rejected or failed; with `appeal` where a rejection may be, or was, appealed.", body = AdStatus),
         (status = 400, description = "Not a UUID: `invalid_id`.", body = crate::error::Body),
         (status = 404, description = "No such ad: `not_found`.", body = crate::error::Body),
         (status = 503, description = "`database_unavailable`.", body = crate::error::Body),
@@ -97,9 +106,18 @@ pub async fn status(
         category: None,
         tags: None,
         image_url: None,
+        appeal: None,
+        appeal_message: None,
     };
+    // Whether it may be appealed, never how: the id is not the secret.
+    let appeal = crate::appeal::AppealState::of(&ad);
+    answer.appeal = appeal;
+    answer.appeal_message = appeal.map(|state| state.message().to_owned());
     match ad.status {
         Status::Pending => answer.message = "Your ad is in the review queue".into(),
+        Status::InReview if ad.appealed_at.is_some() => {
+            answer.message = "Your appeal is being reviewed".into();
+        }
         // The model's leaning is for moderators only.
         Status::InReview => answer.message = "A person is checking your ad".into(),
         Status::Rejected => {

@@ -3,8 +3,10 @@
 //! MailHog-style catcher on 127.0.0.1:1025. And tells the site, by signed
 //! webhook ([`webhook`]).
 
+mod render;
 pub mod webhook;
 
+pub use render::{Rendered, render};
 pub use webhook::{WebhookConfig, WebhookError, WebhookSender};
 
 use std::time::Duration;
@@ -78,6 +80,12 @@ pub struct Notice<'a> {
     pub decided_at: i64,
     /// Base of the link to the ad, e.g. `https://ads.example.com`.
     pub public_url: &'a str,
+    /// A rejection open to appeal: the ad's appeal secret, which the
+    /// email's appeal link carries (nobody else is shown it). `None`: no
+    /// appeal link (appealed already, or not a rejection).
+    pub appeal_secret: Option<&'a str>,
+    /// This decision answers the submitter's appeal.
+    pub after_appeal: bool,
 }
 
 impl Notice<'_> {
@@ -87,90 +95,25 @@ impl Notice<'_> {
         format!("{}/?id={}", self.public_url.trim_end_matches('/'), self.id)
     }
 
+    /// The page where the submitter appeals a rejection, once: the status
+    /// page with the ad's appeal secret. Only for a rejection open to
+    /// appeal.
+    pub fn appeal_link(&self) -> Option<String> {
+        if self.status != Status::Rejected {
+            return None;
+        }
+        self.appeal_secret.map(|secret| {
+            format!(
+                "{}/?id={}&appeal={secret}",
+                self.public_url.trim_end_matches('/'),
+                self.id
+            )
+        })
+    }
+
     /// `<id.decided_at@domain>`, the domain taken from the sender.
     fn message_id(&self, from: &Mailbox) -> String {
         format!("<{}.{}@{}>", self.id, self.decided_at, from.email.domain())
-    }
-}
-
-/// Subject, plain text and HTML of a notice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
-
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
-}
-
-pub fn render(notice: &Notice<'_>) -> Rendered {
-    let link = notice.link();
-    let id = notice.id;
-    match notice.status {
-        Status::Approved => {
-            let category = notice.category.unwrap_or("uncategorised");
-            Rendered {
-                subject: format!("Your ad was approved ({category})"),
-                text: format!(
-                    "Good news: your ad {id} was approved and is published in the category \
-                     \"{category}\".\n\nSee it here: {link}\n"
-                ),
-                html: format!(
-                    "<p>Good news: your ad <code>{id}</code> was approved and is published in the \
-                     category <strong>{}</strong>.</p><p><a href=\"{}\">See your ad</a></p>",
-                    escape_html(category),
-                    escape_html(&link)
-                ),
-            }
-        }
-        Status::Rejected | Status::Failed => {
-            let reason = notice
-                .reason
-                .unwrap_or("It does not meet our publishing policy.");
-            Rendered {
-                subject: "Your ad was not approved".into(),
-                text: format!(
-                    "Your ad {id} was not approved.\n\nWhy: {reason}\n\nStatus: {link}\n"
-                ),
-                html: format!(
-                    "<p>Your ad <code>{id}</code> was not approved.</p><p>Why: {}</p>\
-                     <p><a href=\"{}\">Status of your ad</a></p>",
-                    escape_html(reason),
-                    escape_html(&link)
-                ),
-            }
-        }
-        // Never sent (the outbox waits for a final decision); worded for
-        // completeness should a caller ask.
-        Status::InReview => Rendered {
-            subject: "A person is checking your ad".into(),
-            text: format!("A person is checking your ad {id}.\n\nStatus: {link}\n"),
-            html: format!(
-                "<p>A person is checking your ad <code>{id}</code>.</p><p><a href=\"{}\">Status</a></p>",
-                escape_html(&link)
-            ),
-        },
-        Status::Pending => Rendered {
-            subject: "Your ad is in the review queue".into(),
-            text: format!("Your ad {id} is in the review queue.\n\nStatus: {link}\n"),
-            html: format!(
-                "<p>Your ad <code>{id}</code> is in the review queue.</p><p><a href=\"{}\">Status</a></p>",
-                escape_html(&link)
-            ),
-        },
     }
 }
 
@@ -260,50 +203,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn approved_mail_names_the_category_and_links_the_ad() {
-        let id = AdId::new();
-        let rendered = render(&Notice {
-            id,
-            to: "ana@example.com",
-            status: Status::Approved,
-            category: Some("bicycle"),
-            reason: None,
-            decided_at: 1,
-            public_url: "https://ads.example.com/",
-        });
-        assert_eq!(rendered.subject, "Your ad was approved (bicycle)");
-        // The human page, not the JSON of the API.
-        assert!(
-            rendered
-                .text
-                .contains(&format!("https://ads.example.com/?id={id}\n")),
-            "{}",
-            rendered.text
-        );
-        assert!(rendered.html.contains("<strong>bicycle</strong>"));
-    }
-
-    #[test]
-    fn rejected_mail_says_why_and_escapes_it() {
-        let rendered = render(&Notice {
-            id: AdId::new(),
-            to: "ana@example.com",
-            status: Status::Rejected,
-            category: None,
-            reason: Some("We only publish ads for <vehicles>."),
-            decided_at: 1,
-            public_url: "http://localhost:8080",
-        });
-        assert_eq!(rendered.subject, "Your ad was not approved");
-        assert!(
-            rendered
-                .text
-                .contains("We only publish ads for <vehicles>.")
-        );
-        assert!(rendered.html.contains("&lt;vehicles&gt;"));
-    }
-
-    #[test]
     fn every_email_has_a_message_id_stable_across_resends() {
         let mailer = Mailer::new(&SmtpConfig::default()).expect("mailer");
         let id = AdId::new();
@@ -315,6 +214,8 @@ mod tests {
             reason: None,
             decided_at: 1_764_547_200_000,
             public_url: "http://localhost:8080",
+            appeal_secret: None,
+            after_appeal: false,
         };
         let to: Mailbox = "ana@example.com".parse().expect("address");
         let header = |message: &Message| {

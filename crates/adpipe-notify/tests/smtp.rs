@@ -50,6 +50,8 @@ async fn approved_and_rejected_mail_arrive_with_what_the_submitter_needs() {
             reason: None,
             decided_at: 1,
             public_url: "http://localhost:8080",
+            appeal_secret: None,
+            after_appeal: false,
         })
         .await
         .expect("SMTP catcher on 127.0.0.1:1025 (scripts/dev-services.sh)");
@@ -62,6 +64,8 @@ async fn approved_and_rejected_mail_arrive_with_what_the_submitter_needs() {
             reason: Some("We only publish ads for vehicles."),
             decided_at: 2,
             public_url: "http://localhost:8080",
+            appeal_secret: None,
+            after_appeal: false,
         })
         .await
         .expect("send");
@@ -114,6 +118,8 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
             reason: None,
             decided_at: 1,
             public_url: "http://localhost:8080",
+            appeal_secret: None,
+            after_appeal: false,
         })
         .await;
     assert!(

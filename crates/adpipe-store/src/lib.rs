@@ -6,9 +6,10 @@ pub mod db;
 pub mod prune;
 
 pub use blobs::{BlobError, Blobs, S3Config, caused_by_full_disk};
+pub use db::{APPELLANT, Appealed};
 pub use db::{
     Account, AccountChange, AccountWithHash, AdRecord, AuditEntry, AuditFilter, AuditRecord,
-    Backend, Database, DbError, HistoryEntry, Moderated, Moderation, NewAccount, NewAd,
-    TokenCreated, TokenHolder, TokenInfo, WebhookDelivery, now_millis,
+    Backend, ClaimOutcome, Database, DbError, HistoryEntry, Moderated, Moderation, NewAccount,
+    NewAd, TokenCreated, TokenHolder, TokenInfo, WebhookDelivery, now_millis,
 };
 pub use prune::{ORPHAN_MIN_AGE, PruneError, Pruned, prune_orphan_images};

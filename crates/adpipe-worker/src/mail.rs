@@ -95,6 +95,12 @@ pub(crate) async fn send_one(
         reason: ad.reason.as_deref(),
         decided_at: ad.decided_at.unwrap_or_default(),
         public_url,
+        // One appeal per ad: the link while none came, the answer after.
+        appeal_secret: ad
+            .appeal_secret
+            .as_deref()
+            .filter(|_| ad.appealed_at.is_none()),
+        after_appeal: ad.appealed_at.is_some(),
     };
     match mailer.send(&notice).await {
         Ok(()) => {

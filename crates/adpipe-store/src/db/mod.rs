@@ -17,6 +17,7 @@ use sqlx::{AnyPool, Executor, Row};
 
 mod accounts;
 mod ads;
+mod appeals;
 mod audit;
 mod claims;
 mod decisions;
@@ -30,10 +31,11 @@ mod webhooks;
 pub use accounts::{
     Account, AccountChange, AccountWithHash, NewAccount, TokenCreated, TokenHolder, TokenInfo,
 };
+pub use appeals::{APPELLANT, Appealed};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use history::HistoryEntry;
 pub use listing::AdFilter;
-pub use moderation::{Moderated, Moderation};
+pub use moderation::{ClaimOutcome, Moderated, Moderation};
 pub use webhooks::WebhookDelivery;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");

@@ -1,8 +1,9 @@
 //! The webhook outbox: each event the site should hear of (an ad decided,
-//! an ad sent to a person) is a row written with the decision itself, and
-//! delivered like an email: claimed with a lease, retried with backoff until
-//! the receiver answers 2xx, across restarts. The delivery id is the row's
-//! key, so every retry of one delivery carries the same one.
+//! an ad sent to a person, an ad appealed) is a row written with the
+//! decision itself, and delivered like an email: claimed with a lease,
+//! retried with backoff until the receiver answers 2xx, across restarts.
+//! The delivery id is the row's key, so every retry of one delivery
+//! carries the same one.
 
 use std::time::Duration;
 
@@ -39,7 +40,17 @@ impl Database {
         tx: &mut Transaction<'static, Any>,
         entry: &Entry<'_>,
     ) -> Result<(), DbError> {
-        let event = event_name(entry.outcome);
+        self.queue_event(tx, entry, event_name(entry.outcome)).await
+    }
+
+    /// Queues `entry` for the site as `event` (one its outcome does not
+    /// name, such as `ad.appealed`), in the body every event has.
+    pub(super) async fn queue_event(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        entry: &Entry<'_>,
+        event: &str,
+    ) -> Result<(), DbError> {
         // An ad in review: the model's leaning is for moderators only.
         let (category, reason) = if entry.outcome == Status::InReview {
             (None, None)
