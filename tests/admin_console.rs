@@ -1,16 +1,24 @@
 //! The moderation console in a real browser: `adpipe serve` on the
 //! embedded defaults, with a bootstrap admin token and a policy that sends
-//! every ad to a person. The bootstrap token makes three accounts over
-//! HTTP (an admin, a moderator, a viewer); five ads wait in review. The
-//! moderator signs in at /admin with name and password (a wrong password
-//! first gets the API's 401), clears the queue with the keyboard alone (a,
-//! a, a, r, r), and each submitter gets the outcome by email, once. The API
-//! shows the decisions and their history as `moderator:ana`, and so does
-//! the console's search; nothing is kept in the tab's storage, and signing
-//! out ends the session (GET /admin/me answers 401). A viewer sees a sixth
-//! ad but no decision controls; the admin makes an API token (shown once,
-//! and it works), manages the team, and reads the audit log. Screenshots
-//! land in target/admin-console/.
+//! every ad to a person. The bootstrap token makes four accounts over HTTP
+//! (an admin, two moderators, a viewer); five ads wait in review, and the
+//! second moderator, bo, claims the oldest over HTTP before anyone opens
+//! the console. The moderator ana signs in at /admin with name and
+//! password (a wrong password first gets the API's 401): her queue marks
+//! bo's ad as held by him and shows her the next one, which she now holds;
+//! j and k skip bo's ad and release what they leave. She approves one ad
+//! through the form with a note for moderators, decides the next three
+//! with the keyboard alone (a, r, r: each decision goes on to the next
+//! free ad), finds bo's ad shown without decision controls, and once he
+//! releases it decides it too (a). Each submitter gets the outcome by
+//! email, once, without the note. The API shows the decisions and their
+//! history as `moderator:ana`, the note in the history alone (not on the
+//! public page), and so does the console's search; nothing is kept in the
+//! tab's storage, and signing out ends the session (GET /admin/me answers
+//! 401). A viewer sees a sixth ad but no decision controls, no note field,
+//! and claims nothing; the admin makes an API token (shown once, and it
+//! works), manages the team, and reads the audit log. Screenshots land in
+//! target/admin-console/.
 //!
 //! Needs chromium and chromedriver (see tests/support/browser.rs) and the
 //! SMTP catcher of scripts/dev-services.sh, which the emails are read from.
@@ -37,19 +45,29 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(420);
 const ADMIN: (&str, &str, &str) = ("lea", "admin", "lea-console-password-1");
 const MODERATOR: (&str, &str, &str) = ("ana", "moderator", "ana-console-password-1");
 const VIEWER: (&str, &str, &str) = ("vic", "viewer", "vic-console-password-1");
+/// A second moderator, who holds the oldest ad while ana works.
+const COLLEAGUE: (&str, &str, &str) = ("bo", "moderator", "bo-console-password-1");
+/// What ana notes for her colleagues on her first decision: in the
+/// history, never on the public page or in the submitter's email.
+const NOTE: &str = "Checked with the seller by phone: the registration matches";
+/// What a submitter of a rejected ad appeals with (markup that must stay
+/// text).
+const APPEAL: &str = "<b>It is a trailer for boats</b>, a vehicle: please look again";
 /// The console's first common reason: what `r` sends unless another is
 /// picked.
 const FIRST_REASON: &str = "The photo does not show what the ad is for";
-/// One ad each, submitted in this order (the queue's: oldest first).
+/// One ad each, submitted in this order (the queue's: oldest first). bo
+/// holds the first; ana starts on the second.
 const PHOTOS: [&str; 5] = [
-    "vehicle/car_rear_motionblur.jpg",
     "vehicle/motorcycle_garage.png",
+    "vehicle/car_rear_motionblur.jpg",
     "vehicle/boats_nagasaki.jpg",
     "other/cat_chelsea.png",
     "other/coffee_cup.png",
 ];
-/// What the moderator presses, one key per ad shown.
-const KEYS: [&str; 5] = ["a", "a", "a", "r", "r"];
+/// What the moderator presses on the third, fourth and fifth ads (the
+/// second she approves through the form, the first once bo lets it go).
+const KEYS: [&str; 3] = ["a", "r", "r"];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_moderator_clears_the_review_queue_by_keyboard_in_a_real_browser() {
@@ -150,6 +168,124 @@ async fn create_account(api: &Api, token: &str, (name, role, password): (&str, &
         body.get("password").is_none(),
         "a given password is not echoed: {body}"
     );
+}
+
+/// A console session of the account, made over HTTP as the console's
+/// sign-in makes it: the cookie to send back (`adpipe_session=…`).
+async fn session_cookie(api: &Api, (name, _, password): (&str, &str, &str)) -> String {
+    let response = api
+        .http
+        .post(format!("{}/admin/session", api.base))
+        .json(&json!({ "name": name, "password": password }))
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("POST /admin/session as {name}: {error}"));
+    assert_eq!(response.status(), 200, "{name} signs in");
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("adpipe_session="))
+        .and_then(|value| value.split(';').next())
+        .expect("the session cookie")
+        .to_owned()
+}
+
+/// `method path` in a session made by [`session_cookie`], from this site
+/// (the Origin header the server checks on a signed-in browser's change);
+/// the status and the JSON (null when there is none).
+async fn in_session(api: &Api, cookie: &str, method: reqwest::Method, path: &str) -> (u16, Value) {
+    let response = api
+        .http
+        .request(method.clone(), format!("{}{path}", api.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .header(reqwest::header::ORIGIN, &api.base)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls the admin API until the ad's claim is `holder`'s (None: nobody's).
+async fn until_claim(api: &Api, token: &str, id: &str, holder: Option<&str>) {
+    let started = Instant::now();
+    loop {
+        let ad = admin_get(api, token, &format!("/admin/ads/{id}")).await;
+        let now = ad["claim"]["claimed_by"].as_str();
+        if now == holder {
+            return;
+        }
+        assert!(
+            started.elapsed() < STEP_TIMEOUT,
+            "ad {id}: the claim is {now:?}, not {holder:?}: {ad}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The id of the ad the console shows.
+async fn shown(client: &Client) -> String {
+    run(
+        client,
+        "return document.getElementById('current').dataset.id || '';",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// Presses `key` (a or r) on the ad shown, which leaves the queue (`left`
+/// ads wait then) for the next free one; the decision as the test records
+/// it: id, outcome, category or reason.
+async fn decide_by_key(
+    client: &Client,
+    key: &str,
+    left: usize,
+    suggested: &HashMap<String, Value>,
+) -> (String, &'static str, String) {
+    let shown = run(
+        client,
+        "return [document.getElementById('current').dataset.id || '',
+                 document.getElementById('category').value,
+                 document.getElementById('reason').value];",
+    )
+    .await;
+    let field = |index: usize| shown[index].as_str().unwrap_or_default().to_owned();
+    let id = field(0);
+    assert!(suggested.contains_key(&id), "an ad of this test: {shown}");
+    // The keys go to the page, not to a field.
+    run(client, "document.activeElement.blur(); return true;").await;
+    let body = client.find(Locator::Css("body")).await.expect("body");
+    body.send_keys(key).await.expect("press the key");
+    until(
+        client,
+        &format!("ad {id} to leave the queue after {key:?}"),
+        STEP_TIMEOUT,
+        &format!(
+            "return document.getElementById('current').dataset.id !== '{id}'
+                 && document.getElementById('queue-count').textContent === '{left}';"
+        ),
+    )
+    .await;
+    let line = text_of(client, "#status-line").await;
+    if key == "a" {
+        let category = field(1);
+        if let Some(model) = suggested[&id].as_str() {
+            assert_eq!(category, model, "the model's category is preselected");
+        }
+        assert!(
+            line.starts_with("Approved") && line.contains(&category),
+            "{line}"
+        );
+        (id, "approved", category)
+    } else {
+        assert_eq!(field(2), FIRST_REASON, "the first reason is preselected");
+        assert!(line.starts_with("Rejected"), "{line}");
+        (id, "rejected", field(2))
+    }
 }
 
 /// Signs in through the form, once the page shows it.
@@ -284,7 +420,7 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     let base = api.base.clone();
 
     // The bootstrap token makes the team's accounts, as on a fresh server.
-    for account in [ADMIN, MODERATOR, VIEWER] {
+    for account in [ADMIN, MODERATOR, VIEWER, COLLEAGUE] {
         create_account(&api, &token, account).await;
     }
 
@@ -294,8 +430,9 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     let mut texts: HashMap<String, String> = HashMap::new();
     for (n, photo) in PHOTOS.iter().enumerate() {
         let email = format!("console-{n}-{}@example.com", &run_id[16..]);
-        // The first says what it sells; the others say nothing clear.
-        let text = if n == 0 {
+        // The second (the first ana sees) says what it sells; the others
+        // say nothing clear.
+        let text = if n == 1 {
             "Family estate car, 2015, diesel, full service history".to_owned()
         } else {
             format!("Ad number {n} for the moderators")
@@ -323,6 +460,45 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     assert!(
         emails.keys().all(|id| suggested.contains_key(id)),
         "{queue}"
+    );
+    let order: Vec<String> = queue["ads"]
+        .as_array()
+        .expect("ads")
+        .iter()
+        .map(|ad| ad["id"].as_str().expect("an id").to_owned())
+        .collect();
+    assert!(
+        texts[&order[1]].starts_with("Family estate car"),
+        "oldest first: {queue}"
+    );
+    assert!(
+        queue["ads"]
+            .as_array()
+            .expect("ads")
+            .iter()
+            .all(|ad| ad["claim"].is_null() && ad["appeal"].is_null()),
+        "nobody holds anything yet: {queue}"
+    );
+
+    // bo opens the oldest ad first (over HTTP, as his console would): he
+    // holds it, and the queue says so.
+    let held = order[0].clone();
+    let bo = session_cookie(&api, COLLEAGUE).await;
+    let (status, claim) = in_session(
+        &api,
+        &bo,
+        reqwest::Method::POST,
+        &format!("/admin/ads/{held}/claim"),
+    )
+    .await;
+    assert_eq!(status, 200, "{claim}");
+    assert_eq!(claim["claimed_by"], COLLEAGUE.0, "{claim}");
+    assert!(claim["until_ms"].as_i64().is_some(), "{claim}");
+    let listed = admin_get(&api, &token, "/admin/reviews?limit=50").await;
+    assert_eq!(listed["ads"][0]["id"], held.as_str(), "{listed}");
+    assert_eq!(
+        listed["ads"][0]["claim"]["claimed_by"], COLLEAGUE.0,
+        "{listed}"
     );
 
     let driver = Chromedriver::start(driver_binary, &processes.dir).await;
@@ -363,24 +539,41 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     );
     screenshot(&client, shots, "00-wrong-password.png").await;
 
-    // Signed in: the queue, and the oldest ad large with its photo and tags.
+    // Signed in: the queue, bo's ad marked as his, and the oldest ad
+    // nobody else holds large with its photo and tags: now hers.
+    let second = order[1].clone();
     sign_in(&client, MODERATOR.0, MODERATOR.2).await;
     until(
         &client,
-        "the queue of five with the first photo",
+        "the queue of five, bo's ad marked, the second ad's photo",
         STEP_TIMEOUT,
-        "const image = document.getElementById('current-image');
-         return document.getElementById('signin').hidden
-             && document.getElementById('queue-count').textContent === '5'
-             && document.querySelectorAll('#queue li').length === 5
-             && document.querySelectorAll('#current-tags meter').length > 0
-             && !document.getElementById('current-text-reading').hidden
-             && document.querySelectorAll('#current-text-scores meter').length === 4
-             && document.getElementById('current-text-says').textContent === 'It sells: car.'
-             && !image.hidden && image.complete && image.naturalWidth > 0
-             && image.src.startsWith('blob:');",
+        &format!(
+            "const image = document.getElementById('current-image');
+             const mark = document.querySelector('#queue .queue-item[data-id=\"{held}\"] .claim-badge');
+             const claim = document.getElementById('claim-status');
+             return document.getElementById('signin').hidden
+                 && document.getElementById('queue-count').textContent === '5'
+                 && document.querySelectorAll('#queue li').length === 5
+                 && mark !== null && mark.textContent === 'held by bo'
+                 && document.querySelectorAll('#queue .claim-badge').length === 1
+                 && document.getElementById('current').dataset.id === '{second}'
+                 && !claim.hidden && claim.dataset.state === 'mine'
+                 && claim.textContent.startsWith('You hold this ad until')
+                 && document.querySelectorAll('#current-tags meter').length > 0
+                 && !document.getElementById('current-text-reading').hidden
+                 && document.querySelectorAll('#current-text-scores meter').length === 4
+                 && document.getElementById('current-text-says').textContent === 'It sells: car.'
+                 && !image.hidden && image.complete && image.naturalWidth > 0
+                 && image.src.startsWith('blob:');"
+        ),
     )
     .await;
+    until_claim(&api, &token, &second, Some(MODERATOR.0)).await;
+    until_claim(&api, &token, &held, Some(COLLEAGUE.0)).await;
+    assert!(
+        displayed(&client, "#note").await,
+        "the moderator's note field"
+    );
     let header = text_of(&client, "#session").await;
     assert!(header.contains("Signed in as ana (moderator)"), "{header}");
     // A moderator decides, and has no admin views.
@@ -399,86 +592,140 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     );
     screenshot(&client, shots, "01-queue.png").await;
 
-    // j and k walk the queue without deciding anything.
+    // j and k walk the queue without deciding anything: each ad left is
+    // released, each ad shown held; k does not go back to bo's ad.
     let body = client.find(Locator::Css("body")).await.expect("body");
-    let first = run(
-        &client,
-        "return document.getElementById('current').dataset.id || '';",
-    )
-    .await
-    .as_str()
-    .unwrap_or_default()
-    .to_owned();
+    let third = order[2].clone();
     run(&client, "document.activeElement.blur(); return true;").await;
     body.send_keys("j").await.expect("press j");
     until(
         &client,
         "j to show the next ad",
         STEP_TIMEOUT,
-        &format!(
-            "const id = document.getElementById('current').dataset.id;
-             return id && id !== '{first}';"
-        ),
+        &format!("return document.getElementById('current').dataset.id === '{third}';"),
     )
     .await;
+    until_claim(&api, &token, &third, Some(MODERATOR.0)).await;
+    until_claim(&api, &token, &second, None).await;
     body.send_keys("k").await.expect("press k");
     until(
         &client,
-        "k to show the first ad again",
+        "k to show the second ad again",
         STEP_TIMEOUT,
-        &format!("return document.getElementById('current').dataset.id === '{first}';"),
+        &format!("return document.getElementById('current').dataset.id === '{second}';"),
     )
     .await;
+    until_claim(&api, &token, &second, Some(MODERATOR.0)).await;
+    until_claim(&api, &token, &third, None).await;
+    body.send_keys("k").await.expect("press k");
+    let line = until(
+        &client,
+        "k to stay, bo holding the ad before",
+        STEP_TIMEOUT,
+        "const line = document.getElementById('status-line').textContent;
+         return line.includes('Colleagues hold every ad before this one') && line;",
+    )
+    .await;
+    assert_eq!(shown(&client).await, second, "{line}");
     assert_eq!(
         text_of(&client, "#queue-count").await,
         "5",
         "walking decides nothing"
     );
+    until_claim(&api, &token, &held, Some(COLLEAGUE.0)).await;
 
-    // The keyboard alone: each key decides the ad shown, which leaves.
+    // Through the form: a note for moderators, then Approve, which goes on
+    // to the next ad nobody else holds.
     let mut decided: Vec<(String, &str, String)> = Vec::new();
+    type_into(&client, "#note", NOTE).await;
+    screenshot(&client, shots, "01-held-and-note.png").await;
+    let category = run(&client, "return document.getElementById('category').value;")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    click(&client, "#approve").await;
+    until(
+        &client,
+        "the second ad decided, with a note, and the third shown",
+        STEP_TIMEOUT,
+        &format!(
+            "const line = document.getElementById('status-line').textContent;
+             return document.getElementById('current').dataset.id === '{third}'
+                 && document.getElementById('queue-count').textContent === '4'
+                 && line.startsWith('Approved') && line.includes('with a note')
+                 && document.getElementById('note').value === '';"
+        ),
+    )
+    .await;
+    decided.push((second.clone(), "approved", category));
+
+    // The keyboard alone: each key decides the ad shown, which leaves, and
+    // the next free one is shown.
     for (n, key) in KEYS.iter().enumerate() {
-        let shown = run(
-            &client,
-            "return [document.getElementById('current').dataset.id || '',
-                     document.getElementById('category').value,
-                     document.getElementById('reason').value];",
-        )
-        .await;
-        let field = |index: usize| shown[index].as_str().unwrap_or_default().to_owned();
-        let id = field(0);
-        assert!(emails.contains_key(&id), "an ad of this test: {shown}");
-        // The keys go to the page, not to a field.
-        run(&client, "document.activeElement.blur(); return true;").await;
-        body.send_keys(key).await.expect("press the key");
-        let left = KEYS.len() - n - 1;
-        until(
-            &client,
-            &format!("ad {id} to leave the queue after {key:?}"),
-            STEP_TIMEOUT,
-            &format!(
-                "return document.getElementById('current').dataset.id !== '{id}'
-                     && document.getElementById('queue-count').textContent === '{left}';"
-            ),
-        )
-        .await;
-        let line = text_of(&client, "#status-line").await;
-        if *key == "a" {
-            let category = field(1);
-            if let Some(model) = suggested[&id].as_str() {
-                assert_eq!(category, model, "the model's category is preselected");
-            }
-            assert!(
-                line.starts_with("Approved") && line.contains(&category),
-                "{line}"
-            );
-            decided.push((id, "approved", category));
-        } else {
-            assert_eq!(field(2), FIRST_REASON, "the first reason is preselected");
-            assert!(line.starts_with("Rejected"), "{line}");
-            decided.push((id, "rejected", field(2)));
-        }
+        let left = KEYS.len() - n;
+        let decision = decide_by_key(&client, key, left, &suggested).await;
+        assert_ne!(decision.0, held, "bo's ad is skipped");
+        decided.push(decision);
     }
+
+    // bo's ad is what is left: shown, but not for deciding; `a` says why.
+    until(
+        &client,
+        "bo's ad, without decisions",
+        STEP_TIMEOUT,
+        &format!(
+            "const claim = document.getElementById('claim-status');
+             return document.getElementById('current').dataset.id === '{held}'
+                 && claim.dataset.state === 'other'
+                 && claim.textContent.includes('bo holds this ad until')
+                 && document.getElementById('claim-next') !== null
+                 && document.getElementById('approve').matches(':disabled')
+                 && document.getElementById('note').disabled;"
+        ),
+    )
+    .await;
+    run(&client, "document.activeElement.blur(); return true;").await;
+    body.send_keys("a").await.expect("press a");
+    let line = until(
+        &client,
+        "the moderator told that bo holds it",
+        STEP_TIMEOUT,
+        "const line = document.getElementById('status-line');
+         return line.dataset.kind === 'error' && line.textContent.includes('bo holds ad')
+             && line.textContent;",
+    )
+    .await;
+    assert_eq!(text_of(&client, "#queue-count").await, "1", "{line}");
+    let ad = admin_get(&api, &token, &format!("/admin/ads/{held}")).await;
+    assert_eq!(ad["status"], "in_review", "nothing decided: {ad}");
+    screenshot(&client, shots, "01-held-by-colleague.png").await;
+
+    // bo lets it go; the queue, refreshed, gives it to ana, who decides it.
+    let (status, body_json) = in_session(
+        &api,
+        &bo,
+        reqwest::Method::DELETE,
+        &format!("/admin/ads/{held}/claim"),
+    )
+    .await;
+    assert_eq!(status, 204, "{body_json}");
+    click(&client, "#refresh").await;
+    until(
+        &client,
+        "bo's ad free, and now ana's",
+        STEP_TIMEOUT,
+        &format!(
+            "const claim = document.getElementById('claim-status');
+             return document.getElementById('current').dataset.id === '{held}'
+                 && claim.dataset.state === 'mine'
+                 && document.querySelectorAll('#queue .claim-badge').length === 0
+                 && !document.getElementById('approve').matches(':disabled');"
+        ),
+    )
+    .await;
+    until_claim(&api, &token, &held, Some(MODERATOR.0)).await;
+    decided.push(decide_by_key(&client, "a", 0, &suggested).await);
     until(
         &client,
         "the empty queue",
@@ -493,6 +740,7 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     // What the API says: final, with the moderator's decision last in the
     // history, and one email to each submitter.
     let catcher = Catcher::new();
+    let mut rejection_emails: HashMap<String, String> = HashMap::new();
     for (id, outcome, detail) in &decided {
         let ad = admin_get(&api, &token, &format!("/admin/ads/{id}")).await;
         assert_eq!(ad["status"], *outcome, "{ad}");
@@ -520,11 +768,25 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
             "the signed-in account is the author: {history}"
         );
         assert_eq!(last["outcome"], *outcome, "{history}");
-        catcher.only_email_to(&emails[id]).await;
+        assert!(ad["claim"].is_null(), "a decision ends the claim: {ad}");
+        // The note is the moderators' alone: in the history, not on the
+        // public page nor in the email.
+        if *id == second {
+            assert_eq!(last["note"], NOTE, "{history}");
+        } else {
+            assert!(last["note"].is_null(), "{history}");
+        }
+        assert!(!public.to_string().contains(NOTE), "{public}");
+        let (_, plain) = catcher.only_email_to(&emails[id]).await;
+        assert!(!plain.contains(NOTE), "{plain}");
+        if *outcome == "rejected" {
+            rejection_emails.insert(id.clone(), plain);
+        }
     }
 
-    // The console finds an ad by id, with its history.
+    // The console finds an ad by id, with its history and the note.
     let (id, outcome, _) = &decided[0];
+    assert_eq!(*id, second, "the decision with the note");
     client
         .find(Locator::Css("#search"))
         .await
@@ -547,9 +809,13 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
             "const found = document.getElementById('found');
              const history = document.getElementById('history').innerText;
              const image = document.getElementById('found-image');
+             const note = document.querySelector('#history-rows tr.note-row .history-note');
              return !found.hidden && found.dataset.id === '{id}'
                  && found.dataset.status === '{outcome}'
                  && history.includes('model:') && history.includes('moderator:ana')
+                 && history.includes('Note: {NOTE}')
+                 && note !== null && note.textContent === 'Note: {NOTE}'
+                 && document.querySelectorAll('#history-rows tr.note-row').length === 1
                  && !image.hidden && image.complete && image.naturalWidth > 0;"
         ),
     )
@@ -560,12 +826,61 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
             .await
             .starts_with("Override")
     );
+    run(
+        &client,
+        "document.getElementById('history').scrollIntoView({ block: 'end' }); return true;",
+    )
+    .await;
     screenshot(&client, shots, "02-history.png").await;
+
+    // A submitter appeals a rejection (the link of the rejection email):
+    // the ad is back, marked as appealed, with their words as text; ana
+    // holds it as it is shown.
+    let appealed = decided
+        .iter()
+        .find(|(_, outcome, _)| *outcome == "rejected")
+        .map(|(id, _, _)| id.clone())
+        .expect("a rejection");
+    let email = &rejection_emails[&appealed];
+    let secret = email
+        .split("appeal=")
+        .nth(1)
+        .map(|rest| rest.chars().take(32).collect::<String>())
+        .unwrap_or_else(|| panic!("the appeal link in the rejection email: {email}"));
+    let response = api
+        .http
+        .post(format!("{}/ads/{appealed}/appeal", api.base))
+        .json(&json!({ "secret": secret, "text": APPEAL }))
+        .send()
+        .await
+        .expect("POST /ads/{id}/appeal");
+    assert_eq!(response.status(), 202, "the appeal is taken");
+    click(&client, "#refresh").await;
+    until(
+        &client,
+        "the appealed ad, marked, with the appeal as text",
+        STEP_TIMEOUT,
+        &format!(
+            "const mark = document.querySelector('#queue .queue-item[data-id=\"{appealed}\"] .appeal-badge');
+             const words = document.getElementById('current-appeal-text');
+             return document.getElementById('current').dataset.id === '{appealed}'
+                 && document.getElementById('queue-count').textContent === '1'
+                 && mark !== null && mark.textContent === 'Appealed'
+                 && !document.getElementById('current-appeal').hidden
+                 && words.textContent === '{APPEAL}' && words.children.length === 0
+                 && document.getElementById('current-appeal-at').textContent !== ''
+                 && document.getElementById('claim-status').dataset.state === 'mine';"
+        ),
+    )
+    .await;
+    until_claim(&api, &token, &appealed, Some(MODERATOR.0)).await;
+    screenshot(&client, shots, "02-appealed.png").await;
     assert_nothing_from_elsewhere(&client, &base).await;
     assert_nothing_kept_in_the_tab(&client).await;
 
     // Signed out, the form again, and the server no longer knows this
-    // browser: GET /admin/me answers 401.
+    // browser: GET /admin/me answers 401. The ad she held, undecided, is
+    // let go.
     sign_out(&client).await;
     assert_eq!(
         me_status_in_browser(&client).await,
@@ -573,6 +888,7 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
         "signed out"
     );
     assert_nothing_kept_in_the_tab(&client).await;
+    until_claim(&api, &token, &appealed, None).await;
 
     // A sixth ad waits; the viewer sees it, but nothing to decide with.
     let sixth_email = format!("console-6-{}@example.com", &run_id[16..]);
@@ -586,22 +902,29 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     assert_eq!(code, 202, "{body}");
     let sixth = body["id"].as_str().expect("an id").to_owned();
     until_in_review(&api, &sixth).await;
-    viewer_looks(&client, &api, &token, &sixth, id, shots).await;
+    viewer_looks(&client, &api, &token, &appealed, &sixth, id, shots).await;
     sign_out(&client).await;
 
-    // The admin: a token, the team, the audit log.
+    // The admin: a token, the team, the audit log. The review shows her
+    // the appealed ad, which she holds until she leaves the view.
     sign_in(&client, ADMIN.0, ADMIN.2).await;
     until(
         &client,
         "the admin's console with the admin views",
         STEP_TIMEOUT,
-        "return document.getElementById('signin').hidden
-             && !document.getElementById('console').hidden
-             && !document.getElementById('tab-team').hidden
-             && !document.getElementById('tab-audit').hidden;",
+        &format!(
+            "return document.getElementById('signin').hidden
+                 && !document.getElementById('console').hidden
+                 && !document.getElementById('tab-team').hidden
+                 && !document.getElementById('tab-audit').hidden
+                 && document.getElementById('current').dataset.id === '{appealed}'
+                 && document.getElementById('claim-status').dataset.state === 'mine';"
+        ),
     )
     .await;
+    until_claim(&api, &token, &appealed, Some(ADMIN.0)).await;
     admin_makes_a_token(&client, &api).await;
+    until_claim(&api, &token, &appealed, None).await;
     admin_manages_the_team(&client, &api, &token, shots).await;
     admin_reads_the_audit_log(&client, shots).await;
     assert_nothing_from_elsewhere(&client, &base).await;
@@ -617,13 +940,15 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
     drop(driver);
 }
 
-/// The viewer: the queue with the sixth ad and its photo, but no decision
-/// controls; `a` decides nothing (the page says why, the ad still waits);
-/// the search shows a decided ad and its history, without the override.
+/// The viewer: the queue with the appealed ad (its appeal shown) and the
+/// sixth, the photo, but no decision controls, no note field, no claim;
+/// `a` decides nothing (the page says why, the ad still waits); the
+/// search shows a decided ad and its history, without the override.
 async fn viewer_looks(
     client: &Client,
     api: &Api,
     token: &str,
+    appealed: &str,
     sixth: &str,
     decided: &str,
     shots: &Path,
@@ -631,20 +956,29 @@ async fn viewer_looks(
     sign_in(client, VIEWER.0, VIEWER.2).await;
     until(
         client,
-        "the viewer's queue of one, with its photo",
+        "the viewer's queue of two, the appealed ad first, with its photo",
         STEP_TIMEOUT,
         &format!(
             "const image = document.getElementById('current-image');
              return document.getElementById('signin').hidden
-                 && document.getElementById('queue-count').textContent === '1'
-                 && document.getElementById('current').dataset.id === '{sixth}'
+                 && document.getElementById('queue-count').textContent === '2'
+                 && document.querySelector('#queue .queue-item[data-id=\"{sixth}\"]') !== null
+                 && document.getElementById('current').dataset.id === '{appealed}'
+                 && document.getElementById('current-appeal-text').textContent === '{APPEAL}'
                  && !image.hidden && image.complete && image.naturalWidth > 0;"
         ),
     )
     .await;
     let header = text_of(client, "#session").await;
     assert!(header.contains("Signed in as vic (viewer)"), "{header}");
-    for css in ["#approve", "#reject", "#quick-reasons button", "#category"] {
+    for css in [
+        "#approve",
+        "#reject",
+        "#quick-reasons button",
+        "#category",
+        "#note",
+        "#claim-status",
+    ] {
         assert!(!displayed(client, css).await, "a viewer sees no {css}");
     }
     assert!(
@@ -681,12 +1015,13 @@ async fn viewer_looks(
             .contains("may look at ads but not decide"),
         "{line}"
     );
-    assert_eq!(text_of(client, "#queue-count").await, "1");
-    let ad = admin_get(api, token, &format!("/admin/ads/{sixth}")).await;
+    assert_eq!(text_of(client, "#queue-count").await, "2");
+    let ad = admin_get(api, token, &format!("/admin/ads/{appealed}")).await;
     assert_eq!(
         ad["status"], "in_review",
         "the viewer decided nothing: {ad}"
     );
+    assert!(ad["claim"].is_null(), "a viewer claims nothing: {ad}");
 
     type_into(client, "#search", decided).await;
     click(client, "#search-button").await;
@@ -876,6 +1211,7 @@ async fn admin_reads_the_audit_log(client: &Client, shots: &Path) {
          return !document.getElementById('view-audit').hidden
              && actions.includes('session.signed_in') && actions.includes('ad.decided')
              && actions.includes('session.sign_in_failed') && actions.includes('token.created')
+             && actions.includes('ad.claimed') && actions.includes('ad.released')
              && seqs.every((seq, index) => index === 0 || seqs[index - 1] > seq);",
     )
     .await;

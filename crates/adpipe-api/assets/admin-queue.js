@@ -1,11 +1,36 @@
 // The review queue of the moderation console: the ads waiting for a
 // person, loaded a page at a time (oldest first), the current one shown
-// large with its photo, text, tags and the model's suggestion, and the
-// decision on it (approve, reject) and the moves (next, previous). The
-// keys and buttons that call these are wired in admin.js.
+// large with its photo, text, tags, the model's suggestion and the
+// submitter's appeal if any, and the decision on it (approve, reject, each
+// with an optional note for moderators) and the moves (next, previous).
+// The list marks the ads a colleague holds (a claim, admin-claims.js) and
+// the appealed ones; the moves and a decision go to the next ad nobody
+// else holds. The keys and buttons that call these are wired in admin.js.
 
 import { adPath, api, handled, imageFor, keepImages, may, pruneImages, role, session } from "./admin-api.js";
-import { chosenReason, fillSelect, refusal, say, sayError, score, short, showImage, text } from "./admin-view.js";
+import {
+  blockedBy,
+  forgetClaim,
+  heldByOther,
+  heldMessage,
+  holdCurrent,
+  onClaimGone,
+  onClaimSeen,
+  recheck,
+  resetClaim,
+} from "./admin-claims.js";
+import {
+  chosenReason,
+  dateTime,
+  fillSelect,
+  refusal,
+  say,
+  sayError,
+  score,
+  short,
+  showImage,
+  text,
+} from "./admin-view.js";
 import { $, node } from "./dom.js";
 
 // Ads asked for at once, in the queue and in a search by email.
@@ -35,6 +60,9 @@ const el = {
   currentWaiting: $("current-waiting"),
   currentSuggestion: $("current-suggestion"),
   currentTags: $("current-tags"),
+  currentAppeal: $("current-appeal"),
+  currentAppealAt: $("current-appeal-at"),
+  currentAppealText: $("current-appeal-text"),
   textReading: $("current-text-reading"),
   textSays: $("current-text-says"),
   textScores: $("current-text-scores"),
@@ -44,6 +72,7 @@ const el = {
   reasonText: $("reason-text"),
   reject: $("reject"),
   quickReasons: $("quick-reasons"),
+  note: $("note"),
 };
 
 export const queue = {
@@ -57,6 +86,8 @@ export const queue = {
   lastError: null,
 };
 let imageGeneration = 0;
+// The ad the note field was last cleared for.
+let noteFor = null;
 
 // The photos kept: the current ad's, the one before and the two after.
 keepImages(() => {
@@ -111,13 +142,23 @@ function renderQueue() {
   const focused = active && el.queue.contains(active) ? active.dataset.id : null;
   el.queue.replaceChildren(
     ...queue.items.map((item, index) => {
+      const held = heldByOther(item.claim);
+      const appealed = Boolean(item.appeal && typeof item.appeal === "object");
       const button = node(
         "button",
         { type: "button", class: "queue-item", "data-id": item.id },
         node("code", null, short(item.id)),
         node("span", { class: "queue-email" }, text(item.email, "")),
         node("span", { class: "queue-waiting" }, waiting(item)),
+        (held || appealed) &&
+          node(
+            "span",
+            { class: "queue-flags" },
+            appealed && node("span", { class: "badge flag appeal-badge" }, "Appealed"),
+            held && node("span", { class: "badge flag claim-badge" }, "held by " + text(item.claim.claimed_by, "?")),
+          ),
       );
+      if (held) button.dataset.held = "true";
       if (index === queue.index) button.setAttribute("aria-current", "true");
       return node("li", null, button);
     }),
@@ -202,6 +243,7 @@ function showCurrent() {
     delete el.current.dataset.id;
     imageGeneration += 1;
     pruneImages();
+    holdCurrent(null);
     return;
   }
   const changed = el.current.dataset.id !== item.id;
@@ -225,17 +267,40 @@ function showCurrent() {
       return generation === imageGeneration && el.current.dataset.id === item.id;
     });
   }
+  // A note is the ad's: another ad starts without one (a reload keeps it).
+  if (noteFor !== item.id) {
+    el.note.value = "";
+    noteFor = item.id;
+  }
+  renderAppeal(item.appeal);
   // The next photo is fetched ahead, so it is there when it is wanted.
-  const upcoming = queue.items[queue.index + 1];
+  const upcoming = queue.items[freeIndex(queue.index + 1, 1)];
   if (upcoming) imageFor(upcoming.id).catch(() => {});
   pruneImages();
+  // Opening an ad claims it; leaving one releases it (admin-claims.js).
+  holdCurrent(item);
 }
 
-// The waiting times, brought up to date (every few seconds, and when the
-// tab is shown again); an empty queue looks for newly arrived ads instead.
+// The submitter's appeal of a rejection (the ad is back in review because
+// of it): when, and their words, as text.
+function renderAppeal(appeal) {
+  const a = appeal && typeof appeal === "object" ? appeal : null;
+  el.currentAppeal.hidden = !a;
+  if (!a) {
+    el.currentAppealAt.textContent = "";
+    el.currentAppealText.textContent = "";
+    return;
+  }
+  el.currentAppealAt.textContent = "on " + dateTime(a.at_ms);
+  el.currentAppealText.textContent = text(a.text, "(The submitter gave no reason.)");
+}
+
+// The queue brought up to date (every few seconds, and when the tab is
+// shown again): newly arrived ads, and claims taken, released or run out.
+// Past the first page (loaded with j), the first page alone would lose the
+// ads after it: only the waiting times are brought up to date then.
 export function refreshQueue() {
-  if (!queue.items.length) {
-    // Nothing to do: look for newly arrived ads now and then.
+  if (queue.items.length <= PAGE_SIZE) {
     loadQueue();
     return;
   }
@@ -266,6 +331,17 @@ export function resetQueue() {
   el.queueCount.dataset.count = "0";
   el.queueEmpty.hidden = true;
   el.queueMore.hidden = true;
+  el.note.value = "";
+  noteFor = null;
+  renderAppeal(null);
+  recentlyDecided.clear();
+  resetClaim();
+}
+
+// Claims the ad shown, or lets it go (a role that does not decide, no ad,
+// another view): after a change of role, or back from the browser's cache.
+export function holdShown() {
+  holdCurrent(el.current.hidden ? null : queue.items[queue.index] || null);
 }
 
 // -------------------------------------------------------------- moving
@@ -276,20 +352,53 @@ export function select(index) {
   showCurrent();
 }
 
-export async function move(step) {
-  const target = queue.index + step;
-  if (target < 0) {
-    say("This is the first ad in the queue.");
-    return;
+// The first ad from `from` on, going by `step` (1 or -1), that no colleague
+// holds; -1 if there is none.
+function freeIndex(from, step) {
+  for (let index = from; index >= 0 && index < queue.items.length; index += step) {
+    if (!heldByOther(queue.items[index].claim)) return index;
   }
-  if (target >= queue.items.length) {
-    if (queue.total > queue.items.length || queue.next) {
-      await loadQueue({ append: true });
-      if (target < queue.items.length) select(target);
-      else say("This is the last ad in the queue.");
-      return;
+  return -1;
+}
+
+// Whether there are ads past the current one, going by `step`.
+function beyond(step) {
+  return step > 0 ? queue.index < queue.items.length - 1 : queue.index > 0;
+}
+
+// Lands on an ad nobody else holds when the current one is a colleague's
+// (after this one, else before); stays put when every ad is held.
+function landOnFree() {
+  const current = queue.items[queue.index];
+  if (!current || !heldByOther(current.claim)) return;
+  let free = freeIndex(queue.index, 1);
+  if (free < 0) free = freeIndex(queue.index - 1, -1);
+  if (free >= 0) select(free);
+}
+
+// The next (1) or previous (-1) ad that no colleague holds. Past the last
+// one listed, the next page; when colleagues hold all the rest (or the ad
+// shown), the queue is asked again (claims run out and are released).
+export async function move(step) {
+  let target = freeIndex(queue.index + step, step);
+  if (target < 0 && step > 0 && (queue.total > queue.items.length || queue.next)) {
+    await loadQueue({ append: true });
+    target = freeIndex(queue.index + step, step);
+  }
+  const current = queue.items[queue.index];
+  if (target < 0 && (beyond(step) || (current && heldByOther(current.claim)))) {
+    if (await loadQueue()) target = freeIndex(queue.index + step, step);
+  }
+  if (target < 0) {
+    if (beyond(step)) {
+      say(
+        step > 0
+          ? "Colleagues hold every ad after this one; try again in a moment."
+          : "Colleagues hold every ad before this one.",
+      );
+    } else {
+      say(step > 0 ? "This is the last ad in the queue." : "This is the first ad in the queue.");
     }
-    say("This is the last ad in the queue.");
     return;
   }
   select(target);
@@ -309,14 +418,16 @@ export function loadQueue(options) {
   const keep = el.current.dataset.id || null;
   const keepIndex = queue.index;
   const loading = { epoch: session.epoch, promise: null };
+  const asked = decisions;
   loading.promise = (async () => {
     el.queue.setAttribute("aria-busy", "true");
     try {
       const page = await api(path);
       const now = Date.now();
       const ads = (Array.isArray(page.ads) ? page.ads : []).filter(
-        (ad) => ad && typeof ad.id === "string",
+        (ad) => ad && typeof ad.id === "string" && !decidedSince(ad.id, asked),
       );
+      if (!append) seenDecisions(asked);
       for (const ad of ads) ad.seenAt = now;
       if (Array.isArray(page.categories)) {
         const categories = page.categories.filter((name) => typeof name === "string");
@@ -332,7 +443,16 @@ export function loadQueue(options) {
       } else {
         queue.items = ads;
         const position = keep ? ads.findIndex((ad) => ad.id === keep) : -1;
-        queue.index = position >= 0 ? position : Math.min(keepIndex, Math.max(0, ads.length - 1));
+        if (position >= 0) {
+          queue.index = position;
+        } else {
+          // A new start (or the ad shown left): the first ad from there on
+          // that no colleague holds.
+          queue.index = Math.min(keepIndex, Math.max(0, ads.length - 1));
+          let free = freeIndex(queue.index, 1);
+          if (free < 0) free = freeIndex(queue.index - 1, -1);
+          if (free >= 0) queue.index = free;
+        }
       }
       queue.next = typeof page.next === "string" ? page.next : null;
       const total = Number(page.total);
@@ -352,16 +472,69 @@ export function loadQueue(options) {
   return loading.promise;
 }
 
+// An ad left the queue (decided, here or elsewhere): when it was the one
+// shown, the next one that no colleague holds is shown (after it, else
+// before it): deciding is deciding-and-next.
 export function removeFromQueue(id) {
   const index = queue.items.findIndex((item) => item.id === id);
   if (index < 0) return;
+  const wasCurrent = index === queue.index;
   queue.items.splice(index, 1);
   if (index < queue.index) queue.index -= 1;
   queue.total = Math.max(0, queue.total - 1);
+  if (wasCurrent) {
+    let free = freeIndex(queue.index, 1);
+    if (free < 0) free = freeIndex(queue.index - 1, -1);
+    if (free >= 0) queue.index = free;
+  }
   showCurrent();
-  // The page ran out but the server has more (or others arrived).
-  if (!queue.items.length && (queue.total > 0 || queue.next)) loadQueue();
+  const more = queue.total > queue.items.length || Boolean(queue.next);
+  if (!queue.items.length && (queue.total > 0 || queue.next)) {
+    // The page ran out but the server has more (or others arrived).
+    loadQueue();
+  } else if (wasCurrent && queue.items.length && freeIndex(0, 1) < 0) {
+    // Colleagues hold all that is left here: the next page, or the queue
+    // again (claims end).
+    loadQueue(more ? { append: true } : undefined).then((ok) => ok && landOnFree());
+  }
 }
+
+// Ads decided here, numbered: a load asked before the decision (and
+// answered after it) keeps them out of the list; one asked after it knows
+// better (an appeal brings a decided ad back).
+const recentlyDecided = new Map();
+let decisions = 0;
+
+function decidedSince(id, asked) {
+  const at = recentlyDecided.get(id);
+  return at !== undefined && at > asked;
+}
+
+// Forgets the decisions that a load asked after them has seen.
+function seenDecisions(asked) {
+  for (const [id, at] of recentlyDecided) if (at <= asked) recentlyDecided.delete(id);
+}
+
+// What the server says of a claim, for the list: its badge, and whether j
+// skips the ad.
+onClaimSeen((id, claim) => {
+  const item = queue.items.find((candidate) => candidate.id === id);
+  if (!item) return;
+  item.claim = claim;
+  renderQueue();
+});
+
+// The ad shown was decided meanwhile (a claim answered 409 not_in_review)
+// or deleted (404).
+onClaimGone((id, error) => {
+  removeFromQueue(id);
+  sayError(
+    error.status === 404
+      ? "Ad " + short(id) + " no longer exists; it left the queue."
+      : "Ad " + short(id) + " was decided meanwhile; it left the queue.",
+    error,
+  );
+});
 
 // ------------------------------------------------------------ deciding
 
@@ -383,6 +556,11 @@ export async function decide(outcome, reasonOverride) {
     sayError("Your role (" + role() + ") may look at ads but not decide on them.");
     return;
   }
+  const held = blockedBy(item.id);
+  if (held) {
+    sayError(heldMessage(item.id, held));
+    return;
+  }
   const body = { outcome };
   if (outcome === "approved") {
     if (!el.category.value) {
@@ -398,16 +576,31 @@ export async function decide(outcome, reasonOverride) {
       return;
     }
   }
+  // The note for moderators, with either outcome; never sent to the
+  // submitter.
+  const note = el.note.value.trim();
+  if (note) body.note = note;
   setBusy(true);
   try {
     const ad = await api(adPath(item.id) + "/decision", { method: "POST", json: body });
+    // The decision ended the claim.
+    forgetClaim(item.id);
+    recentlyDecided.set(item.id, ++decisions);
     removeFromQueue(item.id);
-    if (outcome === "approved") say("Approved " + short(item.id) + " as " + text(ad.category, body.category) + ".");
-    else say("Rejected " + short(item.id) + ": " + body.reason);
+    const noted = note ? " (with a note for moderators)" : "";
+    if (outcome === "approved") {
+      say("Approved " + short(item.id) + " as " + text(ad.category, body.category) + noted + ".");
+    } else {
+      say("Rejected " + short(item.id) + noted + ": " + body.reason);
+    }
     decided(item.id, ad);
   } catch (error) {
     if (handled(error)) return;
-    if (error.status === 409) {
+    if (error.status === 409 && error.code === "claimed") {
+      // A colleague holds it (our claim ran out, or was never made).
+      sayError("Could not decide on " + short(item.id) + ": " + error.message, error);
+      recheck(item.id);
+    } else if (error.status === 409) {
       removeFromQueue(item.id);
       sayError("A colleague decided on " + short(item.id) + " first; it left the queue.", error);
     } else if (error.status === 404) {

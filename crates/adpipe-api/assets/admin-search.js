@@ -1,13 +1,16 @@
 // Finding an ad in the moderation console: by id, or by email (a list of
-// that address's ads to pick from); the found ad's panel with its photo
-// and decision history, and the decision from there (an override when the
-// ad's decision is already final). The form and buttons that call these
-// are wired in admin.js.
+// that address's ads to pick from); the found ad's panel with its photo,
+// the submitter's appeal and who holds it, if anyone, and its decision
+// history with the moderators' notes; and the decision from there (an
+// override when the ad's decision is already final), with a note of its
+// own. The form and buttons that call these are wired in admin.js.
 
 import { adPath, api, handled, keepImages, may, pruneImages, role } from "./admin-api.js";
+import { forgetClaim } from "./admin-claims.js";
 import { PAGE_SIZE, REASONS, queue, removeFromQueue } from "./admin-queue.js";
 import {
   chosenReason,
+  clock,
   dateTime,
   fillSelect,
   refusal,
@@ -46,6 +49,10 @@ const el = {
   foundEmail: $("found-email"),
   foundCreated: $("found-created"),
   foundDecided: $("found-decided"),
+  foundAppealLabel: $("found-appeal-label"),
+  foundAppeal: $("found-appeal"),
+  foundClaimLabel: $("found-claim-label"),
+  foundClaim: $("found-claim"),
   override: $("override"),
   overrideLegend: $("override-legend"),
   overrideCategory: $("override-category"),
@@ -53,6 +60,7 @@ const el = {
   overrideReason: $("override-reason"),
   overrideReasonText: $("override-reason-text"),
   overrideReject: $("override-reject"),
+  overrideNote: $("override-note"),
   overrideNone: $("override-none"),
   historyRows: $("history-rows"),
 };
@@ -77,11 +85,13 @@ function showSearchError(parts) {
 
 // ------------------------------------------------------------ the panel
 
+// The decisions, oldest first; a moderator's note (never sent to the
+// submitter) on a row of its own under its decision.
 function renderHistory(decisions) {
   const rows = Array.isArray(decisions) ? decisions : [];
   el.historyRows.replaceChildren(
-    ...rows.map((row) =>
-      node(
+    ...rows.flatMap((row) => {
+      const decision = node(
         "tr",
         { "data-by": text(row.by, "") },
         node("td", null, dateTime(row.at_ms)),
@@ -90,8 +100,23 @@ function renderHistory(decisions) {
         node("td", null, text(row.category, "—")),
         node("td", { class: "number" }, score(row.score)),
         node("td", null, text(row.reason, "—")),
-      ),
-    ),
+      );
+      const note = text(row.note, null);
+      if (!note) return [decision];
+      decision.classList.add("has-note");
+      return [
+        decision,
+        node(
+          "tr",
+          { class: "note-row", "data-note-by": text(row.by, "") },
+          node(
+            "td",
+            { colspan: "6" },
+            node("span", { class: "history-note" }, node("span", { class: "note-label" }, "Note: "), note),
+          ),
+        ),
+      ];
+    }),
   );
   if (!rows.length) {
     el.historyRows.append(node("tr", null, node("td", { colspan: "6" }, "No decisions yet.")));
@@ -111,6 +136,16 @@ function renderFound(ad) {
   el.foundEmail.textContent = text(ad.email, "");
   el.foundCreated.textContent = dateTime(ad.created_at_ms);
   el.foundDecided.textContent = dateTime(ad.decided_at_ms);
+  const appeal = ad.appeal && typeof ad.appeal === "object" ? ad.appeal : null;
+  el.foundAppealLabel.hidden = !appeal;
+  el.foundAppeal.hidden = !appeal;
+  el.foundAppeal.textContent = appeal
+    ? dateTime(appeal.at_ms) + ": " + text(appeal.text, "(The submitter gave no reason.)")
+    : "";
+  const claim = ad.claim && typeof ad.claim === "object" ? ad.claim : null;
+  el.foundClaimLabel.hidden = !claim;
+  el.foundClaim.hidden = !claim;
+  el.foundClaim.textContent = claim ? text(claim.claimed_by, "?") + ", until " + clock(claim.until_ms) : "";
 
   const final = status === "approved" || status === "rejected";
   const open = final || status === "in_review";
@@ -146,6 +181,7 @@ async function showFound(id, options) {
     ]);
     if (generation !== found.generation) return true;
     const changed = found.id !== record.id;
+    if (changed) el.overrideNote.value = "";
     found.id = record.id;
     found.ad = record;
     renderFound(record);
@@ -179,6 +215,7 @@ function hideFound() {
   el.found.hidden = true;
   delete el.found.dataset.id;
   el.historyRows.replaceChildren();
+  el.overrideNote.value = "";
   el.foundImage.hidden = true;
   el.foundImage.removeAttribute("src");
 }
@@ -295,12 +332,16 @@ export async function decideFound(outcome) {
     }
   }
   if (final) body.override = true;
+  const note = el.overrideNote.value.trim();
+  if (note) body.note = note;
   found.busy = true;
   for (const button of [el.overrideApprove, el.overrideReject]) button.setAttribute("aria-disabled", "true");
   try {
     const answer = await api(adPath(ad.id) + "/decision", { method: "POST", json: body });
     const what = outcome === "approved" ? "approved as " + text(answer.category, body.category) : "rejected: " + body.reason;
-    say((final ? "Overrode " + short(ad.id) + ": now " : short(ad.id) + " ") + what);
+    say((final ? "Overrode " + short(ad.id) + ": now " : short(ad.id) + " ") + what + (note ? " (with a note for moderators)" : ""));
+    el.overrideNote.value = "";
+    forgetClaim(ad.id);
     removeFromQueue(ad.id);
     await showFound(ad.id, { ad: answer, quiet: true });
   } catch (error) {

@@ -41,6 +41,7 @@ const el = {
 let started = () => {};
 let ended = () => {};
 let changed = () => {};
+let leaving = () => Promise.resolve();
 
 // What a new session starts (the queue), with who it is.
 export function onSessionStart(handler) {
@@ -55,6 +56,12 @@ export function onSessionEnd(handler) {
 // What follows a changed role (the tabs and the decision controls).
 export function onRoleChange(handler) {
   changed = handler;
+}
+
+// What is done before signing out, while the session still lasts (the ad
+// held is released); signing out waits for its promise.
+export function onSigningOut(handler) {
+  leaving = handler;
 }
 
 // The server's answer about who is signed in, checked for its shape.
@@ -212,6 +219,11 @@ function dropInFlight() {
 
 async function signOut() {
   el.signout.setAttribute("aria-disabled", "true");
+  try {
+    await leaving();
+  } catch (_) {
+    // Signing out goes on regardless.
+  }
   dropInFlight();
   try {
     await api("admin/session", { method: "DELETE" });

@@ -35,6 +35,13 @@ export function dateTime(ms) {
   });
 }
 
+// The hour and minute of a time in milliseconds since the epoch ("14:05"
+// in the reader's locale); "—" for none.
+export function clock(ms) {
+  if (typeof ms !== "number" || !Number.isFinite(ms)) return "—";
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
 export function fillSelect(select, values, chosen, suggested) {
   select.replaceChildren(
     ...values.map((value) =>

@@ -1,7 +1,9 @@
 // adpipe's moderation console (/admin): sign in with your account's name
 // and password, work through the ads waiting for review (keyboard: a
-// approve, r reject, j next, k previous), find any ad by id or email with
-// its decision history, and override a final decision; manage your API
+// approve, r reject, each on to the next ad; j next, k previous; the ad
+// open is held for you, and those colleagues hold are skipped), with an
+// internal note on any decision, find any ad by id or email with its
+// decision history, and override a final decision; manage your API
 // tokens and your password; admins also manage the team's accounts and
 // read the audit log. What the page offers follows the role (`may` of
 // GET admin/me); the server checks every request anyway. Plain JavaScript
@@ -20,6 +22,7 @@
 //   admin-tabs.js     the views' tabs (Review, Tokens, Team, Audit log,
 //                     Password)
 //   admin-queue.js    the review queue and the decisions on it
+//   admin-claims.js   holding the ad open (claims), releasing it
 //   admin-search.js   finding an ad, its history, overrides
 //   admin-tokens.js   the Tokens view
 //   admin-team.js     the Team view (admins)
@@ -34,11 +37,13 @@
 // elements are all there when these files look them up.
 
 import { forgetImages, may, onForbidden, onUnauthorized, role, session } from "./admin-api.js";
+import { letGo, onNextFree, releaseBeforeSignOut, releaseOnUnload } from "./admin-claims.js";
 import { clearStatus, fillSelect, say, sayError } from "./admin-view.js";
 import { $, node } from "./dom.js";
 import {
   REASONS,
   decide,
+  holdShown,
   loadQueue,
   move,
   onDecided,
@@ -48,8 +53,16 @@ import {
   select,
 } from "./admin-queue.js";
 import { clearSearchError, decideFound, queueDecided, resetSearch, search } from "./admin-search.js";
-import { endSession, onRoleChange, onSessionEnd, onSessionStart, refreshMe, resume } from "./admin-session.js";
-import { applyPermissions, currentView, onShow, resetViews, showView } from "./admin-tabs.js";
+import {
+  endSession,
+  onRoleChange,
+  onSessionEnd,
+  onSessionStart,
+  onSigningOut,
+  refreshMe,
+  resume,
+} from "./admin-session.js";
+import { applyPermissions, currentView, onLeave, onShow, resetViews, showView } from "./admin-tabs.js";
 import { resetAudit } from "./admin-audit.js";
 import { resetTeam } from "./admin-team.js";
 import { resetTokens } from "./admin-tokens.js";
@@ -101,6 +114,8 @@ function applyRole() {
   el.decideNone.hidden = decides;
   el.decideNone.textContent = decides ? "" : "Your role (" + role() + ") may look at ads but not decide on them.";
   applyPermissions();
+  // A role that decides holds the ad shown; one that does not, nothing.
+  holdShown();
 }
 
 function tick() {
@@ -154,6 +169,9 @@ onUnauthorized((error) => {
 // A 403: the role may have changed meanwhile; ask again.
 onForbidden(() => refreshMe());
 onDecided(queueDecided);
+// Signing out releases the ad held first, while the session still lasts.
+onSigningOut(releaseBeforeSignOut);
+onNextFree(() => move(1));
 
 // ------------------------------------------------------ the review view
 
@@ -168,6 +186,9 @@ el.quickReasons.replaceChildren(
 );
 
 onShow("review", () => loadQueue());
+// Another view: the ad shown is left undecided, so it is released (and
+// claimed again when the review is back).
+onLeave("review", () => letGo());
 el.refresh.addEventListener("click", async () => {
   if (await loadQueue()) say("The queue was refreshed.");
 });
@@ -214,6 +235,13 @@ document.addEventListener("keydown", (event) => {
 
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && session.active) tick();
+});
+
+// Closing or leaving the page releases the ad held (a request that
+// outlives the page); back from the browser's cache, it is claimed again.
+window.addEventListener("pagehide", () => releaseOnUnload());
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && session.active) holdShown();
 });
 
 // Signed in already (a reload, another tab of this browser), or the form.

@@ -72,11 +72,13 @@ pub(super) static FILES: &[(&str, Asset)] = &[
     served!("app-submit.js", JS),
     served!("app-status.js", JS),
     served!("app-lookup.js", JS),
+    served!("app-appeal.js", JS),
     // The console's modules: admin.js imports the others.
     served!("admin.js", JS),
     served!("admin-api.js", JS),
     served!("admin-view.js", JS),
     served!("admin-queue.js", JS),
+    served!("admin-claims.js", JS),
     served!("admin-search.js", JS),
     served!("admin-session.js", JS),
     served!("admin-tabs.js", JS),
