@@ -173,6 +173,31 @@ async fn team_story(app: &TestApp, http: &reqwest::Client) {
             .contains(&json!("manage_accounts"))
     );
 
+    // Signing in again from the same browser makes a new session id and
+    // ends the one it held.
+    let again = http
+        .post(format!("{base}/admin/session"))
+        .header("cookie", &ada)
+        .json(&json!({"name": "ada", "password": ada_password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    let renewed = again.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(renewed, ada, "a new session id at each sign-in");
+    let old = with_cookie(http, app, reqwest::Method::GET, "/admin/me", &ada)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 401, "the session it replaced is over");
+    let ada = renewed;
+
     // A page elsewhere cannot ride the session: a change needs this
     // site's Origin.
     for origin in [None, Some("https://evil.example")] {
@@ -503,5 +528,123 @@ async fn decisions_are_signed_by_the_account_that_made_them() {
             .unwrap()
             .status();
         assert_eq!(status, 403, "{path}");
+    }
+}
+
+/// Every `/admin` operation with the least role that may call it; `None`:
+/// anybody (signing in). The test fails for an operation of the document
+/// missing here, so a new route cannot be forgotten.
+const MATRIX: &[(&str, &str, Option<&str>)] = &[
+    ("GET", "/admin/ads", Some("viewer")),
+    ("GET", "/admin/ads/{id}", Some("viewer")),
+    ("GET", "/admin/ads/{id}/history", Some("viewer")),
+    ("GET", "/admin/ads/{id}/image", Some("viewer")),
+    ("GET", "/admin/reviews", Some("viewer")),
+    ("GET", "/admin/me", Some("viewer")),
+    ("POST", "/admin/me/password", Some("viewer")),
+    ("GET", "/admin/tokens", Some("viewer")),
+    ("POST", "/admin/tokens", Some("viewer")),
+    ("DELETE", "/admin/tokens/{id}", Some("viewer")),
+    ("DELETE", "/admin/session", Some("viewer")),
+    ("POST", "/admin/session", None),
+    ("POST", "/admin/ads/{id}/decision", Some("moderator")),
+    ("POST", "/admin/ads/{id}/claim", Some("moderator")),
+    ("DELETE", "/admin/ads/{id}/claim", Some("moderator")),
+    ("DELETE", "/admin/ads/{id}", Some("admin")),
+    ("POST", "/admin/ads/{id}/review", Some("admin")),
+    ("GET", "/admin/users", Some("admin")),
+    ("POST", "/admin/users", Some("admin")),
+    ("PATCH", "/admin/users/{name}", Some("admin")),
+    ("GET", "/admin/audit", Some("admin")),
+];
+
+const ROLES: [&str; 3] = ["viewer", "moderator", "admin"];
+
+#[tokio::test]
+async fn every_admin_route_needs_its_role_and_no_less() {
+    let (app, http) = start_on(None).await;
+    let http = &http;
+    // Every operation of the document is in the matrix, once.
+    let document: Value = http
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut documented = Vec::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        if !path.starts_with("/admin/") {
+            continue;
+        }
+        for method in operations.as_object().expect("operations").keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    for (method, path) in &documented {
+        let listed = MATRIX
+            .iter()
+            .filter(|(m, p, _)| m == method && p == path)
+            .count();
+        assert_eq!(
+            listed, 1,
+            "{method} {path}: list it in MATRIX once, with its role"
+        );
+    }
+    assert_eq!(
+        documented.len(),
+        MATRIX.len(),
+        "MATRIX lists an undocumented route"
+    );
+
+    let mut tokens = Vec::new();
+    for role in ROLES {
+        let name = format!("{role}-1");
+        tokens.push((
+            role,
+            account_token(&app, http, BOOTSTRAP, &name, role).await,
+        ));
+    }
+    let ad = adpipe_core::AdId::new();
+    for (method, path, least) in MATRIX {
+        let url = format!(
+            "{}{}",
+            app.base,
+            path.replace("{id}", &ad.to_string())
+                .replace("{name}", "nobody")
+        );
+        let method: reqwest::Method = method.parse().unwrap();
+        let call = |token: Option<&str>| {
+            let mut request = http.request(method.clone(), &url).json(&json!({}));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            request.send()
+        };
+        let anonymous = call(None).await.unwrap().status().as_u16();
+        let Some(least) = least else {
+            assert_ne!(anonymous, 401, "{method} {path} is open to anybody");
+            continue;
+        };
+        assert_eq!(anonymous, 401, "{method} {path} without credentials");
+        let least_rank = ROLES.iter().position(|role| role == least).unwrap();
+        for (rank, (role, token)) in tokens.iter().enumerate() {
+            let response = call(Some(token)).await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if rank < least_rank {
+                assert_eq!(
+                    (status, body["error"]["code"].as_str()),
+                    (403, Some("forbidden")),
+                    "{method} {path} as a {role}"
+                );
+            } else {
+                assert!(
+                    status != 401 && status != 403,
+                    "{method} {path} as a {role}: {status} {body}"
+                );
+            }
+        }
     }
 }
