@@ -504,7 +504,7 @@ def check_model_toml(path):
     expect = {
         ("file",): "model.onnx",
         ("tokenizer",): "tokenizer.json",
-        ("kind",): "text-embedding",
+        ("kind",): "text_embedder",
         ("input", "max_tokens"): MAX_TOKENS,
         ("input", "input_ids"): "input_ids",
         ("input", "attention_mask"): "attention_mask",

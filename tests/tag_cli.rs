@@ -145,6 +145,26 @@ fn a_missing_model_file_is_a_clear_error() {
 }
 
 #[test]
+fn a_model_of_the_wrong_kind_is_a_clear_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_adpipe"))
+        .current_dir(repo())
+        .env("ADPIPE_MODEL", "models/minilm-l6/model.toml")
+        .args(["tag", "--json"])
+        .arg(photo("other/lion.jpg"))
+        .output()
+        .expect("run adpipe");
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "nothing is tagged");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("models/minilm-l6/model.toml describes a text embedder"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("must be an image classifier"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn a_missing_onnx_runtime_names_the_setup_command() {
     let output = Command::new(env!("CARGO_BIN_EXE_adpipe"))
         .current_dir(repo())

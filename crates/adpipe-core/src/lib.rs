@@ -3,12 +3,14 @@
 //! I/O, so every adapter (tagger, store, queue, api, worker) can share it.
 
 pub mod ad;
+pub mod model;
 pub mod policy;
 pub mod secret;
 pub mod tags;
 pub mod time;
 
 pub use ad::{AdId, AdText, Email, InvalidAdId, InvalidAdText, InvalidEmail, Status};
+pub use model::{ModelKind, ModelSource, RequiredModel, UnknownModelKind};
 pub use policy::{
     Band, BoundGate, BoundPolicy, Category, DecidedBy, Decision, Gate, Policy, PolicyError,
     Verdict, moderator_label,

@@ -2,6 +2,7 @@
 //! model.toml, runs batches, and turns raw outputs into per-image
 //! probabilities (softmax / sigmoid, then the views max-merged per label).
 
+use std::path::Path;
 use std::sync::Mutex;
 
 use ort::ep::{self, ExecutionProvider};
@@ -9,8 +10,9 @@ use ort::session::Session;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
+use crate::image_classifier::{ModelSpec, OutputKind};
 use crate::runtime::Runtime;
-use crate::spec::{Device, Layout, ModelSpec, OutputKind};
+use crate::spec::{Device, Layout};
 
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -344,6 +346,24 @@ impl Classifier {
         }
         merged
     }
+}
+
+/// A session on the CPU alone, with ONNX Runtime's own CPU defaults, for
+/// the kinds that run nowhere else (the text embedder, OCR): one code path
+/// keeps their results identical on every machine.
+pub(crate) fn cpu_session(
+    runtime: &Runtime,
+    config: &SessionConfig,
+    model: &Path,
+) -> Result<Session, ort::Error> {
+    let mut builder = Session::builder(runtime.environment())?
+        .with_optimization_level(config.optimization)?
+        .with_inter_threads(1)?
+        .with_intra_op_spinning(config.spinning)?;
+    if config.intra_threads > 0 {
+        builder = builder.with_intra_threads(config.intra_threads)?;
+    }
+    builder.commit_from_file(model)
 }
 
 fn with_cuda(

@@ -1,7 +1,8 @@
 //! Runs the local ONNX models that read an ad, each described by a
-//! `model.toml` so it can be swapped in without recompiling: the image
-//! classifier, and the sentence-embedding model that reads its text
-//! ([`text`]).
+//! `model.toml` so it can be swapped in without recompiling. The file's
+//! `kind` says what it describes, and each kind has its module ([`kind`]):
+//! the image classifier ([`image_classifier`]), the sentence-embedding
+//! model that reads the ad's text ([`text`]), and the OCR models ([`ocr`]).
 //!
 //! bytes → [`adpipe_image::decode`] (untrusted input, limits, orientation) →
 //! [`preprocess`] (views, resize, normalise) → [`classifier`] (ONNX Runtime)
@@ -10,8 +11,12 @@
 
 pub mod classifier;
 mod decoding;
+pub mod image_classifier;
+pub mod kind;
 mod model_thread;
+pub mod model_toml;
 pub mod moderator;
+pub mod ocr;
 pub mod preprocess;
 pub mod runtime;
 pub mod spec;
@@ -21,11 +26,14 @@ pub mod text;
 pub use adpipe_image::{DecodeError, DecodeLimits, ImageFormat, ImageInfo, RgbImage};
 pub use classifier::{Classifier, Execution, ModelError, SessionConfig};
 pub use decoding::{ImageBytes, PreparedBatch};
+pub use image_classifier::{ModelSpec, View};
+pub use kind::{KindSpec, ModelKind};
+pub use model_toml::ModelToml;
 pub use moderator::{AssessedBatch, Assessment, Moderator, ModeratorError};
 /// Graph optimisation levels for [`SessionConfig::optimization`].
 pub use ort::session::builder::GraphOptimizationLevel;
 pub use preprocess::Preprocessor;
 pub use runtime::{Runtime, RuntimeError, RuntimeOptions};
-pub use spec::{Device, ModelSpec, SpecError, View};
+pub use spec::{Device, SpecError};
 pub use tagger::{ItemError, LoadError, Model, Outputs, Tagger, TaggerConfig};
 pub use text::{TextEmbedder, TextModelSpec};

@@ -7,15 +7,16 @@ use std::sync::Arc;
 use adpipe_core::policy::{
     self, BoundGate, BoundPolicy, Decision, Gate, Policy, PolicyError, TextScores,
 };
-use adpipe_core::{AdId, DecidedBy, Status, Tag, top_k};
+use adpipe_core::{AdId, DecidedBy, ModelSource, RequiredModel, Status, Tag, top_k};
 
 use crate::classifier::ModelError;
 use crate::decoding::ImageBytes;
 use crate::decoding::PreparedBatch;
+use crate::image_classifier::ModelSpec;
+use crate::kind::{self, KindSpec, ModelKind};
 use crate::model_thread::ModelThread;
-use crate::spec::ModelSpec;
-use crate::tagger::{LoadError, Model, Outputs, Tagger, TaggerConfig};
-use crate::text::{TextEmbedder, cosine};
+use crate::tagger::{LoadError, Outputs, Tagger, TaggerConfig};
+use crate::text::{TextEmbedder, TextModelSpec, cosine};
 use adpipe_image::DecodeError;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,8 @@ pub enum ModeratorError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{role} is {}: adpipe cannot judge with that kind of model yet", .kind.describe())]
+    NotRunnable { kind: ModelKind, role: String },
 }
 
 /// What adpipe concluded about one image.
@@ -70,19 +73,17 @@ struct TextReader {
 }
 
 impl TextReader {
+    /// Loads the policy's text model and embeds its prototypes.
     fn load(
         policy: &Policy,
-        policy_path: &Path,
+        spec: TextModelSpec,
         config: &TaggerConfig,
-    ) -> Result<Option<Self>, ModeratorError> {
-        let Some(section) = &policy.text else {
-            return Ok(None);
-        };
-        let model = policy_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(&section.model);
-        let embedder = TextEmbedder::load(&model, &config.runtime, &config.session)?;
+    ) -> Result<Self, ModeratorError> {
+        let section = policy.text.as_ref().ok_or_else(|| PolicyError::Invalid {
+            source_name: policy.name.clone(),
+            message: "a text model without a [text] section".into(),
+        })?;
+        let embedder = spec.load(config)?;
         let embed = |texts: &[String]| -> Result<Vec<Vec<f32>>, ModeratorError> {
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
             Ok(embedder.embed_all(&texts).map_err(LoadError::from)?)
@@ -93,12 +94,12 @@ impl TextReader {
             .map(|category| embed(&category.text))
             .collect::<Result<Vec<_>, _>>()?;
         let off_topic = embed(&section.off_topic)?;
-        Ok(Some(Self {
+        Ok(Self {
             embedder,
             categories,
             off_topic,
             temperature: section.temperature,
-        }))
+        })
     }
 
     fn warm_up(&self) -> Result<(), ModelError> {
@@ -130,32 +131,72 @@ fn read(path: &Path) -> Result<String, ModeratorError> {
     })
 }
 
+/// The model.toml of `required`: the configured `model`, or the one named
+/// in `named_in` (a policy or gate file), relative to that file.
+fn model_toml(required: &RequiredModel, model: &Path, named_in: &Path) -> PathBuf {
+    match &required.source {
+        ModelSource::Configured => model.to_owned(),
+        ModelSource::Named { path, .. } => named_in.parent().unwrap_or(Path::new(".")).join(path),
+    }
+}
+
+/// Reads the image classifier `required` names (for a gate, or the policy).
+fn image_spec(
+    required: &RequiredModel,
+    model: &Path,
+    named_in: &Path,
+) -> Result<ModelSpec, ModeratorError> {
+    let path = model_toml(required, model, named_in);
+    Ok(kind::read_for::<ModelSpec>(&path, &required.role()).map_err(LoadError::from)?)
+}
+
 pub const DEFAULT_TOP_K: usize = 5;
 
 impl Moderator {
-    /// Loads the model, the policy and each gate (with its own model).
+    /// Loads the policy, the models it needs ([`Policy::required_models`]:
+    /// `model`, the configured image classifier, and any model its sections
+    /// name) and each gate with its own model.
     pub fn load(
         model: &Path,
         policy: &Path,
         gates: &[PathBuf],
         config: &TaggerConfig,
     ) -> Result<Self, ModeratorError> {
-        let spec = ModelSpec::load(model).map_err(LoadError::from)?;
         let policy_path = policy;
-        let policy = Policy::from_toml(&read(policy)?, &policy.display().to_string())?
-            .bind(&spec.labels, &spec.name)?;
-        let reader = TextReader::load(policy.policy(), policy_path, config)?;
-        let mut models = vec![Model::load(spec, config)?];
+        let policy = Policy::from_toml(&read(policy)?, &policy.display().to_string())?;
+        // Every description is read and checked before a session loads.
+        let (mut image, mut text) = (None, None);
+        for required in policy.required_models() {
+            match required.kind {
+                ModelKind::ImageClassifier => {
+                    image = Some(image_spec(&required, model, policy_path)?);
+                }
+                ModelKind::TextEmbedder => {
+                    let path = model_toml(&required, model, policy_path);
+                    let spec = kind::read_for::<TextModelSpec>(&path, &required.role());
+                    text = Some(spec.map_err(LoadError::from)?);
+                }
+                kind @ (ModelKind::OcrDetector | ModelKind::OcrRecognizer) => {
+                    let role = required.role();
+                    return Err(ModeratorError::NotRunnable { kind, role });
+                }
+            }
+        }
+        let spec = image.ok_or_else(|| PolicyError::Invalid {
+            source_name: policy.name.clone(),
+            message: "the policy needs no image classifier".into(),
+        })?;
+        let policy = policy.bind(&spec.labels, &spec.name)?;
+        let reader = text
+            .map(|spec| TextReader::load(policy.policy(), spec, config))
+            .transpose()?;
+        let mut models = vec![spec.load(config)?];
         let mut bound_gates = Vec::with_capacity(gates.len());
         for gate_path in gates {
             let gate = Gate::from_toml(&read(gate_path)?, &gate_path.display().to_string())?;
-            let gate_model = gate_path
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join(&gate.model);
-            let spec = ModelSpec::load(&gate_model).map_err(LoadError::from)?;
+            let spec = image_spec(&gate.required_model(), model, gate_path)?;
             bound_gates.push(gate.bind(&spec.labels, &spec.name)?);
-            models.push(Model::load(spec, config)?);
+            models.push(spec.load(config)?);
         }
         Ok(Self {
             tagger: Tagger::new(models, config),

@@ -10,7 +10,8 @@ use fast_image_resize::{
     images::{Image, ImageRef},
 };
 
-use crate::spec::{ColorOrder, Filter, Layout, ModelSpec, View};
+use crate::image_classifier::{ModelSpec, View};
+use crate::spec::{ColorOrder, Filter, Layout};
 use adpipe_image::{DecodeError, DecodeLimits, RgbImage};
 
 /// Turns image bytes into floats for one model. Cheap to share between

@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::classifier::{Classifier, Execution, ModelError, SessionConfig};
 use crate::decoding::{DecoderPool, Decoding, ImageBytes, Prepared, PreparedBatch};
+use crate::image_classifier::ModelSpec;
 use crate::preprocess::Preprocessor;
 use crate::runtime::{self, RuntimeError, RuntimeOptions};
-use crate::spec::{Device, ModelSpec, SpecError};
+use crate::spec::{Device, SpecError};
 use adpipe_image::{DecodeError, DecodeLimits};
 
 /// How to load and run the models.

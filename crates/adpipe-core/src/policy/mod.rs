@@ -19,6 +19,7 @@ use crate::tags::Labels;
 
 mod decision;
 mod gate;
+mod models;
 mod text;
 mod text_rules;
 

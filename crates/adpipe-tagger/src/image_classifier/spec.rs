@@ -1,9 +1,11 @@
-//! `model.toml`: everything adpipe needs to know to run an image classifier
-//! it was not compiled for. Swapping models means pointing `ADPIPE_MODEL` at
-//! another one of these files.
+//! An image classifier's `model.toml` (`kind = "image_classifier"`, the
+//! kind of a file that names none): everything adpipe needs to know to run
+//! an image classifier it was not compiled for. Swapping models means
+//! pointing `ADPIPE_MODEL` at another one of these files.
 //!
 //! ```toml
 //! name = "efficientnet-lite0"
+//! kind = "image_classifier"      # optional: the default
 //! file = "model.onnx"            # relative to this file
 //! labels = "labels.txt"          # one label per line, in output order
 //! device = "cpu"                 # or "cuda" (falls back to CPU with a warning)
@@ -35,43 +37,8 @@ use std::path::{Path, PathBuf};
 use adpipe_core::Labels;
 use serde::Deserialize;
 
-#[derive(Debug, thiserror::Error)]
-pub enum SpecError {
-    #[error("cannot read model description {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: not a valid model description: {message}")]
-    Syntax { path: PathBuf, message: String },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Device {
-    #[default]
-    Cpu,
-    Cuda,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum Layout {
-    #[serde(alias = "nchw")]
-    NCHW,
-    #[serde(alias = "nhwc")]
-    NHWC,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-pub enum ColorOrder {
-    #[default]
-    #[serde(alias = "rgb")]
-    RGB,
-    #[serde(alias = "bgr")]
-    BGR,
-}
+use crate::model_toml::ModelToml;
+use crate::spec::{ColorOrder, Device, Filter, Layout, NormalizeSection, SpecError};
 
 /// How the whole image is brought to the model's input size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -95,16 +62,6 @@ impl View {
             View::Letterbox => "letterbox",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Filter {
-    Nearest,
-    #[default]
-    Bilinear,
-    CatmullRom,
-    Lanczos3,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -166,31 +123,6 @@ struct PreprocessSection {
     jpeg_roundtrip_quality: Option<u8>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NormalizeSection {
-    #[serde(default = "one")]
-    scale: f32,
-    mean: Option<[f32; 3]>,
-    std: Option<[f32; 3]>,
-    offset: Option<[f32; 3]>,
-}
-
-impl Default for NormalizeSection {
-    fn default() -> Self {
-        Self {
-            scale: 1.0,
-            mean: None,
-            std: None,
-            offset: None,
-        }
-    }
-}
-
-fn one() -> f32 {
-    1.0
-}
-
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct OutputSection {
@@ -247,27 +179,23 @@ pub struct OutputSpec {
 const MAX_INPUT_SIDE: u32 = 4096;
 
 impl ModelSpec {
+    /// Reads an image classifier's model.toml; a file of another kind is
+    /// an error that says so.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, SpecError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text, path)
+        crate::kind::read(path.as_ref())
     }
 
     /// `path` is where the text came from: relative `file` and `labels`
     /// are resolved against its folder.
     pub fn parse(text: &str, path: &Path) -> Result<Self, SpecError> {
-        let file: ModelFile = toml::from_str(text).map_err(|error| SpecError::Syntax {
-            path: path.to_owned(),
-            message: error.to_string(),
-        })?;
-        let invalid = |message: String| SpecError::Invalid {
-            path: path.to_owned(),
-            message,
-        };
-        let dir = path.parent().unwrap_or(Path::new("."));
+        crate::kind::parse(text, path)
+    }
+
+    /// The image classifier's fields of `toml`, checked, paths resolved and
+    /// labels read.
+    pub(crate) fn from_file(toml: &ModelToml) -> Result<Self, SpecError> {
+        let file: ModelFile = toml.fields()?;
+        let invalid = |message: String| toml.invalid(message);
 
         let input = &file.input;
         for (side, value) in [("width", input.width), ("height", input.height)] {
@@ -307,9 +235,9 @@ impl ModelSpec {
             )));
         }
 
-        let (gain, bias) = normalization(&file.normalize).map_err(invalid)?;
+        let (gain, bias) = file.normalize.gain_and_bias().map_err(invalid)?;
 
-        let labels_path = dir.join(&file.labels);
+        let labels_path = toml.resolve(&file.labels);
         let labels_text = std::fs::read_to_string(&labels_path).map_err(|error| {
             invalid(format!(
                 "cannot read labels {}: {error}",
@@ -319,15 +247,10 @@ impl ModelSpec {
         let labels = Labels::parse(&labels_text)
             .map_err(|error| invalid(format!("{}: {error}", labels_path.display())))?;
 
-        let name = file.name.clone().unwrap_or_else(|| {
-            dir.file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "model".into())
-        });
         Ok(ModelSpec {
-            name,
-            source: path.to_owned(),
-            model_path: dir.join(&file.file),
+            name: toml.name_or_folder(file.name.clone(), "model"),
+            source: toml.path().to_owned(),
+            model_path: toml.resolve(&file.file),
             labels,
             device: file.device,
             cuda_device_id: file.cuda_device_id,
@@ -363,32 +286,6 @@ impl ModelSpec {
     pub fn floats_per_view(&self) -> usize {
         self.input.width as usize * self.input.height as usize * 3
     }
-}
-
-/// Folds mean/std or offset into one multiply-add per channel.
-fn normalization(section: &NormalizeSection) -> Result<([f32; 3], [f32; 3]), String> {
-    if section.offset.is_some() && (section.mean.is_some() || section.std.is_some()) {
-        return Err("[normalize] takes either mean/std or offset, not both".into());
-    }
-    let mean = match section.offset {
-        Some(offset) => offset.map(|o| -o),
-        None => section.mean.unwrap_or([0.0; 3]),
-    };
-    let std = section.std.unwrap_or([1.0; 3]);
-    if std.iter().any(|s| *s == 0.0 || !s.is_finite()) {
-        return Err(format!(
-            "normalize.std must be finite and non-zero, not {std:?}"
-        ));
-    }
-    if !section.scale.is_finite() || section.scale == 0.0 {
-        return Err(format!(
-            "normalize.scale must be finite and non-zero, not {}",
-            section.scale
-        ));
-    }
-    let gain = [0, 1, 2].map(|c| section.scale / std[c]);
-    let bias = [0, 1, 2].map(|c| -mean[c] / std[c]);
-    Ok((gain, bias))
 }
 
 #[cfg(test)]
@@ -467,5 +364,19 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(missing.contains("cannot read labels"), "{missing}");
+    }
+
+    #[test]
+    fn the_kind_may_be_named_and_another_kind_is_refused_with_a_reason() {
+        let dir = temp_dir("kind");
+        let path = dir.join("model.toml");
+        let body = "file = 'm.onnx'\nlabels = 'labels.txt'\n[input]\nlayout = 'NCHW'\nwidth = 2\nheight = 2\n";
+        let named = ModelSpec::parse(&format!("kind = 'image_classifier'\n{body}"), &path);
+        assert_eq!(named.unwrap().input.width, 2);
+        let error = ModelSpec::parse(&format!("kind = 'text_embedder'\n{body}"), &path)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("describes a text embedder"), "{error}");
+        assert!(error.contains("must be an image classifier"), "{error}");
     }
 }

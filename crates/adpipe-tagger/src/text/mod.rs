@@ -2,7 +2,7 @@
 //! tokenized by the model's own `tokenizer.json`, run through its ONNX
 //! graph, and the per-token output is pooled into one unit vector, so two
 //! texts (or a text and a policy's description of a category) compare by a
-//! dot product. Described by a `model.toml` with `kind = "text-embedding"`
+//! dot product. Described by a `model.toml` with `kind = "text_embedder"`
 //! ([`spec`]), so the model can be swapped like the image classifiers.
 
 pub mod spec;
@@ -15,7 +15,7 @@ use ort::session::{Session, SessionInputValue};
 use ort::value::TensorRef;
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::classifier::{Execution, ModelError, SessionConfig};
+use crate::classifier::{Execution, ModelError, SessionConfig, cpu_session};
 use crate::runtime::{self, RuntimeOptions};
 use crate::spec::Device;
 use crate::tagger::LoadError;
@@ -46,7 +46,15 @@ impl TextEmbedder {
         runtime_options: &RuntimeOptions,
         config: &SessionConfig,
     ) -> Result<Self, LoadError> {
-        let spec = TextModelSpec::load(path)?;
+        Self::from_spec(TextModelSpec::load(path)?, runtime_options, config)
+    }
+
+    /// Loads the tokenizer and graph `spec` describes.
+    pub fn from_spec(
+        spec: TextModelSpec,
+        runtime_options: &RuntimeOptions,
+        config: &SessionConfig,
+    ) -> Result<Self, LoadError> {
         let model_error = |message: String| ModelError::Load {
             path: spec.model_path.display().to_string(),
             message,
@@ -76,17 +84,8 @@ impl TextEmbedder {
             tracing::warn!(model = %spec.name, "the text model runs on the CPU");
         }
         let runtime = runtime::runtime(runtime_options)?;
-        let build = || -> Result<Session, ort::Error> {
-            let mut builder = Session::builder(runtime.environment())?
-                .with_optimization_level(config.optimization)?
-                .with_inter_threads(1)?
-                .with_intra_op_spinning(config.spinning)?;
-            if config.intra_threads > 0 {
-                builder = builder.with_intra_threads(config.intra_threads)?;
-            }
-            builder.commit_from_file(&spec.model_path)
-        };
-        let session = build().map_err(|error| model_error(error.to_string()))?;
+        let session = cpu_session(&runtime, config, &spec.model_path)
+            .map_err(|error| model_error(error.to_string()))?;
         check_graph(&spec, &session)?;
         tracing::info!(
             model = %spec.name,

@@ -1,10 +1,11 @@
-//! A text model's `model.toml` (`kind = "text-embedding"`): the ONNX graph,
-//! its tokenizer and how its per-token output becomes one vector per text.
-//! See `models/minilm-l6/model.toml` for every key with its reason.
+//! A text model's `model.toml` (`kind = "text_embedder"`; the older
+//! `"text-embedding"` still reads): the ONNX graph, its tokenizer and how its
+//! per-token output becomes one vector per text. See
+//! `models/minilm-l6/model.toml` for every key with its reason.
 //!
 //! ```toml
 //! name = "minilm-l6"
-//! kind = "text-embedding"
+//! kind = "text_embedder"
 //! file = "model.onnx"            # relative to this file
 //! tokenizer = "tokenizer.json"   # Hugging Face tokenizers format
 //! device = "cpu"
@@ -27,10 +28,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::kind::{KindSpec, ModelKind};
+use crate::model_toml::ModelToml;
 use crate::spec::{Device, SpecError};
-
-/// The one kind of text model adpipe runs.
-pub const TEXT_EMBEDDING: &str = "text-embedding";
+use crate::tagger::{LoadError, TaggerConfig};
+use crate::text::TextEmbedder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -96,7 +98,6 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 struct TextModelFile {
     name: Option<String>,
-    kind: String,
     file: PathBuf,
     tokenizer: PathBuf,
     #[serde(default)]
@@ -106,55 +107,47 @@ struct TextModelFile {
 }
 
 impl TextModelSpec {
+    /// Reads a text embedder's model.toml; a file of another kind is an
+    /// error that says so.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text, path)
+        crate::kind::read(path)
     }
 
     /// `path` is where the text came from: names in it are relative to its
     /// folder.
     pub fn parse(text: &str, path: &Path) -> Result<Self, SpecError> {
-        let file: TextModelFile = toml::from_str(text).map_err(|error| SpecError::Syntax {
-            path: path.to_owned(),
-            message: error.to_string(),
-        })?;
-        let invalid = |message: String| SpecError::Invalid {
-            path: path.to_owned(),
-            message,
-        };
-        if file.kind != TEXT_EMBEDDING {
-            return Err(invalid(format!(
-                "kind is {:?}; a text model is kind = \"{TEXT_EMBEDDING}\"",
-                file.kind
-            )));
-        }
+        crate::kind::parse(text, path)
+    }
+}
+
+impl KindSpec for TextModelSpec {
+    const KIND: ModelKind = ModelKind::TextEmbedder;
+    type Loaded = TextEmbedder;
+
+    fn from_toml(toml: &ModelToml) -> Result<Self, SpecError> {
+        let file: TextModelFile = toml.fields()?;
         if !(2..=8192).contains(&file.input.max_tokens) {
-            return Err(invalid(format!(
+            return Err(toml.invalid(format!(
                 "input.max_tokens must be between 2 and 8192, not {}",
                 file.input.max_tokens
             )));
         }
         if file.output.dimensions == 0 {
-            return Err(invalid("output.dimensions must be at least 1".into()));
+            return Err(toml.invalid("output.dimensions must be at least 1"));
         }
-        let folder = path.parent().unwrap_or(Path::new("."));
-        let name = file.name.unwrap_or_else(|| {
-            folder
-                .file_name()
-                .map_or_else(|| "text-model".into(), |n| n.to_string_lossy().into())
-        });
         Ok(Self {
-            name,
-            model_path: folder.join(file.file),
-            tokenizer_path: folder.join(file.tokenizer),
+            name: toml.name_or_folder(file.name, "text-model"),
+            model_path: toml.resolve(file.file),
+            tokenizer_path: toml.resolve(file.tokenizer),
             device: file.device,
             input: file.input,
             output: file.output,
-            source: path.to_owned(),
+            source: toml.path().to_owned(),
         })
+    }
+
+    fn load(self, config: &TaggerConfig) -> Result<TextEmbedder, LoadError> {
+        TextEmbedder::from_spec(self, &config.runtime, &config.session)
     }
 }
 
@@ -164,7 +157,7 @@ mod tests {
 
     const SPEC: &str = r#"
         name = "minilm"
-        kind = "text-embedding"
+        kind = "text_embedder"
         file = "model.onnx"
         tokenizer = "tokenizer.json"
         [input]
@@ -190,9 +183,21 @@ mod tests {
 
     #[test]
     fn an_image_model_description_is_refused_with_a_reason() {
-        let text = SPEC.replace("text-embedding", "image-classifier");
+        let text = SPEC.replace("text_embedder", "image_classifier");
         let error = TextModelSpec::parse(&text, Path::new("m.toml")).unwrap_err();
-        assert!(error.to_string().contains("text-embedding"), "{error}");
+        assert!(
+            error.to_string().contains("must be a text embedder"),
+            "{error}"
+        );
+        let unknown = SPEC.replace("text_embedder", "text-embedder");
+        let error = TextModelSpec::parse(&unknown, Path::new("m.toml")).unwrap_err();
+        assert!(error.to_string().contains("text_embedder"), "{error}");
+    }
+
+    #[test]
+    fn the_older_kind_still_reads() {
+        let text = SPEC.replace("text_embedder", "text-embedding");
+        assert!(TextModelSpec::parse(&text, Path::new("m.toml")).is_ok());
     }
 
     #[test]

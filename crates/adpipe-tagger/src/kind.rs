@@ -1,0 +1,159 @@
+//! Kinds of model, one module each, behind one enum ([`ModelKind`]): a
+//! `model.toml` names its kind (the image classifier when it names none),
+//! and the kind's module says what else the file holds, checks it, and
+//! loads the model ([`KindSpec`]).
+//!
+//! | kind | module | spec | loaded |
+//! | --- | --- | --- | --- |
+//! | `image_classifier` | [`crate::image_classifier`] | [`crate::ModelSpec`] | [`crate::Model`] |
+//! | `text_embedder` | [`crate::text`] | [`crate::TextModelSpec`] | [`crate::TextEmbedder`] |
+//! | `ocr_detector` | [`crate::ocr::detector`] | [`crate::ocr::DetectorSpec`] | [`crate::ocr::OcrModel`] |
+//! | `ocr_recognizer` | [`crate::ocr::recognizer`] | [`crate::ocr::RecognizerSpec`] | [`crate::ocr::OcrModel`] |
+//!
+//! A new kind is its module (its spec type implementing [`KindSpec`]), its
+//! variant of [`ModelKind`] (in adpipe-core, beside the policies that ask
+//! for it) and its arm in [`check`]. A policy that needs it says so in
+//! `Policy::required_models`, and the moderator's arm for it says what its
+//! output feeds.
+
+use std::path::Path;
+
+pub use adpipe_core::ModelKind;
+
+use crate::image_classifier::ModelSpec;
+use crate::model_toml::ModelToml;
+use crate::ocr::{DetectorSpec, RecognizerSpec};
+use crate::spec::SpecError;
+use crate::tagger::{LoadError, TaggerConfig};
+use crate::text::TextModelSpec;
+
+/// A kind's `model.toml`, parsed and checked: what the kind's module
+/// implements.
+pub trait KindSpec: Sized {
+    /// The `kind` its files name.
+    const KIND: ModelKind;
+    /// The model, loaded and ready to run.
+    type Loaded;
+
+    /// The kind's fields of `file` (whose kind is [`KindSpec::KIND`]),
+    /// checked, with the paths they name resolved.
+    fn from_toml(file: &ModelToml) -> Result<Self, SpecError>;
+
+    /// Loads the model: its ONNX session, checked against the description,
+    /// and whatever else it reads (labels, tokenizer).
+    fn load(self, config: &TaggerConfig) -> Result<Self::Loaded, LoadError>;
+}
+
+/// What a load that is not for a named slot calls the model in errors.
+const ANY_SLOT: &str = "the model loaded here";
+
+/// Reads the model.toml at `path` as kind `S`; a file of another kind is
+/// an error that names both kinds.
+pub fn read<S: KindSpec>(path: &Path) -> Result<S, SpecError> {
+    read_for(path, ANY_SLOT)
+}
+
+/// [`read`] for a slot (`role`, in a sentence: "the policy's `[text]`
+/// model"), which an error about the kind names.
+pub fn read_for<S: KindSpec>(path: &Path, role: &str) -> Result<S, SpecError> {
+    as_kind(&ModelToml::read(path)?, role)
+}
+
+/// [`read`] of text that came from `path`.
+pub fn parse<S: KindSpec>(text: &str, path: &Path) -> Result<S, SpecError> {
+    as_kind(&ModelToml::parse(text, path)?, ANY_SLOT)
+}
+
+/// Reads the model.toml at `path` as kind `S` and loads the model, for the
+/// slot `role` names.
+pub fn load_for<S: KindSpec>(
+    path: &Path,
+    role: &str,
+    config: &TaggerConfig,
+) -> Result<S::Loaded, LoadError> {
+    read_for::<S>(path, role)?.load(config)
+}
+
+fn as_kind<S: KindSpec>(file: &ModelToml, role: &str) -> Result<S, SpecError> {
+    file.expect(S::KIND, role)?;
+    S::from_toml(file)
+}
+
+/// Reads any model.toml and checks it as its kind says, loading nothing:
+/// its kind, or what is wrong with it.
+pub fn check(path: &Path) -> Result<ModelKind, SpecError> {
+    let file = ModelToml::read(path)?;
+    match file.kind() {
+        ModelKind::ImageClassifier => ModelSpec::from_toml(&file).map(drop),
+        ModelKind::TextEmbedder => TextModelSpec::from_toml(&file).map(drop),
+        ModelKind::OcrDetector => DetectorSpec::from_toml(&file).map(drop),
+        ModelKind::OcrRecognizer => RecognizerSpec::from_toml(&file).map(drop),
+    }?;
+    Ok(file.kind())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn models() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")
+    }
+
+    #[test]
+    fn every_shipped_model_toml_reads_as_its_kind() {
+        let expected = BTreeMap::from([
+            ("efficientnet-lite0", ModelKind::ImageClassifier),
+            ("efficientnet-lite0-int8", ModelKind::ImageClassifier),
+            ("open-nsfw", ModelKind::ImageClassifier),
+            ("minilm-l6", ModelKind::TextEmbedder),
+            ("minilm-l6-static", ModelKind::TextEmbedder),
+            ("ppocr-det", ModelKind::OcrDetector),
+            ("ppocr-rec", ModelKind::OcrRecognizer),
+        ]);
+        let mut found = BTreeMap::new();
+        for entry in std::fs::read_dir(models()).expect("models/") {
+            let path = entry.expect("entry").path().join("model.toml");
+            if !path.is_file() {
+                continue;
+            }
+            let name = path.parent().unwrap().file_name().unwrap();
+            let name = name.to_string_lossy().into_owned();
+            let kind = check(&path).unwrap_or_else(|error| panic!("{error}"));
+            found.insert(name, kind);
+        }
+        let found: BTreeMap<&str, ModelKind> = found
+            .iter()
+            .map(|(name, kind)| (name.as_str(), *kind))
+            .collect();
+        // A new model folder is listed above with its kind.
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn a_model_toml_read_as_another_kind_names_the_slot_and_both_kinds() {
+        let text_model = models().join("minilm-l6/model.toml");
+        let error = read_for::<ModelSpec>(&text_model, "the model (--model, ADPIPE_MODEL)")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("minilm-l6/model.toml describes a text embedder"),
+            "{error}"
+        );
+        assert!(
+            error.contains("the model (--model, ADPIPE_MODEL) must be an image classifier"),
+            "{error}"
+        );
+        let image_model = models().join("efficientnet-lite0/model.toml");
+        let error = read_for::<TextModelSpec>(&image_model, "the policy's [text] model")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("describes an image classifier"), "{error}");
+        assert!(error.contains("must be a text embedder"), "{error}");
+        let error = read::<RecognizerSpec>(&models().join("ppocr-det/model.toml")).unwrap_err();
+        assert!(error.to_string().contains("OCR text detector"), "{error}");
+    }
+}
