@@ -212,7 +212,23 @@ async fn retag(
     run.send_emails().await;
     progress.finish_and_clear();
     let tally = run.tally;
-    println!("{}", tally.summary(args.dry_run));
+    let summary = tally.summary(args.dry_run);
+    println!("{summary}");
+    if !args.dry_run {
+        // The audit log keeps what a run of the model over stored ads did.
+        let changed: usize = tally.changed.values().sum();
+        let record = adpipe_store::AuditEntry::new("cli:adpipe retag", "ads.retagged").detail(
+            serde_json::json!({
+                "examined": tally.examined,
+                "changed": changed,
+                "failed": tally.failed,
+                "summary": summary,
+            }),
+        );
+        if let Err(error) = db.append_audit(&record).await {
+            eprintln!("adpipe: warning: the audit log refused the record of this run: {error}");
+        }
+    }
     db.close().await;
     walked.context("stopped: the database failed")?;
     Ok(tally.failed == 0)

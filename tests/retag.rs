@@ -357,6 +357,22 @@ async fn retag_story(processes: &mut Processes, deployment: Deployment, database
     )
     .await;
 
+    // Each run that wrote is in the audit log, with what it did.
+    let runs = db
+        .audit(&adpipe_store::AuditFilter {
+            actor: Some("cli:adpipe retag"),
+            action: Some("ads.retagged"),
+            since: None,
+            before_seq: None,
+            limit: 100,
+        })
+        .await
+        .expect("audit");
+    assert!(!runs.is_empty(), "no retag run in the audit log");
+    let last = &runs[0].detail.as_ref().expect("detail");
+    assert_eq!(last["examined"], 1, "{last}");
+    assert_eq!(last["changed"], 1, "{last}");
+
     db.close().await;
     processes.stop_gracefully();
 }

@@ -276,9 +276,11 @@ async fn review_story(db: &Database, url: &str) {
 async fn webhook_story(db: &Database) {
     let db = db.clone().with_webhooks(true);
     let id = judged(&db, "hook@example.com", &in_review()).await;
-    db.record_moderation(id, &approve("ana"))
-        .await
-        .expect("decide");
+    let with_note = Moderation {
+        note: Some("INTERNAL: called the seller"),
+        ..approve("ana")
+    };
+    db.record_moderation(id, &with_note).await.expect("decide");
     let same = judged(&db, "same@example.com", &approved()).await;
     let seen = db.get_ad(same).await.expect("get").expect("present");
     assert!(
@@ -314,6 +316,11 @@ async fn webhook_story(db: &Database) {
     assert_eq!(body["category"], "aircraft");
     assert_eq!(body["decided_by"], "moderator:ana");
     assert!(body["decided_at"].as_str().expect("time").ends_with('Z'));
+    assert!(
+        !first[1].body.contains("INTERNAL"),
+        "a moderator's note never reaches the site: {}",
+        first[1].body
+    );
     // Held while being sent.
     assert!(
         db.claim_webhooks(10, Duration::from_secs(30))
