@@ -215,6 +215,16 @@ impl ApiError {
     }
 }
 
+/// A database that failed under a request: logged, and 503 for the
+/// client (who may retry).
+pub(crate) fn database_error(error: adpipe_store::DbError) -> ApiError {
+    tracing::error!(%error, "database error");
+    ApiError::new(
+        ErrorCode::DatabaseUnavailable,
+        "the database is unavailable; please try again shortly",
+    )
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(Body {

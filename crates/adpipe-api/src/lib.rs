@@ -13,6 +13,7 @@ mod limits;
 pub mod metrics;
 mod openapi;
 mod page;
+mod paging;
 mod schemas;
 mod status;
 mod submit;

@@ -46,7 +46,7 @@ pub struct AdStatus {
     /// again), `answered` (the answer was emailed). Absent when appeals do
     /// not concern the ad. The link's secret is never shown here.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub appeal: Option<crate::appeal::AppealState>,
+    pub appeal: Option<AppealState>,
     /// For people: what `appeal` means.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub appeal_message: Option<String>,
@@ -110,7 +110,7 @@ pub async fn status(
         appeal_message: None,
     };
     // Whether it may be appealed, never how: the id is not the secret.
-    let appeal = crate::appeal::AppealState::of(&ad);
+    let appeal = AppealState::of(&ad);
     answer.appeal = appeal;
     answer.appeal_message = appeal.map(|state| state.message().to_owned());
     match ad.status {
@@ -216,4 +216,42 @@ pub(crate) async fn image_of(state: &AppState, ad: &AdRecord) -> Result<Response
         Body::from(bytes),
     )
         .into_response())
+}
+
+/// Whether a status answer should say the ad may be appealed, is being
+/// appealed, or was: what `GET /ads/{id}` shows (never the secret).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppealState {
+    /// Rejected, and open to one appeal through the link of the rejection
+    /// email.
+    Open,
+    /// Appealed: a person is looking at it again.
+    Pending,
+    /// Appealed and decided again: the answer was emailed.
+    Answered,
+}
+
+impl AppealState {
+    /// Of an ad as stored; `None` when appeals do not concern it.
+    pub(crate) fn of(ad: &adpipe_store::AdRecord) -> Option<Self> {
+        use adpipe_core::Status;
+        match (ad.status, ad.appealed_at) {
+            (Status::InReview, Some(_)) => Some(Self::Pending),
+            (Status::Approved | Status::Rejected, Some(_)) => Some(Self::Answered),
+            (Status::Rejected, None) if ad.appeal_secret.is_some() => Some(Self::Open),
+            _ => None,
+        }
+    }
+
+    /// Said to the submitter.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Self::Open => {
+                "You may appeal this decision once: the rejection email holds the link to do so"
+            }
+            Self::Pending => "Your appeal is being reviewed",
+            Self::Answered => "Your appeal was answered by email",
+        }
+    }
 }

@@ -10,7 +10,7 @@ use ort::session::Session;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
-use crate::image_classifier::{ModelSpec, OutputKind};
+use crate::image_classifier::spec::{ModelSpec, OutputKind};
 use crate::runtime::Runtime;
 use crate::spec::{Device, Layout};
 

@@ -14,8 +14,9 @@ use crate::decoding::ImageBytes;
 use crate::decoding::PreparedBatch;
 use crate::image_classifier::ModelSpec;
 use crate::kind::{self, KindSpec, ModelKind};
+use crate::load::{LoadError, TaggerConfig};
 use crate::model_thread::ModelThread;
-use crate::tagger::{LoadError, Outputs, Tagger, TaggerConfig};
+use crate::tagger::{Outputs, Tagger};
 use crate::text::{TextEmbedder, TextModelSpec, cosine};
 use adpipe_image::DecodeError;
 

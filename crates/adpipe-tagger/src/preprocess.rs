@@ -10,7 +10,7 @@ use fast_image_resize::{
     images::{Image, ImageRef},
 };
 
-use crate::image_classifier::{ModelSpec, View};
+use crate::image_classifier::spec::{ModelSpec, View};
 use crate::spec::{ColorOrder, Filter, Layout};
 use adpipe_image::{DecodeError, DecodeLimits, RgbImage};
 

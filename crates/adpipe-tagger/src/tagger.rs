@@ -6,45 +6,15 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::classifier::{Classifier, Execution, ModelError, SessionConfig};
+use crate::classifier::{Classifier, Execution, ModelError};
 use crate::decoding::{DecoderPool, Decoding, ImageBytes, Prepared, PreparedBatch};
-use crate::image_classifier::ModelSpec;
+use crate::image_classifier::spec::ModelSpec;
 use crate::preprocess::Preprocessor;
-use crate::runtime::{self, RuntimeError, RuntimeOptions};
-use crate::spec::{Device, SpecError};
-use adpipe_image::{DecodeError, DecodeLimits};
+use crate::runtime;
+use crate::spec::Device;
+use adpipe_image::DecodeError;
 
-/// How to load and run the models.
-#[derive(Debug, Clone)]
-pub struct TaggerConfig {
-    pub runtime: RuntimeOptions,
-    pub session: SessionConfig,
-    /// Threads that decode and resize while the model runs.
-    pub preprocess_threads: usize,
-    pub limits: DecodeLimits,
-}
-
-impl Default for TaggerConfig {
-    fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Self {
-            runtime: RuntimeOptions::default(),
-            session: SessionConfig::default(),
-            preprocess_threads: cores,
-            limits: DecodeLimits::default(),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error(transparent)]
-    Spec(#[from] SpecError),
-    #[error(transparent)]
-    Runtime(#[from] RuntimeError),
-    #[error(transparent)]
-    Model(#[from] ModelError),
-}
+pub use crate::load::{LoadError, TaggerConfig};
 
 /// Why one image got no result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

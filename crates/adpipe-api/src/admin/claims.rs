@@ -12,9 +12,9 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Serialize;
 
-use super::database_error;
 use crate::auth::Caller;
 use crate::auth::audit::{entry, record};
+use crate::error::database_error;
 use crate::status::parse_id;
 use crate::{ApiError, AppState, ErrorCode};
 

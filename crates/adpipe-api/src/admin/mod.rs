@@ -8,11 +8,11 @@
 pub(crate) mod claims;
 mod decision;
 pub(crate) mod moderation;
+mod view;
 
 use std::str::FromStr;
 
-use adpipe_core::{AdId, Status, Tag};
-use adpipe_store::AdRecord;
+use adpipe_core::{AdId, Status};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json, Router, middleware, routing};
@@ -22,13 +22,13 @@ use adpipe_auth::Permission;
 
 use crate::auth::Caller;
 use crate::auth::audit::{entry, record};
+use crate::error::database_error;
+use crate::paging::page_limit;
 use crate::status::parse_id;
 use crate::{ApiError, AppState, ErrorCode};
 
 use moderation::{decide, history, image, reviews};
-
-const MAX_PAGE: u32 = 500;
-const DEFAULT_PAGE: u32 = 50;
+pub use view::AdminAd;
 
 pub fn routes(state: AppState) -> Router<AppState> {
     use crate::auth::{accounts, audit, authenticate, require, session};
@@ -107,19 +107,6 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/session", session_route)
 }
 
-/// A page size as asked, or 400 when the document's bounds (1 to 500)
-/// do not hold: a client asking for more should know it gets less.
-pub(crate) fn page_limit(limit: Option<u64>) -> Result<u32, ApiError> {
-    match limit {
-        None => Ok(DEFAULT_PAGE),
-        Some(limit) if (1..=u64::from(MAX_PAGE)).contains(&limit) => Ok(limit as u32),
-        Some(_) => Err(ApiError::new(
-            ErrorCode::InvalidLimit,
-            "limit must be between 1 and 500",
-        )),
-    }
-}
-
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
@@ -136,104 +123,6 @@ pub struct ListQuery {
     limit: Option<u64>,
 }
 
-/// Everything stored about an ad (times in milliseconds since the epoch).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AdminAd {
-    #[schema(value_type = String, format = Uuid)]
-    id: AdId,
-    #[schema(value_type = crate::schemas::StatusName)]
-    status: &'static str,
-    text: String,
-    email: String,
-    content_type: String,
-    category: Option<String>,
-    #[schema(value_type = Vec<crate::schemas::TagSchema>)]
-    tags: Vec<Tag>,
-    model: Option<String>,
-    policy: Option<String>,
-    reason: Option<String>,
-    attempts: i64,
-    created_at_ms: i64,
-    decided_at_ms: Option<i64>,
-    notified_at_ms: Option<i64>,
-    /// The model's score for its best category (0 to 1).
-    score: Option<f64>,
-    /// In review: what the model would have decided alone.
-    suggestion: Option<&'static str>,
-    /// In review: since when.
-    review_since_ms: Option<i64>,
-    /// What its text said, when the policy reads texts.
-    #[schema(value_type = Option<crate::schemas::TextReadingSchema>)]
-    text_reading: Option<adpipe_core::policy::TextReading>,
-    /// Who is looking at it now (a claim), if anyone.
-    claim: Option<Claim>,
-    /// The submitter's appeal of its rejection, if one came.
-    appeal: Option<Appeal>,
-}
-
-/// A moderator's hold on an ad in review.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Claim {
-    /// The account holding it.
-    claimed_by: String,
-    /// When the claim runs out (milliseconds since the epoch).
-    until_ms: i64,
-}
-
-/// What the submitter wrote when appealing a rejection.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Appeal {
-    text: String,
-    at_ms: i64,
-}
-
-impl Claim {
-    pub(crate) fn of(ad: &AdRecord, now: i64) -> Option<Self> {
-        ad.claim_at(now).map(|(by, until)| Claim {
-            claimed_by: by.to_owned(),
-            until_ms: until,
-        })
-    }
-}
-
-impl Appeal {
-    pub(crate) fn of(ad: &AdRecord) -> Option<Self> {
-        ad.appealed_at.map(|at| Appeal {
-            text: ad.appeal_text.clone().unwrap_or_default(),
-            at_ms: at,
-        })
-    }
-}
-
-impl From<AdRecord> for AdminAd {
-    fn from(ad: AdRecord) -> Self {
-        let claim = Claim::of(&ad, adpipe_store::now_millis());
-        let appeal = Appeal::of(&ad);
-        Self {
-            id: ad.id,
-            status: ad.status.as_str(),
-            text: ad.text,
-            email: ad.email,
-            content_type: ad.content_type,
-            category: ad.category,
-            tags: ad.tags,
-            model: ad.model,
-            policy: ad.policy,
-            reason: ad.reason,
-            attempts: ad.attempts,
-            created_at_ms: ad.created_at,
-            decided_at_ms: ad.decided_at,
-            notified_at_ms: ad.notified_at,
-            score: ad.score,
-            suggestion: ad.suggestion.map(Status::as_str),
-            review_since_ms: ad.review_since,
-            text_reading: ad.text_reading,
-            claim,
-            appeal,
-        }
-    }
-}
-
 /// One page of ads, newest first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = AdminPage)]
@@ -242,14 +131,6 @@ pub struct Page {
     /// Pass as `before` for the next page; null on the last one.
     #[schema(value_type = Option<String>, format = Uuid)]
     next: Option<AdId>,
-}
-
-pub(crate) fn database_error(error: adpipe_store::DbError) -> ApiError {
-    tracing::error!(%error, "admin: database error");
-    ApiError::new(
-        ErrorCode::DatabaseUnavailable,
-        "the database is unavailable; please try again shortly",
-    )
 }
 
 /// List ads, newest first, optionally by status and by submitter.

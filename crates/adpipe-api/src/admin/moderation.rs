@@ -11,9 +11,11 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::decision::{DecisionRequest, checked};
-use super::{AdminAd, database_error, page_limit};
+use super::view::{AdminAd, Appeal, Claim};
 use crate::auth::Caller;
 use crate::auth::audit::{entry, record};
+use crate::error::database_error;
+use crate::paging::page_limit;
 use crate::status::{find, image_of, parse_id};
 use crate::{ApiError, AppState, ErrorCode};
 
@@ -61,9 +63,9 @@ pub struct ReviewItem {
     #[schema(value_type = Option<crate::schemas::TextReadingSchema>)]
     text_reading: Option<TextReading>,
     /// Who is looking at it now (a claim), if anyone: "next" skips it.
-    claim: Option<super::Claim>,
+    claim: Option<Claim>,
     /// The submitter's appeal, when the ad is back in review because of one.
-    appeal: Option<super::Appeal>,
+    appeal: Option<Appeal>,
 }
 
 /// One page of the review queue, oldest first.
@@ -112,8 +114,8 @@ pub(crate) async fn reviews(
     let ads = ads
         .into_iter()
         .map(|ad| ReviewItem {
-            claim: super::Claim::of(&ad, now),
-            appeal: super::Appeal::of(&ad),
+            claim: Claim::of(&ad, now),
+            appeal: Appeal::of(&ad),
             id: ad.id,
             image_url: format!("/admin/ads/{}/image", ad.id),
             waiting_s: (now - ad.review_since.unwrap_or(ad.created_at)).max(0) / 1000,

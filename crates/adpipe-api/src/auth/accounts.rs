@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::entry;
 use super::{BOOTSTRAP_NAME, Caller, json_body};
-use crate::admin::database_error;
+use crate::error::database_error;
 use crate::{ApiError, AppState, ErrorCode};
 
 /// An account, as admins see it.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use adpipe_store::AuditEntry;
 
 use super::Caller;
-use crate::admin::database_error;
+use crate::error::database_error;
 use crate::{ApiError, AppState, ErrorCode};
 
 /// What `caller` did, to append: who, from where, with which browser.
@@ -98,7 +98,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let limit = crate::admin::page_limit(query.limit)?;
+    let limit = crate::paging::page_limit(query.limit)?;
     if query.before.is_some_and(|before| before < 1) || query.since.is_some_and(|at| at < 0) {
         return Err(ApiError::new(
             ErrorCode::BadRequest,

@@ -260,7 +260,7 @@ pub(crate) async fn authenticate(
             "the token or session is not valid (wrong, revoked, expired, or its account is \
              disabled)",
         ),
-        Err(error) => crate::admin::database_error(error).into_response(),
+        Err(error) => crate::error::database_error(error).into_response(),
     }
 }
 

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::{entry, record};
 use super::{Caller, SESSION_COOKIE, Via, cookie, same_site};
-use crate::admin::database_error;
+use crate::error::database_error;
 use crate::{ApiError, AppState, ClientAddr, ErrorCode};
 
 /// Failures in [`FAILURE_WINDOW`] before a name or an address is locked.

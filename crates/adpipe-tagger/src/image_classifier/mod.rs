@@ -1,17 +1,35 @@
 //! The image classifier (`kind = "image_classifier"`, the kind of a
 //! model.toml that names none): an image in, a probability per label out.
-//! Its fields are in [`spec`]; the session is a [`crate::Classifier`] fed
-//! by a [`crate::Preprocessor`], together a [`crate::Model`] that the
-//! [`crate::Tagger`] batches.
+//! Its fields are in [`spec`], the data that the session and the
+//! preprocessing read; this module reads a file as this kind and loads it.
+//! The session is a [`crate::Classifier`] fed by a [`crate::Preprocessor`],
+//! together a [`crate::Model`] that the [`crate::Tagger`] batches.
 
 pub mod spec;
 
+use std::path::Path;
+
 pub use spec::{InputSpec, ModelSpec, OutputKind, OutputSpec, PreprocessSpec, View};
 
-use crate::kind::{KindSpec, ModelKind};
+use crate::kind::spec::{KindSpec, ModelKind};
+use crate::load::{LoadError, TaggerConfig};
 use crate::model_toml::ModelToml;
 use crate::spec::SpecError;
-use crate::tagger::{LoadError, Model, TaggerConfig};
+use crate::tagger::Model;
+
+impl ModelSpec {
+    /// Reads an image classifier's model.toml; a file of another kind is
+    /// an error that says so.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, SpecError> {
+        crate::kind::spec::read(path.as_ref())
+    }
+
+    /// `path` is where the text came from: relative `file` and `labels`
+    /// are resolved against its folder.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, SpecError> {
+        crate::kind::spec::parse(text, path)
+    }
+}
 
 impl KindSpec for ModelSpec {
     const KIND: ModelKind = ModelKind::ImageClassifier;

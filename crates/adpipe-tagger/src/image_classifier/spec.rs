@@ -32,7 +32,7 @@
 //! kind = "logits"                # logits (softmax) | probabilities | sigmoid (multi-label)
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use adpipe_core::Labels;
 use serde::Deserialize;
@@ -179,18 +179,6 @@ pub struct OutputSpec {
 const MAX_INPUT_SIDE: u32 = 4096;
 
 impl ModelSpec {
-    /// Reads an image classifier's model.toml; a file of another kind is
-    /// an error that says so.
-    pub fn load(path: impl AsRef<Path>) -> Result<Self, SpecError> {
-        crate::kind::read(path.as_ref())
-    }
-
-    /// `path` is where the text came from: relative `file` and `labels`
-    /// are resolved against its folder.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, SpecError> {
-        crate::kind::parse(text, path)
-    }
-
     /// The image classifier's fields of `toml`, checked, paths resolved and
     /// labels read.
     pub(crate) fn from_file(toml: &ModelToml) -> Result<Self, SpecError> {
@@ -290,6 +278,8 @@ impl ModelSpec {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn write_labels(dir: &Path) {

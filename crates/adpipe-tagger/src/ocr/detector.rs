@@ -49,10 +49,10 @@ use ort::value::Outlet;
 use serde::Deserialize;
 
 use super::{OcrModel, OcrSpec, dims, fixed_to_other, model_toml_in, within};
-use crate::kind::{KindSpec, ModelKind};
+use crate::kind::spec::{KindSpec, ModelKind};
+use crate::load::{LoadError, TaggerConfig};
 use crate::model_toml::ModelToml;
 use crate::spec::{ColorOrder, Device, Filter, Layout, NormalizeSection, SpecError};
-use crate::tagger::{LoadError, TaggerConfig};
 
 /// `[input]`: the image tensor's name, layout and colour order (its height
 /// and width are dynamic).
@@ -293,7 +293,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<DetectorSpec, String> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/ppocr-det/model.toml");
-        crate::kind::parse(text, &path).map_err(|error: SpecError| error.to_string())
+        crate::kind::spec::parse(text, &path).map_err(|error: SpecError| error.to_string())
     }
 
     #[test]

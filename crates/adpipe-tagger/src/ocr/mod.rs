@@ -18,9 +18,9 @@ pub use detector::DetectorSpec;
 pub use recognizer::RecognizerSpec;
 
 use crate::classifier::{ModelError, cpu_session};
+use crate::load::{LoadError, TaggerConfig};
 use crate::runtime;
 use crate::spec::Device;
-use crate::tagger::{LoadError, TaggerConfig};
 
 /// What an OCR model's spec tells its loader.
 pub trait OcrSpec {

@@ -40,10 +40,10 @@ use ort::value::Outlet;
 use serde::Deserialize;
 
 use super::{OcrModel, OcrSpec, dims, fixed_to_other, within};
-use crate::kind::{KindSpec, ModelKind};
+use crate::kind::spec::{KindSpec, ModelKind};
+use crate::load::{LoadError, TaggerConfig};
 use crate::model_toml::ModelToml;
 use crate::spec::{ColorOrder, Device, Filter, Layout, NormalizeSection, SpecError};
-use crate::tagger::{LoadError, TaggerConfig};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -290,7 +290,7 @@ mod tests {
     }
 
     fn parse(text: &str) -> Result<RecognizerSpec, String> {
-        crate::kind::parse(text, &path()).map_err(|error: SpecError| error.to_string())
+        crate::kind::spec::parse(text, &path()).map_err(|error: SpecError| error.to_string())
     }
 
     fn committed() -> String {

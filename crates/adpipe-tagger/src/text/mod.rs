@@ -15,11 +15,41 @@ use ort::session::{Session, SessionInputValue};
 use ort::value::TensorRef;
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::classifier::{Execution, ModelError, SessionConfig, cpu_session};
-use crate::runtime::{self, RuntimeOptions};
-use crate::spec::Device;
-use crate::tagger::LoadError;
 pub use spec::{Pooling, TextModelSpec};
+
+use crate::classifier::{Execution, ModelError, SessionConfig, cpu_session};
+use crate::kind::spec::{KindSpec, ModelKind};
+use crate::load::{LoadError, TaggerConfig};
+use crate::model_toml::ModelToml;
+use crate::runtime::{self, RuntimeOptions};
+use crate::spec::{Device, SpecError};
+
+impl TextModelSpec {
+    /// Reads a text embedder's model.toml; a file of another kind is an
+    /// error that says so.
+    pub fn load(path: &Path) -> Result<Self, SpecError> {
+        crate::kind::spec::read(path)
+    }
+
+    /// `path` is where the text came from: names in it are relative to its
+    /// folder.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, SpecError> {
+        crate::kind::spec::parse(text, path)
+    }
+}
+
+impl KindSpec for TextModelSpec {
+    const KIND: ModelKind = ModelKind::TextEmbedder;
+    type Loaded = TextEmbedder;
+
+    fn from_toml(file: &ModelToml) -> Result<Self, SpecError> {
+        TextModelSpec::from_file(file)
+    }
+
+    fn load(self, config: &TaggerConfig) -> Result<TextEmbedder, LoadError> {
+        TextEmbedder::from_spec(self, &config.runtime, &config.session)
+    }
+}
 
 /// A loaded text model: tokenizer and ONNX Runtime session.
 pub struct TextEmbedder {

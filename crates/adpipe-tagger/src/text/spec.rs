@@ -24,15 +24,12 @@
 //! normalize = true               # unit length, so cosine is a dot product
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::kind::{KindSpec, ModelKind};
 use crate::model_toml::ModelToml;
 use crate::spec::{Device, SpecError};
-use crate::tagger::{LoadError, TaggerConfig};
-use crate::text::TextEmbedder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -107,24 +104,9 @@ struct TextModelFile {
 }
 
 impl TextModelSpec {
-    /// Reads a text embedder's model.toml; a file of another kind is an
-    /// error that says so.
-    pub fn load(path: &Path) -> Result<Self, SpecError> {
-        crate::kind::read(path)
-    }
-
-    /// `path` is where the text came from: names in it are relative to its
-    /// folder.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, SpecError> {
-        crate::kind::parse(text, path)
-    }
-}
-
-impl KindSpec for TextModelSpec {
-    const KIND: ModelKind = ModelKind::TextEmbedder;
-    type Loaded = TextEmbedder;
-
-    fn from_toml(toml: &ModelToml) -> Result<Self, SpecError> {
+    /// The text embedder's fields of `toml`, checked, with the paths they
+    /// name resolved.
+    pub(crate) fn from_file(toml: &ModelToml) -> Result<Self, SpecError> {
         let file: TextModelFile = toml.fields()?;
         if !(2..=8192).contains(&file.input.max_tokens) {
             return Err(toml.invalid(format!(
@@ -145,14 +127,12 @@ impl KindSpec for TextModelSpec {
             source: toml.path().to_owned(),
         })
     }
-
-    fn load(self, config: &TaggerConfig) -> Result<TextEmbedder, LoadError> {
-        TextEmbedder::from_spec(self, &config.runtime, &config.session)
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     const SPEC: &str = r#"

@@ -15,69 +15,22 @@
 //! for it) and its arm in [`check`]. A policy that needs it says so in
 //! `Policy::required_models`, and the moderator's arm for it says what its
 //! output feeds.
+//!
+//! The trait, and the reading of a file as a kind, are in [`spec`], which
+//! the kinds' modules import; this module imports them, for the one match
+//! over every kind ([`check`]).
+
+pub mod spec;
 
 use std::path::Path;
 
-pub use adpipe_core::ModelKind;
+pub use spec::{KindSpec, ModelKind, load_for, parse, read, read_for};
 
 use crate::image_classifier::ModelSpec;
 use crate::model_toml::ModelToml;
 use crate::ocr::{DetectorSpec, RecognizerSpec};
 use crate::spec::SpecError;
-use crate::tagger::{LoadError, TaggerConfig};
 use crate::text::TextModelSpec;
-
-/// A kind's `model.toml`, parsed and checked: what the kind's module
-/// implements.
-pub trait KindSpec: Sized {
-    /// The `kind` its files name.
-    const KIND: ModelKind;
-    /// The model, loaded and ready to run.
-    type Loaded;
-
-    /// The kind's fields of `file` (whose kind is [`KindSpec::KIND`]),
-    /// checked, with the paths they name resolved.
-    fn from_toml(file: &ModelToml) -> Result<Self, SpecError>;
-
-    /// Loads the model: its ONNX session, checked against the description,
-    /// and whatever else it reads (labels, tokenizer).
-    fn load(self, config: &TaggerConfig) -> Result<Self::Loaded, LoadError>;
-}
-
-/// What a load that is not for a named slot calls the model in errors.
-const ANY_SLOT: &str = "the model loaded here";
-
-/// Reads the model.toml at `path` as kind `S`; a file of another kind is
-/// an error that names both kinds.
-pub fn read<S: KindSpec>(path: &Path) -> Result<S, SpecError> {
-    read_for(path, ANY_SLOT)
-}
-
-/// [`read`] for a slot (`role`, in a sentence: "the policy's `[text]`
-/// model"), which an error about the kind names.
-pub fn read_for<S: KindSpec>(path: &Path, role: &str) -> Result<S, SpecError> {
-    as_kind(&ModelToml::read(path)?, role)
-}
-
-/// [`read`] of text that came from `path`.
-pub fn parse<S: KindSpec>(text: &str, path: &Path) -> Result<S, SpecError> {
-    as_kind(&ModelToml::parse(text, path)?, ANY_SLOT)
-}
-
-/// Reads the model.toml at `path` as kind `S` and loads the model, for the
-/// slot `role` names.
-pub fn load_for<S: KindSpec>(
-    path: &Path,
-    role: &str,
-    config: &TaggerConfig,
-) -> Result<S::Loaded, LoadError> {
-    read_for::<S>(path, role)?.load(config)
-}
-
-fn as_kind<S: KindSpec>(file: &ModelToml, role: &str) -> Result<S, SpecError> {
-    file.expect(S::KIND, role)?;
-    S::from_toml(file)
-}
 
 /// Reads any model.toml and checks it as its kind says, loading nothing:
 /// its kind, or what is wrong with it.
