@@ -1,13 +1,26 @@
 // The review queue of the moderation console: the ads waiting for a
-// person, loaded a page at a time (oldest first), the current one shown
-// large with its photo, text, tags, the model's suggestion and the
-// submitter's appeal if any, and the decision on it (approve, reject, each
-// with an optional note for moderators) and the moves (next, previous).
-// The list marks the ads a colleague holds (a claim, admin-claims.js) and
-// the appealed ones; the moves and a decision go to the next ad nobody
-// else holds. The keys and buttons that call these are wired in admin.js.
+// person, loaded a page at a time (oldest first), the moves through them
+// (next, previous) and the decision on the current one (approve, reject).
+// The ad shown large, with its photo, text, tags, the model's suggestion,
+// the submitter's appeal and the decision form with its note, is
+// admin-ad.js's. The list marks the ads a colleague holds (a claim,
+// admin-claims.js) and the appealed ones; the moves and a decision go to
+// the next ad nobody else holds. The keys and buttons that call these are
+// wired in admin.js.
 
 import { adPath, api, handled, imageFor, keepImages, may, pruneImages, role, session } from "./admin-api.js";
+import {
+  adShown,
+  clearAd,
+  decisionBody,
+  forgetShown,
+  hideAd,
+  markBusy,
+  refreshWaiting,
+  showAd,
+  shownId,
+  waiting,
+} from "./admin-ad.js";
 import {
   blockedBy,
   forgetClaim,
@@ -19,60 +32,17 @@ import {
   recheck,
   resetClaim,
 } from "./admin-claims.js";
-import {
-  chosenReason,
-  dateTime,
-  fillSelect,
-  refusal,
-  say,
-  sayError,
-  score,
-  short,
-  showImage,
-  text,
-} from "./admin-view.js";
+import { refusal, say, sayError, short, text } from "./admin-view.js";
 import { $, node } from "./dom.js";
 
 // Ads asked for at once, in the queue and in a search by email.
 export const PAGE_SIZE = 50;
-
-// The first one is preselected, and is what `r` sends.
-export const REASONS = [
-  "The photo does not show what the ad is for",
-  "The photo is unclear",
-  "The text and the photo do not match",
-  "This item is not allowed",
-  "Duplicate ad",
-];
 
 const el = {
   queueCount: $("queue-count"),
   queue: $("queue"),
   queueMore: $("queue-more"),
   queueEmpty: $("queue-empty"),
-  current: $("current"),
-  currentId: $("current-id"),
-  currentPosition: $("current-position"),
-  currentImage: $("current-image"),
-  currentImageCaption: $("current-image-caption"),
-  currentText: $("current-text"),
-  currentEmail: $("current-email"),
-  currentWaiting: $("current-waiting"),
-  currentSuggestion: $("current-suggestion"),
-  currentTags: $("current-tags"),
-  currentAppeal: $("current-appeal"),
-  currentAppealAt: $("current-appeal-at"),
-  currentAppealText: $("current-appeal-text"),
-  textReading: $("current-text-reading"),
-  textSays: $("current-text-says"),
-  textScores: $("current-text-scores"),
-  category: $("category"),
-  approve: $("approve"),
-  reason: $("reason"),
-  reasonText: $("reason-text"),
-  reject: $("reject"),
-  quickReasons: $("quick-reasons"),
-  note: $("note"),
 };
 
 export const queue = {
@@ -85,9 +55,6 @@ export const queue = {
   busy: false,
   lastError: null,
 };
-let imageGeneration = 0;
-// The ad the note field was last cleared for.
-let noteFor = null;
 
 // The photos kept: the current ad's, the one before and the two after.
 keepImages(() => {
@@ -105,22 +72,6 @@ let decided = () => {};
 
 export function onDecided(handler) {
   decided = handler;
-}
-
-function duration(seconds) {
-  const total = Math.max(0, Math.round(seconds));
-  if (total < 60) return total + " s";
-  const minutes = Math.floor(total / 60);
-  if (minutes < 60) return minutes + " min";
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return hours + " h " + (minutes % 60) + " min";
-  return Math.floor(hours / 24) + " d " + (hours % 24) + " h";
-}
-
-// The waiting time now: the server's figure plus the time since it said so.
-function waiting(item) {
-  const base = Number(item.waiting_s) || 0;
-  return duration(base + (Date.now() - (item.seenAt || Date.now())) / 1000);
 }
 
 // ------------------------------------------------------------- drawing
@@ -173,126 +124,25 @@ function renderQueue() {
   el.queueEmpty.hidden = queue.items.length > 0 || queue.total > 0;
 }
 
-function renderSuggestion(suggestion) {
-  const s = suggestion && typeof suggestion === "object" ? suggestion : {};
-  const outcome = s.outcome === "approved" ? "approved" : s.outcome === "rejected" ? "rejected" : null;
-  const parts = [];
-  if (outcome) {
-    parts.push(node("span", { class: "badge", "data-status": outcome }, outcome === "approved" ? "Approve" : "Reject"));
-  } else {
-    parts.push("No suggestion");
-  }
-  parts.push(" ", node("span", null, "category " + text(s.category, "—") + ", score " + score(s.score)));
-  if (text(s.reason, null)) parts.push(node("span", { class: "suggestion-reason" }, s.reason));
-  el.currentSuggestion.replaceChildren(...parts);
-}
-
-function renderTags(list, tags) {
-  const sorted = Array.isArray(tags) ? tags.slice() : [];
-  sorted.sort((a, b) => (Number(b.confidence) || 0) - (Number(a.confidence) || 0));
-  list.replaceChildren(
-    ...sorted.map((tag) => {
-      const confidence = Math.min(1, Math.max(0, Number(tag.confidence) || 0));
-      const percent = Math.round(confidence * 100) + " %";
-      const label = text(tag.label, "?");
-      return node(
-        "li",
-        null,
-        node("span", null, label),
-        node("meter", { min: "0", max: "1", value: String(confidence), "aria-label": label + " confidence" }, percent),
-        node("span", { class: "pct" }, percent),
-      );
-    }),
-  );
-  if (!sorted.length) list.append(node("li", null, "(no tags)"));
-}
-
-// What the ad's text said (policies that read texts), beside the photo's
-// tags: its guess in words, then the three likeliest of its categories and
-// "something we do not publish", as bars like the tags'.
-function renderTextReading(reading) {
-  const r = reading && typeof reading === "object" ? reading : null;
-  el.textReading.hidden = !r;
-  if (!r) return;
-  const says = text(r.says, null);
-  const similarity = Number(r.best_similarity);
-  el.textSays.textContent =
-    says === null
-      ? "Nothing clear: the text is far from every category (similarity " +
-        (Number.isFinite(similarity) ? similarity.toFixed(2) : "?") + ")."
-      : says === "off_topic"
-        ? "It sells something we do not publish."
-        : "It sells: " + says + ".";
-  const shares = Object.entries(r.categories && typeof r.categories === "object" ? r.categories : {})
-    .map(([label, confidence]) => ({ label, confidence }))
-    .sort((a, b) => (Number(b.confidence) || 0) - (Number(a.confidence) || 0))
-    .slice(0, 3);
-  shares.push({ label: "not something we publish", confidence: r.off_topic });
-  renderTags(el.textScores, shares);
-}
-
-// Shows the ad at queue.index; a different ad than before gets fresh
-// pickers (its suggested category, the first common reason).
+// Shows the ad at queue.index (admin-ad.js draws it).
 function showCurrent() {
   if (queue.index >= queue.items.length) queue.index = queue.items.length - 1;
   if (queue.index < 0) queue.index = 0;
   renderQueue();
   const item = queue.items[queue.index];
   if (!item) {
-    el.current.hidden = true;
-    delete el.current.dataset.id;
-    imageGeneration += 1;
+    hideAd();
     pruneImages();
     holdCurrent(null);
     return;
   }
-  const changed = el.current.dataset.id !== item.id;
-  el.current.hidden = false;
-  el.current.dataset.id = item.id;
-  el.currentId.textContent = item.id;
-  el.currentPosition.textContent = queue.index + 1 + " of " + Math.max(queue.total, queue.items.length);
-  el.currentWaiting.textContent = waiting(item);
-  if (changed) {
-    el.currentText.textContent = text(item.text, "");
-    el.currentEmail.textContent = text(item.email, "");
-    const suggestion = item.suggestion && typeof item.suggestion === "object" ? item.suggestion : {};
-    renderSuggestion(suggestion);
-    renderTags(el.currentTags, item.tags);
-    renderTextReading(item.text_reading);
-    fillSelect(el.category, queue.categories, suggestion.category, suggestion.category);
-    el.reason.value = REASONS[0];
-    el.reasonText.value = "";
-    const generation = ++imageGeneration;
-    showImage(item.id, el.currentImage, el.currentImageCaption, "Photo of ad " + short(item.id), () => {
-      return generation === imageGeneration && el.current.dataset.id === item.id;
-    });
-  }
-  // A note is the ad's: another ad starts without one (a reload keeps it).
-  if (noteFor !== item.id) {
-    el.note.value = "";
-    noteFor = item.id;
-  }
-  renderAppeal(item.appeal);
+  showAd(item, queue.index, Math.max(queue.total, queue.items.length), queue.categories);
   // The next photo is fetched ahead, so it is there when it is wanted.
   const upcoming = queue.items[freeIndex(queue.index + 1, 1)];
   if (upcoming) imageFor(upcoming.id).catch(() => {});
   pruneImages();
   // Opening an ad claims it; leaving one releases it (admin-claims.js).
   holdCurrent(item);
-}
-
-// The submitter's appeal of a rejection (the ad is back in review because
-// of it): when, and their words, as text.
-function renderAppeal(appeal) {
-  const a = appeal && typeof appeal === "object" ? appeal : null;
-  el.currentAppeal.hidden = !a;
-  if (!a) {
-    el.currentAppealAt.textContent = "";
-    el.currentAppealText.textContent = "";
-    return;
-  }
-  el.currentAppealAt.textContent = "on " + dateTime(a.at_ms);
-  el.currentAppealText.textContent = text(a.text, "(The submitter gave no reason.)");
 }
 
 // The queue brought up to date (every few seconds, and when the tab is
@@ -310,7 +160,7 @@ export function refreshQueue() {
     if (item && span) span.textContent = waiting(item);
   }
   const current = queue.items[queue.index];
-  if (current) el.currentWaiting.textContent = waiting(current);
+  if (current) refreshWaiting(current);
 }
 
 // Nothing of a session left: no ads, no photo, the count at 0.
@@ -322,18 +172,11 @@ export function resetQueue() {
   queue.busy = false;
   setBusy(false);
   el.queue.replaceChildren();
-  el.current.hidden = true;
-  delete el.current.dataset.id;
-  imageGeneration += 1;
-  el.currentImage.hidden = true;
-  el.currentImage.removeAttribute("src");
+  clearAd();
   el.queueCount.textContent = "0";
   el.queueCount.dataset.count = "0";
   el.queueEmpty.hidden = true;
   el.queueMore.hidden = true;
-  el.note.value = "";
-  noteFor = null;
-  renderAppeal(null);
   recentlyDecided.clear();
   resetClaim();
 }
@@ -341,7 +184,7 @@ export function resetQueue() {
 // Claims the ad shown, or lets it go (a role that does not decide, no ad,
 // another view): after a change of role, or back from the browser's cache.
 export function holdShown() {
-  holdCurrent(el.current.hidden ? null : queue.items[queue.index] || null);
+  holdCurrent(adShown() ? queue.items[queue.index] || null : null);
 }
 
 // -------------------------------------------------------------- moving
@@ -415,7 +258,7 @@ export function loadQueue(options) {
   const last = queue.items[queue.items.length - 1];
   let path = "admin/reviews?limit=" + PAGE_SIZE;
   if (append && last) path += "&after=" + encodeURIComponent(last.id);
-  const keep = el.current.dataset.id || null;
+  const keep = shownId();
   const keepIndex = queue.index;
   const loading = { epoch: session.epoch, promise: null };
   const asked = decisions;
@@ -434,7 +277,7 @@ export function loadQueue(options) {
         if (categories.join("\n") !== queue.categories.join("\n")) {
           queue.categories = categories;
           // Another policy: the current ad's pickers are filled again.
-          delete el.current.dataset.id;
+          forgetShown();
         }
       }
       if (append && last) {
@@ -540,10 +383,7 @@ onClaimGone((id, error) => {
 
 function setBusy(on) {
   queue.busy = on;
-  el.current.setAttribute("aria-busy", on ? "true" : "false");
-  for (const button of [el.approve, el.reject, ...el.quickReasons.querySelectorAll("button")]) {
-    button.setAttribute("aria-disabled", on ? "true" : "false");
-  }
+  markBusy(on);
 }
 
 // The decision on the current ad, by the signed-in account (the server
@@ -561,25 +401,9 @@ export async function decide(outcome, reasonOverride) {
     sayError(heldMessage(item.id, held));
     return;
   }
-  const body = { outcome };
-  if (outcome === "approved") {
-    if (!el.category.value) {
-      sayError("Choose a category first.");
-      el.category.focus();
-      return;
-    }
-    body.category = el.category.value;
-  } else {
-    body.reason = reasonOverride || chosenReason(el.reason, el.reasonText);
-    if (!body.reason) {
-      sayError("Choose or write a reason first.");
-      return;
-    }
-  }
-  // The note for moderators, with either outcome; never sent to the
-  // submitter.
-  const note = el.note.value.trim();
-  if (note) body.note = note;
+  const body = decisionBody(outcome, reasonOverride);
+  if (!body) return;
+  const note = body.note;
   setBusy(true);
   try {
     const ad = await api(adPath(item.id) + "/decision", { method: "POST", json: body });

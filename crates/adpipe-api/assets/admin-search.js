@@ -7,7 +7,8 @@
 
 import { adPath, api, handled, keepImages, may, pruneImages, role } from "./admin-api.js";
 import { forgetClaim } from "./admin-claims.js";
-import { PAGE_SIZE, REASONS, queue, removeFromQueue } from "./admin-queue.js";
+import { REASONS } from "./admin-ad.js";
+import { PAGE_SIZE, queue, removeFromQueue } from "./admin-queue.js";
 import {
   chosenReason,
   clock,

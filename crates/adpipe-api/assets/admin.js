@@ -21,7 +21,8 @@
 //   admin-session.js  signing in and out, changing one's password
 //   admin-tabs.js     the views' tabs (Review, Tokens, Team, Audit log,
 //                     Password)
-//   admin-queue.js    the review queue and the decisions on it
+//   admin-queue.js    the review queue: its pages, moving along it, the decisions
+//   admin-ad.js       the ad shown in the review and its decision form
 //   admin-claims.js   holding the ad open (claims), releasing it
 //   admin-search.js   finding an ad, its history, overrides
 //   admin-tokens.js   the Tokens view
@@ -40,8 +41,8 @@ import { forgetImages, may, onForbidden, onUnauthorized, role, session } from ".
 import { letGo, onNextFree, releaseBeforeSignOut, releaseOnUnload } from "./admin-claims.js";
 import { clearStatus, fillSelect, say, sayError } from "./admin-view.js";
 import { $, node } from "./dom.js";
+import { REASONS } from "./admin-ad.js";
 import {
-  REASONS,
   decide,
   holdShown,
   loadQueue,

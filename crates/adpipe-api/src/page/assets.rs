@@ -78,6 +78,7 @@ pub(super) static FILES: &[(&str, Asset)] = &[
     served!("admin-api.js", JS),
     served!("admin-view.js", JS),
     served!("admin-queue.js", JS),
+    served!("admin-ad.js", JS),
     served!("admin-claims.js", JS),
     served!("admin-search.js", JS),
     served!("admin-session.js", JS),
