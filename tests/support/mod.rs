@@ -545,36 +545,6 @@ impl Catcher {
     }
 }
 
-/// The PostgreSQL server the tests use (`ADPIPE_TEST_POSTGRES_URL`), as a
-/// URL to its `test` database.
-pub fn postgres_admin_url() -> String {
-    env_or(
-        "ADPIPE_TEST_POSTGRES_URL",
-        "postgres://postgres@127.0.0.1:5432/test",
-    )
-}
-
-/// A fresh database named `<prefix>_<uuid>` for one test: a connection to
-/// drop it with ([`drop_postgres`]), its name and its URL.
-pub async fn fresh_postgres(prefix: &str) -> (sqlx::PgConnection, String, String) {
-    use sqlx::Connection;
-    let admin_url = postgres_admin_url();
-    let name = format!("{prefix}_{}", AdId::new().to_string().replace('-', ""));
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|error| panic!("PostgreSQL at {admin_url} is needed: {error}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let (server, _) = admin_url.rsplit_once('/').expect("a database in the URL");
-    let url = format!("{server}/{name}");
-    (admin, name, url)
-}
-
-pub async fn drop_postgres(mut admin: sqlx::PgConnection, name: &str) {
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop database");
-}
+// Not every test binary uses every helper.
+#[allow(unused_imports)]
+pub use adpipe_testkit::{drop_postgres, fresh_postgres, postgres_admin_url};

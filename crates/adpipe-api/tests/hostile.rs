@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use adpipe_api::ApiConfig;
 use adpipe_core::AdId;
+use adpipe_testkit::crc32;
 use serde_json::Value;
 use support::{Setup, TestApp, photo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -89,21 +90,6 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 fn png_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {

@@ -11,6 +11,7 @@ use std::time::Instant;
 mod support;
 
 use adpipe_image::{self as decode, DecodeError, DecodeLimits, ImageFormat};
+use adpipe_testkit::crc32;
 use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, Rgba};
 use support::{close, exif_orientation, jpeg, limits, pixel};
 
@@ -209,21 +210,6 @@ fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     bytes.extend_from_slice(&chunk);
     bytes.extend_from_slice(&crc32(&chunk).to_be_bytes());
     bytes
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// Rewrites the frame size in a JPEG's SOF0 marker.

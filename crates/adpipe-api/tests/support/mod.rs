@@ -13,37 +13,8 @@ use adpipe_queue::Queue;
 use adpipe_store::{Blobs, Database};
 use metrics_exporter_prometheus::PrometheusHandle;
 
-/// A fresh, empty database of its own on the machine's PostgreSQL
-/// (`ADPIPE_TEST_POSTGRES_URL`, default postgres://postgres@127.0.0.1:5432/test):
-/// the connection that made it (to drop it), its name and its URL. Without
-/// PostgreSQL the test fails; it does not skip.
-pub async fn fresh_postgres(prefix: &str) -> (sqlx::PgConnection, String, String) {
-    use sqlx::Connection;
-    let admin_url = std::env::var("ADPIPE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("{prefix}_{}", AdId::new().to_string().replace('-', ""));
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|error| {
-            panic!("PostgreSQL at {admin_url} is needed for this test: {error}")
-        });
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let url = match admin_url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
-        None => panic!("{admin_url} names no database"),
-    };
-    (admin, name, url)
-}
-
-pub async fn drop_postgres(mut admin: sqlx::PgConnection, name: &str) {
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop");
-}
+#[allow(unused_imports)]
+pub use adpipe_testkit::{drop_postgres, fresh_postgres};
 
 /// How to build the app under test.
 pub struct Setup {
