@@ -6,6 +6,7 @@ mod config;
 mod memory;
 mod retag;
 mod service;
+mod sessions;
 mod tag;
 mod users;
 

@@ -448,7 +448,7 @@ async fn start_api(
     say(format_args!(
         "adpipe: listening on http://{address} (POST /ads, GET /ads/{{id}})"
     ));
-    spawn_session_pruning(parts, &state);
+    crate::sessions::spawn_pruning(&mut parts.tasks, parts.shutdown.clone(), &state);
     let app = adpipe_api::router(state);
     let server_limits = config.server_limits();
     let token = parts.shutdown.clone();
@@ -460,30 +460,6 @@ async fn start_api(
         .context("the HTTP server failed")
     });
     Ok(())
-}
-
-/// Every ten minutes, forgets expired console sessions and old sign-in
-/// failures (a session is also refused, and deleted, when it is met
-/// expired: this only keeps the tables small).
-fn spawn_session_pruning(parts: &mut Parts, state: &AppState) {
-    const EVERY: Duration = Duration::from_secs(600);
-    let db = state.db.clone();
-    let (idle, max) = (state.config.session_idle, state.config.session_max);
-    let token = parts.shutdown.clone();
-    parts.tasks.spawn(async move {
-        loop {
-            tokio::select! {
-                () = token.cancelled() => return Ok(()),
-                () = tokio::time::sleep(EVERY) => {}
-            }
-            if let Err(error) = db.prune_sessions(idle, max).await {
-                tracing::warn!(%error, "could not prune expired sessions");
-            }
-            if let Err(error) = db.prune_sign_in_failures(Duration::from_secs(3600)).await {
-                tracing::warn!(%error, "could not prune old sign-in failures");
-            }
-        }
-    });
 }
 
 /// Waits for every task; one part failing stops the others, since a

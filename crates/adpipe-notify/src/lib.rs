@@ -4,6 +4,7 @@
 //! webhook ([`webhook`]).
 
 mod render;
+pub mod signing;
 pub mod webhook;
 
 pub use render::{Rendered, render};
