@@ -17,8 +17,11 @@
 //! tab's storage, and signing out ends the session (GET /admin/me answers
 //! 401). A viewer sees a sixth ad but no decision controls, no note field,
 //! and claims nothing; the admin makes an API token (shown once, and it
-//! works), manages the team, and reads the audit log. Screenshots land in
-//! target/admin-console/.
+//! works), manages the team, and reads the audit log. The ad ana sees first
+//! carries text read in its photo (a phone number at an angle, and markup
+//! that stays text): its boxes are drawn over the photo at the photo's
+//! shown size, in the queue and in the search, and its lines are listed
+//! beside it. Screenshots land in target/admin-console/.
 //!
 //! Needs chromium and chromedriver (see tests/support/browser.rs) and the
 //! SMTP catcher of scripts/dev-services.sh, which the emails are read from.
@@ -65,6 +68,13 @@ const PHOTOS: [&str; 5] = [
     "other/cat_chelsea.png",
     "other/coffee_cup.png",
 ];
+/// What an OCR policy read in the photo of the ad ana sees first (the
+/// second; its photo is 600 × 482), as the worker records it: a phone
+/// number written at an angle, and markup that must stay text.
+const PHOTO_TEXT: &str = r#"[
+    {"text": "Call +44 7700 900123", "box": [[40.0, 40.0], [330.0, 62.0], [326.0, 104.0], [36.0, 82.0]], "confidence": 0.93},
+    {"text": "<img src=x onerror=alert(1)>", "box": [[380.0, 400.0], [560.0, 400.0], [560.0, 440.0], [380.0, 440.0]], "confidence": 0.62}
+]"#;
 /// What the moderator presses on the third, fourth and fifth ads (the
 /// second she approves through the form, the first once bo lets it go).
 const KEYS: [&str; 3] = ["a", "r", "r"];
@@ -119,36 +129,115 @@ fn review_everything_policy(dir: &Path) -> PathBuf {
     path
 }
 
+/// Writes [`PHOTO_TEXT`] into ad `id`'s row of the server's SQLite
+/// database, as a worker with an OCR policy records it.
+async fn write_text_in_photo(database: &Path, id: &str) {
+    use sqlx::Connection;
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite:{}", database.display()))
+        .await
+        .expect("the server's database");
+    // The server writes too (claims): wait for it rather than fail.
+    sqlx::query("PRAGMA busy_timeout = 5000")
+        .execute(&mut db)
+        .await
+        .expect("busy timeout");
+    let written = sqlx::query("UPDATE ads SET text_in_image = $1 WHERE id = $2")
+        .bind(PHOTO_TEXT)
+        .bind(id)
+        .execute(&mut db)
+        .await
+        .expect("write the text in the photo");
+    assert_eq!(written.rows_affected(), 1);
+    db.close().await.expect("close");
+}
+
+/// The boxes of [`PHOTO_TEXT`] over the photo of `view` (`current`,
+/// `found`): the overlay covers the photo as shown, each box is its
+/// corners scaled by the photo's shown size over its natural size, and
+/// the lines are listed as text with their confidence.
+async fn boxes_over_the_photo(client: &Client, view: &str) {
+    let drawn = run(
+        client,
+        &format!(
+            "const image = document.getElementById('{view}-image');
+             const overlay = document.getElementById('{view}-image-boxes');
+             const rect = (r) => [r.left, r.top, r.width, r.height];
+             return {{
+                 image: rect(image.getBoundingClientRect()),
+                 overlay: rect(overlay.getBoundingClientRect()),
+                 natural: [image.naturalWidth, image.naturalHeight],
+                 boxes: [...overlay.querySelectorAll('polygon.text-box-edge')]
+                     .map((p) => p.getAttribute('points')),
+                 lines: [...document.querySelectorAll('#{view}-photo-lines li')]
+                     .map((li) => li.innerText.replace(/\\s+/g, ' ').trim()),
+                 injected: document.querySelectorAll('#{view}-photo-lines img, #{view}-image-boxes img').length,
+             }};"
+        ),
+    )
+    .await;
+    let numbers = |value: &Value| -> Vec<f64> {
+        value
+            .as_array()
+            .expect("numbers")
+            .iter()
+            .map(|n| n.as_f64().expect("a number"))
+            .collect()
+    };
+    let (image, overlay) = (numbers(&drawn["image"]), numbers(&drawn["overlay"]));
+    assert!(
+        image.iter().zip(&overlay).all(|(a, b)| (a - b).abs() < 1.0),
+        "the overlay covers the photo: {drawn}"
+    );
+    let natural = numbers(&drawn["natural"]);
+    assert_eq!(natural, [600.0, 482.0], "{drawn}");
+    let scale = [image[2] / natural[0], image[3] / natural[1]];
+    let expected: Value = serde_json::from_str(PHOTO_TEXT).expect("JSON");
+    for (n, line) in expected.as_array().expect("lines").iter().enumerate() {
+        let points: Vec<f64> = drawn["boxes"][n]
+            .as_str()
+            .unwrap_or_else(|| panic!("box {n} drawn: {drawn}"))
+            .split([' ', ','])
+            .map(|n| n.parse().expect("a number"))
+            .collect();
+        let corners: Vec<f64> = line["box"]
+            .as_array()
+            .expect("corners")
+            .iter()
+            .flat_map(&numbers)
+            .enumerate()
+            .map(|(i, v)| v * scale[i % 2])
+            .collect();
+        assert!(
+            points
+                .iter()
+                .zip(&corners)
+                .all(|(a, b)| (a - b).abs() < 0.2),
+            "box {n} at {corners:?}: {drawn}"
+        );
+    }
+    assert_eq!(
+        drawn["lines"],
+        json!([
+            "1 Call +44 7700 900123 93 %",
+            "2 <img src=x onerror=alert(1)> 62 %"
+        ]),
+        "{drawn}"
+    );
+    assert_eq!(drawn["injected"], 0, "the lines stay text: {drawn}");
+}
+
 /// `GET path` with the admin token; the JSON of its 200.
 async fn admin_get(api: &Api, token: &str, path: &str) -> Value {
-    let response = api
-        .http
-        .get(format!("{}{path}", api.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap_or_else(|error| panic!("GET {path}: {error}"));
-    let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .unwrap_or_else(|error| panic!("GET {path}: not JSON: {error}"));
-    assert_eq!(status, 200, "GET {path}: {body}");
-    body
+    let answer = api.as_token(token).get(path).await;
+    assert_eq!(answer.status, 200, "GET {path}: {answer}");
+    assert!(!answer.body.is_null(), "GET {path}: not JSON: {answer}");
+    answer.body
 }
 
 /// `POST path` with the bootstrap token and a JSON body; status and JSON.
 async fn admin_post(api: &Api, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = api
-        .http
-        .post(format!("{}{path}", api.base))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap_or_else(|error| panic!("POST {path}: {error}"));
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let answer = api.as_token(token).post_json(path, &body).await;
+    (answer.status, answer.body)
 }
 
 /// An account with a password of our choosing, made with the bootstrap
@@ -173,39 +262,17 @@ async fn create_account(api: &Api, token: &str, (name, role, password): (&str, &
 /// A console session of the account, made over HTTP as the console's
 /// sign-in makes it: the cookie to send back (`adpipe_session=…`).
 async fn session_cookie(api: &Api, (name, _, password): (&str, &str, &str)) -> String {
-    let response = api
-        .http
-        .post(format!("{}/admin/session", api.base))
-        .json(&json!({ "name": name, "password": password }))
-        .send()
-        .await
-        .unwrap_or_else(|error| panic!("POST /admin/session as {name}: {error}"));
-    assert_eq!(response.status(), 200, "{name} signs in");
-    response
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("adpipe_session="))
-        .and_then(|value| value.split(';').next())
-        .expect("the session cookie")
-        .to_owned()
+    let signed_in = api.sign_in(name, password).await;
+    assert_eq!(signed_in.status, 200, "{name} signs in");
+    signed_in.session_cookie().expect("the session cookie")
 }
 
 /// `method path` in a session made by [`session_cookie`], from this site
 /// (the Origin header the server checks on a signed-in browser's change);
 /// the status and the JSON (null when there is none).
 async fn in_session(api: &Api, cookie: &str, method: reqwest::Method, path: &str) -> (u16, Value) {
-    let response = api
-        .http
-        .request(method.clone(), format!("{}{path}", api.base))
-        .header(reqwest::header::COOKIE, cookie)
-        .header(reqwest::header::ORIGIN, &api.base)
-        .send()
-        .await
-        .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let answer = api.with_cookie(cookie).call(method, path, None).await;
+    (answer.status, answer.body)
 }
 
 /// Polls the admin API until the ad's claim is `holder`'s (None: nobody's).
@@ -390,15 +457,18 @@ async fn sign_out(client: &Client) {
 async fn until_in_review(api: &Api, id: &str) {
     let started = Instant::now();
     loop {
-        let (code, body) = api.status(id).await;
-        assert_eq!(code, 200, "{body}");
-        match body["status"].as_str() {
+        let public = api.status(id).await;
+        assert_eq!(public.status, 200, "{public}");
+        match public["status"].as_str() {
             Some("in_review") => {
-                assert_eq!(body["message"], "A person is checking your ad", "{body}");
+                assert_eq!(
+                    public["message"], "A person is checking your ad",
+                    "{public}"
+                );
                 return;
             }
             Some("pending") => {}
-            _ => panic!("ad {id} did not go to review: {body}"),
+            _ => panic!("ad {id} did not go to review: {public}"),
         }
         assert!(
             started.elapsed() < DECISION_TIMEOUT,
@@ -437,9 +507,7 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
         } else {
             format!("Ad number {n} for the moderators")
         };
-        let (code, _, body) = api.submit(&text, &email, &fixture(photo)).await;
-        assert_eq!(code, 202, "{body}");
-        let id = body["id"].as_str().expect("an id").to_owned();
+        let id = api.submitted(&text, &email, &fixture(photo)).await;
         emails.insert(id.clone(), email);
         texts.insert(id, text);
     }
@@ -479,6 +547,16 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
             .all(|ad| ad["claim"].is_null() && ad["appeal"].is_null()),
         "nobody holds anything yet: {queue}"
     );
+    // The policy here reads no photos: the text an OCR policy would have
+    // read in the second ad's photo goes into its row directly.
+    write_text_in_photo(&processes.dir.join("data/adpipe.db"), &order[1]).await;
+    let listed = admin_get(&api, &token, "/admin/reviews?limit=50").await;
+    assert_eq!(
+        listed["ads"][1]["text_in_image"],
+        serde_json::from_str::<Value>(PHOTO_TEXT).expect("JSON"),
+        "{listed}"
+    );
+    assert_eq!(listed["ads"][0]["text_in_image"], json!([]), "{listed}");
 
     // bo opens the oldest ad first (over HTTP, as his console would): he
     // holds it, and the queue says so.
@@ -564,10 +642,13 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
                  && document.querySelectorAll('#current-text-scores meter').length === 4
                  && document.getElementById('current-text-says').textContent === 'It sells: car.'
                  && !image.hidden && image.complete && image.naturalWidth > 0
-                 && image.src.startsWith('blob:');"
+                 && image.src.startsWith('blob:')
+                 && document.getElementById('current-image-boxes').dataset.boxes === '2'
+                 && !document.getElementById('current-photo-text').hidden;"
         ),
     )
     .await;
+    boxes_over_the_photo(&client, "current").await;
     until_claim(&api, &token, &second, Some(MODERATOR.0)).await;
     until_claim(&api, &token, &held, Some(COLLEAGUE.0)).await;
     assert!(
@@ -591,6 +672,23 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
         "no audit log for a moderator"
     );
     screenshot(&client, shots, "01-queue.png").await;
+    // A listed line points at its box.
+    run(
+        &client,
+        "document.querySelector('#current-photo-lines li').focus(); return true;",
+    )
+    .await;
+    assert!(
+        holds(
+            &client,
+            "return document.querySelector('#current-image-boxes [data-line=\"1\"]')
+                 .classList.contains('active');"
+        )
+        .await,
+        "the first line's box stands out"
+    );
+    screenshot(&client, shots, "01-text-in-the-photo.png").await;
+    run(&client, "document.activeElement.blur(); return true;").await;
 
     // j and k walk the queue without deciding anything: each ad left is
     // released, each ad shown held; k does not go back to bo's ad.
@@ -750,8 +848,8 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
             "reason"
         };
         assert_eq!(ad[field], detail.as_str(), "{ad}");
-        let (code, public) = api.status(id).await;
-        assert_eq!(code, 200, "{public}");
+        let public = api.status(id).await;
+        assert_eq!(public.status, 200, "{public}");
         assert_eq!(public["status"], *outcome, "{public}");
         let history = admin_get(&api, &token, &format!("/admin/ads/{id}/history")).await;
         let rows = history["decisions"].as_array().expect("decisions");
@@ -816,10 +914,12 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
                  && history.includes('Note: {NOTE}')
                  && note !== null && note.textContent === 'Note: {NOTE}'
                  && document.querySelectorAll('#history-rows tr.note-row').length === 1
-                 && !image.hidden && image.complete && image.naturalWidth > 0;"
+                 && !image.hidden && image.complete && image.naturalWidth > 0
+                 && document.getElementById('found-image-boxes').dataset.boxes === '2';"
         ),
     )
     .await;
+    boxes_over_the_photo(&client, "found").await;
     assert_eq!(text_of(&client, "#found-text").await, texts[id]);
     assert!(
         text_of(&client, "#override-approve")
@@ -847,14 +947,9 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
         .nth(1)
         .map(|rest| rest.chars().take(32).collect::<String>())
         .unwrap_or_else(|| panic!("the appeal link in the rejection email: {email}"));
-    let response = api
-        .http
-        .post(format!("{}/ads/{appealed}/appeal", api.base))
-        .json(&json!({ "secret": secret, "text": APPEAL }))
-        .send()
-        .await
-        .expect("POST /ads/{id}/appeal");
-    assert_eq!(response.status(), 202, "the appeal is taken");
+    let appeal = json!({ "secret": secret, "text": APPEAL });
+    let taken = api.appeal(&appealed, appeal.to_string()).await;
+    assert_eq!(taken.status, 202, "the appeal is taken");
     click(&client, "#refresh").await;
     until(
         &client,
@@ -892,15 +987,13 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
 
     // A sixth ad waits; the viewer sees it, but nothing to decide with.
     let sixth_email = format!("console-6-{}@example.com", &run_id[16..]);
-    let (code, _, body) = api
-        .submit(
+    let sixth = api
+        .submitted(
             "Ad number 6 for the viewers",
             &sixth_email,
             &fixture("vehicle/biplane_from_above.jpg"),
         )
         .await;
-    assert_eq!(code, 202, "{body}");
-    let sixth = body["id"].as_str().expect("an id").to_owned();
     until_in_review(&api, &sixth).await;
     viewer_looks(&client, &api, &token, &appealed, &sixth, id, shots).await;
     sign_out(&client).await;
@@ -1085,15 +1178,8 @@ async fn admin_makes_a_token(client: &Client, api: &Api) {
         "the admin's list shows whose token it is"
     );
 
-    let response = api
-        .http
-        .get(format!("{}/admin/me", api.base))
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .expect("GET /admin/me with the new token");
-    assert_eq!(response.status(), 200);
-    let me: Value = response.json().await.expect("JSON");
+    let me = api.as_token(&secret).me().await;
+    assert_eq!(me.status, 200);
     assert_eq!(me["name"], ADMIN.0, "{me}");
     assert_eq!(me["via"], "token", "{me}");
 
@@ -1185,15 +1271,8 @@ async fn admin_manages_the_team(client: &Client, api: &Api, token: &str, shots: 
     .await;
     let password = password.as_str().expect("a password").to_owned();
     assert!(password.chars().count() >= 12, "{password}");
-    let response = api
-        .http
-        .post(format!("{}/admin/session", api.base))
-        .json(&json!({ "name": "sam", "password": password }))
-        .send()
-        .await
-        .expect("POST /admin/session as sam");
-    assert_eq!(response.status(), 200, "the made-up password signs sam in");
-    let me: Value = response.json().await.expect("JSON");
+    let me = api.sign_in("sam", &password).await;
+    assert_eq!(me.status, 200, "the made-up password signs sam in");
     assert_eq!(me["role"], "viewer", "{me}");
 }
 

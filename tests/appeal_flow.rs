@@ -12,64 +12,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Api, Deployment, Processes, env_or, fixture, webhooks};
+use support::{Api, Catcher, Deployment, Processes, fixture, webhooks};
 
 const TOKEN: &str = "appeal-flow-token";
 const SECRET: &str = "appeal-flow-secret";
-
-/// The emails to `address` in the catcher: (subject, plain text), in the
-/// order they came.
-async fn emails_to(address: &str) -> Vec<(String, String)> {
-    let base = format!(
-        "http://{}",
-        env_or("ADPIPE_TEST_MAIL_API", "127.0.0.1:1080")
-    );
-    let http = reqwest::Client::new();
-    let all: Vec<Value> = http
-        .get(format!("{base}/api/messages"))
-        .send()
-        .await
-        .expect("the SMTP catcher (scripts/dev-services.sh)")
-        .json()
-        .await
-        .expect("JSON list");
-    let mut found = Vec::new();
-    for message in all.iter().filter(|m| m.to_string().contains(address)) {
-        let id = message["id"].to_string().trim_matches('"').to_owned();
-        let plain = http
-            .get(format!("{base}/api/messages/{id}/plain"))
-            .send()
-            .await
-            .expect("plain body")
-            .text()
-            .await
-            .expect("text");
-        let subject = message["subject"].as_str().unwrap_or_default().to_owned();
-        found.push((subject, plain));
-    }
-    found
-}
-
-/// Waits until `count` emails went to `address`, then makes sure no other
-/// follows; returns them.
-async fn exactly(address: &str, count: usize) -> Vec<(String, String)> {
-    let started = Instant::now();
-    while emails_to(address).await.len() < count {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{count} emails to {address} within 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let emails = emails_to(address).await;
-    assert_eq!(
-        emails.len(),
-        count,
-        "exactly {count} to {address}: {emails:#?}"
-    );
-    emails
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_submitter_appeals_from_the_email_and_hears_the_answer() {
@@ -82,23 +28,22 @@ async fn a_rejected_submitter_appeals_from_the_email_and_hears_the_answer() {
     processes.spawn("serve", &["serve"], &deployment.vars);
     let api = Api::new(deployment.port);
     api.wait_until_up(&mut processes).await;
+    let catcher = Catcher::new();
 
     // The model rejects a cat; the email says why and holds the link.
     let run = &adpipe_core::AdId::new().to_string()[24..];
     let email = format!("appeal-{run}@appeal.example.com");
-    let (code, _, body) = api
-        .submit(
+    let id = api
+        .submitted(
             "A cat, very fast",
             &email,
             &fixture("other/cat_chelsea.png"),
         )
         .await;
-    assert_eq!(code, 202, "{body}");
-    let id = body["id"].as_str().expect("id").to_owned();
     let (_, decided) = api.until_decided(&id).await;
     assert_eq!(decided["status"], "rejected", "{decided}");
     assert_eq!(decided["appeal"], "open", "{decided}");
-    let rejection = exactly(&email, 1).await;
+    let rejection = catcher.exactly(&email, 1).await;
     let (subject, plain) = &rejection[0];
     assert_eq!(subject, "Your ad was not approved");
     let prefix = format!("{}/?id={id}&appeal=", api.base);
@@ -108,50 +53,37 @@ async fn a_rejected_submitter_appeals_from_the_email_and_hears_the_answer() {
         .unwrap_or_else(|| panic!("no appeal link {prefix}… in:\n{plain}"));
     let secret = &link[prefix.len()..];
     assert_eq!(secret.len(), 32, "{link}");
-    let (_, public) = api.status(&id).await;
+    let public = api.status(&id).await;
     assert!(
-        !public.to_string().contains(secret),
+        !public.text().contains(secret),
         "the id alone does not appeal"
     );
 
     // The appeal, as the page sends it.
     let appealed = api
-        .http
-        .post(format!("{}/ads/{id}/appeal", api.base))
-        .json(&json!({"secret": secret, "text": "It is a toy car on a cat's back. Please look again."}))
-        .send()
-        .await
-        .expect("POST appeal");
-    assert_eq!(appealed.status(), 202);
-    let (_, public) = api.status(&id).await;
+        .appeal(
+            &id,
+            json!({"secret": secret, "text": "It is a toy car on a cat's back. Please look again."})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(appealed.status, 202);
+    let public = api.status(&id).await;
     assert_eq!(public["status"], "in_review", "{public}");
     assert_eq!(public["message"], "Your appeal is being reviewed");
-    let admin: Value = api
-        .http
-        .get(format!("{}/admin/ads/{id}", api.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("GET admin ad")
-        .json()
-        .await
-        .expect("JSON");
+    let moderators = api.as_token(TOKEN);
+    let admin = moderators.admin_ad(&id).await;
     assert_eq!(
         admin["appeal"]["text"],
         "It is a toy car on a cat's back. Please look again."
     );
 
     // A moderator answers; that is the one email the appeal brings.
-    let decided = api
-        .http
-        .post(format!("{}/admin/ads/{id}/decision", api.base))
-        .bearer_auth(TOKEN)
-        .json(&json!({"outcome": "approved", "category": "car"}))
-        .send()
-        .await
-        .expect("decide");
-    assert_eq!(decided.status(), 200);
-    let emails = exactly(&email, 2).await;
+    let decided = moderators
+        .decide(&id, &json!({"outcome": "approved", "category": "car"}))
+        .await;
+    assert_eq!(decided.status, 200);
+    let emails = catcher.exactly(&email, 2).await;
     let answer = emails
         .iter()
         .find(|(subject, _)| subject != "Your ad was not approved")
@@ -170,16 +102,7 @@ async fn a_rejected_submitter_appeals_from_the_email_and_hears_the_answer() {
         answer.1
     );
 
-    let history: Value = api
-        .http
-        .get(format!("{}/admin/ads/{id}/history", api.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("history")
-        .json()
-        .await
-        .expect("JSON");
+    let history = moderators.history(&id).await;
     let by: Vec<&str> = history["decisions"]
         .as_array()
         .expect("rows")

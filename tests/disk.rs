@@ -150,8 +150,7 @@ fn id_of(key: &str) -> &str {
 async fn decided_count(api: &Api, accepted: &[(String, String)]) -> usize {
     let mut decided = 0;
     for (id, _) in accepted {
-        let (_, body) = api.status(id).await;
-        if body["status"] != "pending" {
+        if api.status(id).await["status"] != "pending" {
             decided += 1;
         }
     }
@@ -262,6 +261,7 @@ async fn decisions_that_fail_on_a_full_disk_leave_the_database_usable() {
         reason: None,
         suggestion: None,
         text: None,
+        text_in_image: Vec::new(),
     };
     let tags = [Tag {
         label: "sports car".into(),

@@ -231,7 +231,7 @@ async fn smtp_down_delays_emails_but_loses_no_decision() {
     loop {
         let mut pending = 0;
         for (id, _) in &load.accepted {
-            if stack.api.status(id).await.1["status"] == "pending" {
+            if stack.api.status(id).await["status"] == "pending" {
                 pending += 1;
             }
         }

@@ -35,15 +35,13 @@ async fn vehicle_approved_and_cat_rejected(api: &Api) -> (String, String) {
     assert!(body["message"].as_str().expect("message").contains(&car));
     assert_eq!(location.as_deref(), Some(format!("/ads/{car}").as_str()));
 
-    let (code, _, body) = api
-        .submit(
+    let cat = api
+        .submitted(
             "Sweet cat looking for a home",
             &cat_owner,
             &fixture("other/cat_chelsea.png"),
         )
         .await;
-    assert_eq!(code, 202, "{body}");
-    let cat = body["id"].as_str().expect("id").to_owned();
 
     let (seen, decided) = api.until_decided(&car).await;
     assert_eq!(
@@ -92,38 +90,28 @@ async fn vehicle_approved_and_cat_rejected(api: &Api) -> (String, String) {
         .expect("image");
     assert_eq!(image.status(), 403, "a rejected ad's image is not public");
 
-    let (code, body) = api.status("not-an-id").await;
-    assert_eq!(
-        (code.as_u16(), body["error"]["code"].as_str()),
-        (400, Some("invalid_id"))
-    );
-    let (code, body) = api.status(&AdId::new().to_string()).await;
-    assert_eq!(
-        (code.as_u16(), body["error"]["code"].as_str()),
-        (404, Some("not_found"))
-    );
+    let refused = api.status("not-an-id").await;
+    assert_eq!((refused.status, refused.code()), (400, Some("invalid_id")));
+    let unknown = api.status(AdId::new()).await;
+    assert_eq!((unknown.status, unknown.code()), (404, Some("not_found")));
 
     // The policy's text rules, after the models: a payment scam is rejected
     // with what was found, contact details go to a person.
     let scammer = format!("scam-{}@example.com", &run[16..]);
-    let (code, _, body) = api
-        .submit(
+    let scam = api
+        .submitted(
             "Family car, one owner. Pay by W3STERN UNION only, I am abroad",
             &scammer,
             &fixture("vehicle/car_rear_motionblur.jpg"),
         )
         .await;
-    assert_eq!(code, 202, "{body}");
-    let scam = body["id"].as_str().expect("id").to_owned();
-    let (code, _, body) = api
-        .submit(
+    let caller = api
+        .submitted(
             "Family car, one owner, call 07700 900123",
             &format!("caller-{}@example.com", &run[16..]),
             &fixture("vehicle/car_rear_motionblur.jpg"),
         )
         .await;
-    assert_eq!(code, 202, "{body}");
-    let caller = body["id"].as_str().expect("id").to_owned();
     let (_, decided) = api.until_decided(&scam).await;
     assert_eq!(decided["status"], "rejected", "{decided}");
     let reason = decided["reason"].as_str().expect("reason");

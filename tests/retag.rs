@@ -94,16 +94,14 @@ struct Submitter {
 async fn submit(api: &Api, who: &str, text: &str, photo: &str) -> Submitter {
     let run = AdId::new().to_string().replace('-', "");
     let email = format!("{who}-{}@example.com", &run[16..]);
-    let (code, _, body) = api.submit(text, &email, &fixture(photo)).await;
-    assert_eq!(code, 202, "{body}");
-    let id = body["id"].as_str().expect("id").to_owned();
+    let id = api.submitted(text, &email, &fixture(photo)).await;
     Submitter { email, id }
 }
 
 async fn status_of(api: &Api, ad: &Submitter) -> serde_json::Value {
-    let (code, body) = api.status(&ad.id).await;
-    assert_eq!(code, 200, "{body}");
-    body
+    let public = api.status(&ad.id).await;
+    assert_eq!(public.status, 200, "{public}");
+    public.body
 }
 
 /// Waits until each address has received exactly its expected number of
@@ -403,6 +401,7 @@ fn decision(status: Status) -> Decision {
         reason: Some("because".into()),
         suggestion: None,
         text: None,
+        text_in_image: Vec::new(),
     }
 }
 

@@ -29,17 +29,6 @@ fn refuse_the_first(n: usize) -> u16 {
     if n < REFUSED { 503 } else { 200 }
 }
 
-async fn metrics(api: &Api) -> String {
-    api.http
-        .get(format!("{}/metrics", api.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text")
-}
-
 fn sample(metrics: &str, series: &str) -> f64 {
     metrics
         .lines()
@@ -86,9 +75,8 @@ async fn review_story(processes: &mut Processes, deployment: Deployment) {
         ("biplane", "vehicle/biplane_from_above.jpg"),
     ] {
         let email = format!("{name}-{run}@review.example.com");
-        let (code, _, body) = api.submit(name, &email, &fixture(photo)).await;
-        assert_eq!(code, 202, "{body}");
-        ads.insert(name, (body["id"].as_str().expect("id").to_owned(), email));
+        let id = api.submitted(name, &email, &fixture(photo)).await;
+        ads.insert(name, (id, email));
     }
     for (name, expected) in [
         ("car", "approved"),
@@ -99,10 +87,10 @@ async fn review_story(processes: &mut Processes, deployment: Deployment) {
         assert_eq!(decided["status"], expected, "{name}: {decided}");
     }
     let (biplane, biplane_email) = ads["biplane"].clone();
-    let (_, public) = api.status(&biplane).await;
+    let public = api.status(&biplane).await;
     assert_eq!(public["message"], "A person is checking your ad");
     assert!(
-        public.get("category").is_none(),
+        public.body.get("category").is_none(),
         "the model's view is for moderators"
     );
 
@@ -110,7 +98,7 @@ async fn review_story(processes: &mut Processes, deployment: Deployment) {
     catcher.only_email_to(&ads["car"].1).await;
     catcher.only_email_to(&ads["cat"].1).await;
     assert!(catcher.messages_to(&biplane_email).await.is_empty());
-    let before = metrics(&api).await;
+    let before = api.metrics().await.text().into_owned();
     assert_eq!(
         sample(&before, "adpipe_review_queue_depth"),
         1.0,
@@ -132,23 +120,9 @@ async fn review_story(processes: &mut Processes, deployment: Deployment) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let history_url = format!("{}/admin/ads/{biplane}/history", api.base);
-    let history = |api: &Api| {
-        let http = api.http.clone();
-        let url = history_url.clone();
-        async move {
-            http.get(url)
-                .bearer_auth(TOKEN)
-                .send()
-                .await
-                .expect("history")
-                .json::<Value>()
-                .await
-                .expect("JSON")
-        }
-    };
+    let moderators = api.as_token(TOKEN);
     assert_eq!(
-        history(&api).await["decisions"]
+        moderators.history(&biplane).await["decisions"]
             .as_array()
             .expect("rows")
             .len(),
@@ -160,13 +134,13 @@ async fn review_story(processes: &mut Processes, deployment: Deployment) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let (_, still) = api.status(&biplane).await;
+    let still = api.status(&biplane).await;
     assert_eq!(
         still["status"], "in_review",
         "the same model and policy, the same doubt"
     );
     assert_eq!(
-        history(&api).await["decisions"]
+        moderators.history(&biplane).await["decisions"]
             .as_array()
             .expect("rows")
             .len(),
@@ -175,18 +149,16 @@ async fn review_story(processes: &mut Processes, deployment: Deployment) {
     );
 
     // A moderator decides; the submitter hears once.
-    let response = api
-        .http
-        .post(format!("{}/admin/ads/{biplane}/decision", api.base))
-        .bearer_auth(TOKEN)
-        .json(&json!({"outcome": "approved", "category": "aircraft"}))
-        .send()
-        .await
-        .expect("decide");
-    assert_eq!(response.status(), 200);
+    let decided = moderators
+        .decide(
+            &biplane,
+            &json!({"outcome": "approved", "category": "aircraft"}),
+        )
+        .await;
+    assert_eq!(decided.status, 200);
     let (subject, _) = catcher.only_email_to(&biplane_email).await;
     assert_eq!(subject, "Your ad was approved (aircraft)");
-    let last = history(&api).await;
+    let last = moderators.history(&biplane).await;
     let rows = last["decisions"].as_array().expect("rows");
     assert_eq!(rows.last().expect("row")["by"], "moderator:bootstrap");
 
@@ -272,7 +244,7 @@ async fn review_story(processes: &mut Processes, deployment: Deployment) {
     for (_, email) in ads.values() {
         assert_eq!(catcher.messages_to(email).await.len(), 1, "{email}");
     }
-    let after = metrics(&api).await;
+    let after = api.metrics().await.text().into_owned();
     assert_eq!(sample(&after, "adpipe_review_queue_depth"), 0.0);
     assert!(
         after.contains("adpipe_decisions_total{decided_by=\"moderator\",outcome=\"approved\"} 1"),
@@ -327,35 +299,23 @@ async fn sampling_story(processes: &mut Processes, deployment: Deployment) {
     let run = &adpipe_core::AdId::new().to_string()[24..];
     let car_email = format!("car-{run}@sampling.example.com");
     let cat_email = format!("cat-{run}@sampling.example.com");
-    let (code, _, car) = api
-        .submit(
+    let car = api
+        .submitted(
             "Family car",
             &car_email,
             &fixture("vehicle/car_rear_motionblur.jpg"),
         )
         .await;
-    assert_eq!(code, 202, "{car}");
-    let (code, _, cat) = api
-        .submit("A cat", &cat_email, &fixture("other/cat_chelsea.png"))
+    let cat = api
+        .submitted("A cat", &cat_email, &fixture("other/cat_chelsea.png"))
         .await;
-    assert_eq!(code, 202, "{cat}");
-    let car = car["id"].as_str().expect("id").to_owned();
-    let cat = cat["id"].as_str().expect("id").to_owned();
     let (_, decided) = api.until_decided(&car).await;
     assert_eq!(decided["status"], "in_review", "{decided}");
     let (_, decided) = api.until_decided(&cat).await;
     assert_eq!(decided["status"], "rejected", "rejections are not sampled");
 
-    let queue: Value = api
-        .http
-        .get(format!("{}/admin/reviews", api.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("GET /admin/reviews")
-        .json()
-        .await
-        .expect("JSON");
+    let moderators = api.as_token(TOKEN);
+    let queue = moderators.reviews().await;
     let item = &queue["ads"][0];
     assert_eq!(item["id"], car.as_str(), "{queue}");
     assert_eq!(item["suggestion"]["outcome"], "approved", "{item}");
@@ -368,15 +328,10 @@ async fn sampling_story(processes: &mut Processes, deployment: Deployment) {
     );
     assert!(catcher.messages_to(&car_email).await.is_empty());
 
-    let decided = api
-        .http
-        .post(format!("{}/admin/ads/{car}/decision", api.base))
-        .bearer_auth(TOKEN)
-        .json(&json!({"outcome": "approved", "category": "car"}))
-        .send()
-        .await
-        .expect("POST decision");
-    assert_eq!(decided.status(), 200);
+    let decided = moderators
+        .decide(&car, &json!({"outcome": "approved", "category": "car"}))
+        .await;
+    assert_eq!(decided.status, 200);
     let (subject, _) = catcher.only_email_to(&car_email).await;
     assert_eq!(subject, "Your ad was approved (car)");
     catcher.only_email_to(&cat_email).await;

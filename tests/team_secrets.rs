@@ -10,7 +10,6 @@ mod support;
 use std::io::Write;
 use std::process::Stdio;
 
-use serde_json::{Value, json};
 use support::{Api, Deployment, Processes};
 
 const BOOTSTRAP: &str = "bootstrap-secret-8c1d4e2f";
@@ -50,31 +49,15 @@ async fn no_password_token_or_session_id_is_kept_or_logged_in_clear() {
     processes.spawn_command("serve", command);
     let api = Api::new(deployment.port);
     api.wait_until_up(&mut processes).await;
-    let http = &api.http;
-    let base = &api.base;
+    let bootstrap = api.as_token(BOOTSTRAP);
 
     let mut secrets: Vec<(String, &str)> = vec![(BOOTSTRAP.to_owned(), "the bootstrap token")];
     // An account over HTTP with a chosen password, one generated.
     let chosen = "ada-chose-this-password-77";
     secrets.push((chosen.to_owned(), "a chosen password"));
-    let made = http
-        .post(format!("{base}/admin/users"))
-        .bearer_auth(BOOTSTRAP)
-        .json(&json!({"name": "ada", "role": "admin", "password": chosen}))
-        .send()
-        .await
-        .expect("add ada");
-    assert_eq!(made.status(), 201);
-    let made: Value = http
-        .post(format!("{base}/admin/users"))
-        .bearer_auth(BOOTSTRAP)
-        .json(&json!({"name": "mo", "role": "moderator"}))
-        .send()
-        .await
-        .expect("add mo")
-        .json()
-        .await
-        .expect("JSON");
+    let made = bootstrap.add_user("ada", "admin", Some(chosen)).await;
+    assert_eq!(made.status, 201);
+    let made = bootstrap.add_user("mo", "moderator", None).await;
     let generated = made["password"].as_str().expect("generated").to_owned();
     secrets.push((generated.clone(), "a generated password"));
     // One on the command line, its password on stdin.
@@ -106,62 +89,21 @@ async fn no_password_token_or_session_id_is_kept_or_logged_in_clear() {
     // A wrong password, then sign-ins that work; a token made and used.
     let wrong = "not-adas-password-but-close";
     secrets.push((wrong.to_owned(), "a wrong password tried"));
-    let refused = http
-        .post(format!("{base}/admin/session"))
-        .json(&json!({"name": "ada", "password": wrong}))
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(refused.status(), 401);
-    let signed_in = http
-        .post(format!("{base}/admin/session"))
-        .json(&json!({"name": "ada", "password": chosen}))
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(signed_in.status(), 200);
-    let cookie = signed_in.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
+    assert_eq!(api.sign_in("ada", wrong).await.status, 401);
+    let signed_in = api.sign_in("ada", chosen).await;
+    assert_eq!(signed_in.status, 200);
+    let cookie = signed_in.session_cookie().expect("cookie");
     let session = cookie.trim_start_matches("adpipe_session=").to_owned();
     assert!(session.starts_with("ses_"), "{cookie}");
     secrets.push((session, "a session id"));
-    let token: Value = http
-        .post(format!("{base}/admin/tokens"))
-        .header("cookie", &cookie)
-        .header("origin", base)
-        .json(&json!({"name": "export"}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("JSON");
-    let token = token["token"].as_str().expect("token").to_owned();
-    let used = http
-        .get(format!("{base}/admin/reviews"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("use the token");
-    assert_eq!(used.status(), 200);
+    let ada = api.with_cookie(&cookie);
+    let token = ada.new_token("export").await;
+    assert_eq!(api.as_token(&token).reviews().await.status, 200);
     secrets.push((token, "an API token"));
     // A password changed.
     let changed = "ada-changed-it-to-this-99";
     secrets.push((changed.to_owned(), "a changed password"));
-    let answer = http
-        .post(format!("{base}/admin/me/password"))
-        .header("cookie", &cookie)
-        .header("origin", base)
-        .json(&json!({"current": chosen, "new": changed}))
-        .send()
-        .await
-        .expect("change password");
-    assert_eq!(answer.status(), 204);
+    assert_eq!(ada.change_password(chosen, changed).await.status, 204);
 
     processes.stop_gracefully();
     let logs = processes.logs();

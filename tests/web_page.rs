@@ -20,7 +20,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use serde_json::Value;
 use support::browser::{
     Chromedriver, STEP_TIMEOUT, assert_nothing_from_elsewhere, browser_binaries, holds,
     open_browser, run, screenshot, text_of, until,
@@ -199,12 +198,12 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
          return !image.hidden && image.complete && image.naturalWidth > 0;",
     )
     .await;
-    let (code, body) = api.status(&id).await;
-    assert_eq!(code, 200);
+    let public = api.status(&id).await;
+    assert_eq!(public.status, 200);
     assert_eq!(
-        (body["status"].as_str(), body["category"].as_str()),
+        (public["status"].as_str(), public["category"].as_str()),
         (Some("approved"), Some("car")),
-        "the page shows what the API says: {body}"
+        "the page shows what the API says: {public}"
     );
     screenshot(&client, shots, "decided.png").await;
     assert_nothing_from_elsewhere(&client, &base).await;
@@ -277,18 +276,11 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
 
     // The API docs, rendered from /openapi.json by Swagger UI: every
     // operation in it.
-    let openapi = api
-        .http
-        .get(format!("{base}/openapi.json"))
-        .send()
-        .await
-        .expect("GET /openapi.json");
+    let openapi = api.openapi().await;
     assert_eq!(
-        openapi.status(),
-        200,
+        openapi.status, 200,
         "the API serves its OpenAPI document at /openapi.json"
     );
-    let openapi: Value = openapi.json().await.expect("OpenAPI JSON");
     let mut operations = Vec::new();
     for (path, item) in openapi["paths"].as_object().expect("paths") {
         for method in ["get", "put", "post", "delete", "patch"] {
@@ -367,15 +359,13 @@ async fn story(processes: &mut Processes, chromium: &Path, driver_binary: &Path,
 /// and confirms it; the ad is back in review.
 async fn appeal_from_the_email(client: &fantoccini::Client, api: &Api, run_id: &str, shots: &Path) {
     let email = format!("appeal-{}@example.com", &run_id[16..]);
-    let (code, _, body) = api
-        .submit(
+    let id = api
+        .submitted(
             "A cat from the browser",
             &email,
             &fixture("other/cat_chelsea.png"),
         )
         .await;
-    assert_eq!(code, 202, "{body}");
-    let id = body["id"].as_str().expect("id").to_owned();
     let (_, decided) = api.until_decided(&id).await;
     assert_eq!(decided["status"], "rejected", "{decided}");
     let (_, plain) = Catcher::new().only_email_to(&email).await;

@@ -70,9 +70,9 @@ pub async fn tally(api: &Api, load: &Load, within: Duration) -> Tally {
     loop {
         let mut decided = 0;
         for (id, _) in &load.accepted {
-            let (_, body) = api.status(id).await;
+            let public = api.status(id).await;
             if matches!(
-                body["status"].as_str(),
+                public["status"].as_str(),
                 Some("approved" | "rejected" | "failed")
             ) {
                 decided += 1;

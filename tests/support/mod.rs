@@ -1,5 +1,5 @@
 //! What the end-to-end tests share: running the real `adpipe` binary,
-//! talking to its API, and reading the SMTP catcher.
+//! talking to its API (the testkit's client), and reading the SMTP catcher.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -9,29 +9,15 @@ use std::time::{Duration, Instant};
 use adpipe_core::AdId;
 use serde_json::Value;
 
-pub mod browser;
 pub mod disk;
 pub mod load;
-pub mod services;
-pub mod webhooks;
 
 pub const DECISION_TIMEOUT: Duration = Duration::from_secs(90);
-
-pub fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
 
 pub fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/photos")
         .join(relative)
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// The `ADPIPE_*` environment of one adpipe deployment under test, on a
@@ -236,7 +222,7 @@ impl Processes {
 
     /// SIGTERM everything and expect a clean exit: in-flight work done.
     pub fn stop_gracefully(&mut self) {
-        for (name, child, _) in &mut self.children {
+        for (name, child, log) in &mut self.children {
             let pid = child.id().to_string();
             Command::new("kill")
                 .args(["-TERM", &pid])
@@ -251,9 +237,12 @@ impl Processes {
                     );
                     break;
                 }
+                // The hung process's own log says which step of its stop
+                // hangs; the others' logs would push it out of CI's view.
                 assert!(
                     started.elapsed() < Duration::from_secs(20),
-                    "{name} did not stop within 20 s of SIGTERM"
+                    "{name} did not stop within 20 s of SIGTERM; its log ends:\n{}",
+                    log_tail(log, 60)
                 );
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -269,12 +258,19 @@ impl Processes {
         for (name, mut child, log) in self.children.drain(..) {
             let _ = child.kill();
             let _ = child.wait();
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let all: Vec<&str> = text.lines().collect();
-            let tail = all[all.len().saturating_sub(lines)..].join("\n");
-            eprintln!("----- {name} log, last {lines} lines -----\n{tail}");
+            eprintln!(
+                "----- {name} log, last {lines} lines -----\n{}",
+                log_tail(&log, lines)
+            );
         }
     }
+}
+
+/// The last `lines` lines of a process's log.
+fn log_tail(log: &std::path::Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 impl Drop for Processes {
@@ -282,35 +278,52 @@ impl Drop for Processes {
         for (name, child, log) in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
+            // The tails only: CI keeps the end of a failure's output, and
+            // an API log of a whole load run would fill it.
             if std::thread::panicking() {
-                let text = std::fs::read_to_string(log).unwrap_or_default();
-                eprintln!("----- {name} log -----\n{text}");
+                eprintln!(
+                    "----- {name} log, last 150 lines -----\n{}",
+                    log_tail(log, 150)
+                );
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
+/// adpipe's API as the process tests call it: the testkit's client, one
+/// method per endpoint (reached through `Deref`: `api.status(id)`,
+/// `api.as_token(token).decide(id, ..)`), with a timeout; and what only a
+/// test of whole processes needs: waiting for the server to come up,
+/// submitting a fixture, polling until the model decided.
 pub struct Api {
-    pub base: String,
-    pub http: reqwest::Client,
+    client: ApiClient,
+}
+
+impl std::ops::Deref for Api {
+    type Target = ApiClient;
+
+    fn deref(&self) -> &ApiClient {
+        &self.client
+    }
 }
 
 impl Api {
     pub fn new(port: u16) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client");
         Self {
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(20))
-                .build()
-                .expect("client"),
+            client: ApiClient::with_http(format!("http://127.0.0.1:{port}"), http),
         }
     }
 
     /// Another client for the same server (e.g. for a task of its own).
-    pub fn with_base(mut self, base: &str) -> Self {
-        self.base = base.to_owned();
-        self
+    pub fn with_base(self, base: &str) -> Self {
+        Self {
+            client: ApiClient::with_http(base, self.client.http),
+        }
     }
 
     /// Submits; `Err` when no HTTP answer came.
@@ -320,33 +333,18 @@ impl Api {
         email: &str,
         photo: &Path,
     ) -> Result<(u16, Value), reqwest::Error> {
-        let bytes = std::fs::read(photo).expect("fixture");
-        let form = reqwest::multipart::Form::new()
-            .text("text", text.to_owned())
-            .text("email", email.to_owned())
-            .part(
-                "image",
-                reqwest::multipart::Part::bytes(bytes).file_name("photo"),
-            );
-        let response = self
-            .http
-            .post(format!("{}/ads", self.base))
-            .multipart(form)
-            .send()
-            .await?;
-        let status = response.status().as_u16();
-        Ok((status, response.json().await.unwrap_or(Value::Null)))
+        let image = std::fs::read(photo).expect("fixture");
+        let answer = self.try_post_form(ad_form(text, email, image)).await?;
+        Ok((answer.status, answer.body))
     }
 
     pub async fn wait_until_up(&self, processes: &mut Processes) {
         let started = Instant::now();
         loop {
             let probe = self
-                .http
-                .get(format!("{}/ads/{}", self.base, AdId::new()))
-                .send()
+                .try_send(self.request(reqwest::Method::GET, &format!("/ads/{}", AdId::new())))
                 .await;
-            if matches!(&probe, Ok(response) if response.status() == 404) {
+            if matches!(&probe, Ok(answer) if answer.status == 404) {
                 return;
             }
             for (name, child, _) in &mut processes.children {
@@ -362,6 +360,9 @@ impl Api {
         }
     }
 
+    /// Submits the photo at `photo` under a name and type that say nothing
+    /// of it (the server goes by its bytes): the status, the `Location`
+    /// header and the JSON body.
     pub async fn submit(
         &self,
         text: &str,
@@ -379,29 +380,17 @@ impl Api {
                     .mime_str("application/octet-stream")
                     .expect("mime"),
             );
-        let response = self
-            .http
-            .post(format!("{}/ads", self.base))
-            .multipart(form)
-            .send()
-            .await
-            .expect("POST /ads");
-        let status = response.status();
-        let location = response
-            .headers()
-            .get("location")
-            .map(|value| value.to_str().expect("ascii").to_owned());
-        (status, location, response.json().await.expect("JSON body"))
+        let answer = self.post_form(form).await;
+        let status = reqwest::StatusCode::from_u16(answer.status).expect("an HTTP status");
+        let location = answer.header("location").map(str::to_owned);
+        (status, location, answer.body)
     }
 
-    pub async fn status(&self, id: &str) -> (reqwest::StatusCode, Value) {
-        let response = self
-            .http
-            .get(format!("{}/ads/{id}", self.base))
-            .send()
-            .await
-            .expect("GET /ads/{id}");
-        (response.status(), response.json().await.expect("JSON body"))
+    /// [`submit`](Self::submit), which must be taken (202): the new ad's id.
+    pub async fn submitted(&self, text: &str, email: &str, photo: &Path) -> String {
+        let (status, _, body) = self.submit(text, email, photo).await;
+        assert_eq!(status, 202, "{body}");
+        body["id"].as_str().expect("id").to_owned()
     }
 
     /// Polls until the ad is decided; returns every status seen.
@@ -409,14 +398,14 @@ impl Api {
         let started = Instant::now();
         let mut seen: Vec<String> = Vec::new();
         loop {
-            let (code, body) = self.status(id).await;
-            assert_eq!(code, 200, "{body}");
-            let status = body["status"].as_str().expect("status").to_owned();
+            let answer = self.status(id).await;
+            assert_eq!(answer.status, 200, "{answer}");
+            let status = answer["status"].as_str().expect("status").to_owned();
             if seen.last() != Some(&status) {
                 seen.push(status.clone());
             }
             if status != "pending" {
-                return (seen, body);
+                return (seen, answer.body);
             }
             assert!(
                 started.elapsed() < DECISION_TIMEOUT,
@@ -427,124 +416,9 @@ impl Api {
     }
 }
 
-/// The catcher's HTTP API (mailtutan, MailHog-like).
-pub struct Catcher {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Catcher {
-    pub fn new() -> Self {
-        Self {
-            base: format!(
-                "http://{}",
-                env_or("ADPIPE_TEST_MAIL_API", "127.0.0.1:1080")
-            ),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    pub async fn all_messages(&self) -> Vec<Value> {
-        let started = Instant::now();
-        loop {
-            let answer = self
-                .http
-                .get(format!("{}/api/messages", self.base))
-                .send()
-                .await;
-            if let Ok(response) = answer
-                && let Ok(messages) = response.json().await
-            {
-                return messages;
-            }
-            // The catcher may be restarting (a fault test).
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the SMTP catcher at {} (scripts/dev-services.sh) does not answer",
-                self.base
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    pub async fn messages_to(&self, address: &str) -> Vec<Value> {
-        let all: Vec<Value> = self
-            .http
-            .get(format!("{}/api/messages", self.base))
-            .send()
-            .await
-            .unwrap_or_else(|error| {
-                panic!(
-                    "the SMTP catcher at {} (scripts/dev-services.sh): {error}",
-                    self.base
-                )
-            })
-            .json()
-            .await
-            .expect("JSON list");
-        all.into_iter()
-            .filter(|message| message.to_string().contains(address))
-            .collect()
-    }
-
-    /// The Message-ID header of a caught message (`id` from the list).
-    pub async fn message_id_header(&self, id: &Value) -> Option<String> {
-        let id = id.to_string().trim_matches('"').to_owned();
-        let source = self
-            .http
-            .get(format!("{}/api/messages/{id}/source", self.base))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        source
-            .lines()
-            .take_while(|line| !line.is_empty())
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("message-id")
-                    .then(|| value.trim().to_owned())
-            })
-    }
-
-    /// Waits for exactly one email to `address`, then makes sure no second
-    /// one follows. Returns its subject and plain-text body.
-    pub async fn only_email_to(&self, address: &str) -> (String, String) {
-        let started = Instant::now();
-        let message = loop {
-            let messages = self.messages_to(address).await;
-            if let Some(message) = messages.first() {
-                break message.clone();
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "no email to {address} within 60 s"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        assert_eq!(
-            self.messages_to(address).await.len(),
-            1,
-            "exactly one email to {address}"
-        );
-        let id = message["id"].to_string().trim_matches('"').to_owned();
-        let plain = self
-            .http
-            .get(format!("{}/api/messages/{id}/plain", self.base))
-            .send()
-            .await
-            .expect("plain body")
-            .text()
-            .await
-            .expect("text");
-        let subject = message["subject"].as_str().unwrap_or_default().to_owned();
-        (subject, plain)
-    }
-}
-
 // Not every test binary uses every helper.
 #[allow(unused_imports)]
-pub use adpipe_testkit::{drop_postgres, fresh_postgres, postgres_admin_url};
+pub use adpipe_testkit::{
+    Answer, ApiClient, Catcher, ad_form, browser, drop_postgres, env_or, free_port, fresh_postgres,
+    postgres_admin_url, services, webhooks,
+};

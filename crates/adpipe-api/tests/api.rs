@@ -6,24 +6,12 @@ mod support;
 
 use adpipe_api::ApiConfig;
 use adpipe_core::AdId;
+use reqwest::Method;
 use reqwest::multipart::{Form, Part};
-use serde_json::Value;
-use support::{Setup, TestApp, photo};
+use support::{Setup, TestApp, ad_form, photo};
 
-/// The served app and a client for it.
-struct Server {
-    app: TestApp,
-    http: reqwest::Client,
-}
-
-impl std::ops::Deref for Server {
-    type Target = TestApp;
-    fn deref(&self) -> &TestApp {
-        &self.app
-    }
-}
-
-async fn start(config: ApiConfig) -> Server {
+/// The app served, with a short wait for a request's headers.
+async fn start(config: ApiConfig) -> TestApp {
     let setup = Setup {
         config,
         limits: adpipe_api::ServerLimits {
@@ -33,52 +21,20 @@ async fn start(config: ApiConfig) -> Server {
         metrics: None,
         database_url: None,
     };
-    Server {
-        app: TestApp::serve(setup).await,
-        http: reqwest::Client::new(),
-    }
+    TestApp::serve(setup).await
 }
 
-impl Server {
-    async fn post(&self, form: Form) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}/ads", self.base))
-            .multipart(form)
-            .send()
-            .await
-            .expect("POST");
-        let status = response.status().as_u16();
-        (status, response.json().await.expect("JSON body"))
-    }
-
-    /// Rows and image files: both must stay at zero after a refusal.
-    async fn residue(&self) -> (i64, usize) {
-        let rows = self
-            .db
-            .count_by_status()
-            .await
-            .expect("count")
-            .into_iter()
-            .map(|(_, n)| n)
-            .sum();
-        let files = std::fs::read_dir(self.dir.join("blobs/images"))
-            .map(|entries| entries.count())
-            .unwrap_or(0);
-        (rows, files)
-    }
-}
-
-fn form(text: &str, email: &str, image: Vec<u8>) -> Form {
-    Form::new()
-        .text("text", text.to_owned())
-        .text("email", email.to_owned())
-        .part("image", Part::bytes(image).file_name("photo.jpg"))
+/// Rows and image files: both must stay at zero after a refusal.
+async fn residue(app: &TestApp) -> (i64, usize) {
+    let files = std::fs::read_dir(app.dir.join("blobs/images"))
+        .map(|entries| entries.count())
+        .unwrap_or(0);
+    (app.rows().await, files)
 }
 
 #[tokio::test]
 async fn a_valid_ad_is_stored_pending_under_a_server_chosen_name() {
-    let server = start(ApiConfig::default()).await;
+    let app = start(ApiConfig::default()).await;
     let image = photo("other/cat_chelsea.png");
     let form = Form::new()
         .text("text", "  Cat, friendly  ".to_owned())
@@ -91,35 +47,30 @@ async fn a_valid_ad_is_stored_pending_under_a_server_chosen_name() {
                 .mime_str("image/jpeg")
                 .expect("mime"),
         );
-    let (status, body) = server.post(form).await;
-    assert_eq!(status, 202, "{body}");
-    let id: AdId = body["id"].as_str().expect("id").parse().expect("uuid");
-    let ad = server.db.get_ad(id).await.expect("get").expect("stored");
+    let submitted = app.post_form(form).await;
+    assert_eq!(submitted.status, 202, "{submitted}");
+    let id: AdId = submitted.id().parse().expect("uuid");
+    let ad = app.db.get_ad(id).await.expect("get").expect("stored");
     assert_eq!(ad.text, "Cat, friendly");
     assert_eq!(ad.content_type, "image/png");
     assert_eq!(ad.image_key, format!("images/{id}.png"));
     assert_eq!(
-        std::fs::read(server.dir.join("blobs").join(&ad.image_key)).expect("blob"),
+        std::fs::read(app.dir.join("blobs").join(&ad.image_key)).expect("blob"),
         image
     );
 
-    let status: Value = server
-        .http
-        .get(format!("{}/ads/{id}", server.base))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let status = app.status(id).await;
     assert_eq!(status["status"], "pending");
     assert_eq!(status["message"], "Your ad is in the review queue");
-    assert!(status.get("text").is_none(), "pending ads show no text");
+    assert!(
+        status.body.get("text").is_none(),
+        "pending ads show no text"
+    );
 }
 
 #[tokio::test]
 async fn bad_submissions_get_a_clear_4xx_and_leave_nothing_behind() {
-    let server = start(ApiConfig {
+    let app = start(ApiConfig {
         max_image_bytes: 256 * 1024,
         ..ApiConfig::default()
     })
@@ -141,13 +92,13 @@ async fn bad_submissions_get_a_clear_4xx_and_leave_nothing_behind() {
         ),
         (
             "bad email",
-            form("Bike", "not-an-email", jpeg.clone()),
+            ad_form("Bike", "not-an-email", jpeg.clone()),
             400,
             "invalid_email",
         ),
         (
             "header injection",
-            form(
+            ad_form(
                 "Bike",
                 "ana@example.com\r\nBcc: all@example.com",
                 jpeg.clone(),
@@ -157,19 +108,19 @@ async fn bad_submissions_get_a_clear_4xx_and_leave_nothing_behind() {
         ),
         (
             "empty text",
-            form("   ", "ana@example.com", jpeg.clone()),
+            ad_form("   ", "ana@example.com", jpeg.clone()),
             400,
             "invalid_text",
         ),
         (
             "text too long",
-            form(&"a".repeat(5001), "ana@example.com", jpeg.clone()),
+            ad_form(&"a".repeat(5001), "ana@example.com", jpeg.clone()),
             400,
             "invalid_text",
         ),
         (
             "HTML posing as an image",
-            form(
+            ad_form(
                 "Bike",
                 "ana@example.com",
                 b"<html><script>alert(1)</script>".to_vec(),
@@ -179,44 +130,44 @@ async fn bad_submissions_get_a_clear_4xx_and_leave_nothing_behind() {
         ),
         (
             "empty image",
-            form("Bike", "ana@example.com", Vec::new()),
+            ad_form("Bike", "ana@example.com", Vec::new()),
             400,
             "image_empty",
         ),
         (
             "decompression bomb",
-            form("Bike", "ana@example.com", huge_png_header),
+            ad_form("Bike", "ana@example.com", huge_png_header),
             413,
             "image_too_large",
         ),
         (
             "too many bytes",
-            form("Bike", "ana@example.com", vec![0xFF; 300 * 1024]),
+            ad_form("Bike", "ana@example.com", vec![0xFF; 300 * 1024]),
             413,
             "image_too_many_bytes",
         ),
         (
             "unknown field",
-            form("Bike", "ana@example.com", jpeg.clone()).text("price", "12"),
+            ad_form("Bike", "ana@example.com", jpeg.clone()).text("price", "12"),
             400,
             "unknown_field",
         ),
         (
             "duplicate field",
-            form("Bike", "ana@example.com", jpeg.clone()).text("email", "bob@example.com"),
+            ad_form("Bike", "ana@example.com", jpeg.clone()).text("email", "bob@example.com"),
             400,
             "duplicate_field",
         ),
     ];
     for (what, form, status, code) in cases {
-        let (got, body) = server.post(form).await;
+        let answer = app.post_form(form).await;
         assert_eq!(
-            (got, body["error"]["code"].as_str()),
+            (answer.status, answer.code()),
             (status, Some(code)),
-            "{what}: {body}"
+            "{what}: {answer}"
         );
         assert!(
-            !body["error"]["message"]
+            !answer["error"]["message"]
                 .as_str()
                 .unwrap_or_default()
                 .is_empty(),
@@ -224,23 +175,18 @@ async fn bad_submissions_get_a_clear_4xx_and_leave_nothing_behind() {
         );
     }
 
-    let response = server
-        .http
-        .post(format!("{}/ads", server.base))
-        .json(&serde_json::json!({"text": "x"}))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 415);
-    let body: Value = response.json().await.expect("JSON");
-    assert_eq!(body["error"]["code"], "expected_multipart");
+    let not_a_form = app
+        .post_json("/ads", &serde_json::json!({"text": "x"}))
+        .await;
+    assert_eq!(not_a_form.status, 415);
+    assert_eq!(not_a_form["error"]["code"], "expected_multipart");
 
-    assert_eq!(server.residue().await, (0, 0), "no row, no image");
+    assert_eq!(residue(&app).await, (0, 0), "no row, no image");
 }
 
 #[tokio::test]
 async fn ids_are_checked_and_unknown_routes_answer_json() {
-    let server = start(ApiConfig::default()).await;
+    let app = start(ApiConfig::default()).await;
     for (path, status, code) in [
         ("/ads/42", 400, "invalid_id"),
         ("/ads/..%2F..%2Fetc%2Fpasswd", 400, "invalid_id"),
@@ -248,35 +194,19 @@ async fn ids_are_checked_and_unknown_routes_answer_json() {
         (&format!("/ads/{}/image", AdId::new()), 404, "not_found"),
         ("/nothing-here", 404, "not_found"),
     ] {
-        let response = server
-            .http
-            .get(format!("{}{path}", server.base))
-            .send()
-            .await
-            .expect("GET");
-        assert_eq!(response.status().as_u16(), status, "{path}");
-        let body: Value = response.json().await.expect("JSON");
-        assert_eq!(body["error"]["code"], code, "{path}");
+        let answer = app.get(path).await;
+        assert_eq!(answer.status, status, "{path}");
+        assert_eq!(answer["error"]["code"], code, "{path}");
     }
-    let response = server
-        .http
-        .delete(format!("{}/ads", server.base))
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(response.status(), 405);
+    assert_eq!(app.call(Method::DELETE, "/ads", None).await.status, 405);
 }
 
-async fn submit_cat(server: &Server) -> AdId {
-    let (status, body) = server
-        .post(form(
-            "Cat",
-            "ana@example.com",
-            photo("other/cat_chelsea.png"),
-        ))
+async fn submit_cat(app: &TestApp) -> AdId {
+    let submitted = app
+        .post_ad("Cat", "ana@example.com", photo("other/cat_chelsea.png"))
         .await;
-    assert_eq!(status, 202, "{body}");
-    body["id"].as_str().expect("id").parse().expect("uuid")
+    assert_eq!(submitted.status, 202, "{submitted}");
+    submitted.id().parse().expect("uuid")
 }
 
 /// Without the bootstrap token the admin endpoints are there (accounts
@@ -284,62 +214,42 @@ async fn submit_cat(server: &Server) -> AdId {
 /// bootstrap token.
 #[tokio::test]
 async fn admin_endpoints_need_a_token_someone_issued() {
-    let server = start(ApiConfig::default()).await;
+    let app = start(ApiConfig::default()).await;
     for token in ["anything", ""] {
-        let response = server
-            .http
-            .get(format!("{}/admin/ads", server.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("GET");
-        assert_eq!(response.status(), 401, "{token:?}");
-        assert!(response.headers().contains_key("www-authenticate"));
-        let body: serde_json::Value = response.json().await.expect("JSON");
-        assert_eq!(body["error"]["code"], "unauthorized");
+        let answer = app.as_token(token).ads("").await;
+        assert_eq!(answer.status, 401, "{token:?}");
+        assert!(answer.headers.contains_key("www-authenticate"));
+        assert_eq!(answer["error"]["code"], "unauthorized");
     }
 }
 
 #[tokio::test]
 async fn admins_list_review_and_delete_with_their_token() {
     let token = "correct-horse-battery-staple";
-    let server = start(ApiConfig {
+    let app = start(ApiConfig {
         admin_token: Some(token.into()),
         ..ApiConfig::default()
     })
     .await;
     let ids = [
-        submit_cat(&server).await,
-        submit_cat(&server).await,
-        submit_cat(&server).await,
+        submit_cat(&app).await,
+        submit_cat(&app).await,
+        submit_cat(&app).await,
     ];
-    let admin = |method: reqwest::Method, path: &str| {
-        server
-            .http
-            .request(method, format!("{}{path}", server.base))
-    };
 
     for bad in [None, Some("wrong"), Some("correct-horse-battery-stapl")] {
-        let mut request = admin(reqwest::Method::GET, "/admin/ads");
-        if let Some(bad) = bad {
-            request = request.bearer_auth(bad);
-        }
-        let response = request.send().await.expect("GET");
-        assert_eq!(response.status(), 401, "{bad:?}");
-        assert!(response.headers().contains_key("www-authenticate"));
-        let body: Value = response.json().await.expect("JSON");
-        assert_eq!(body["error"]["code"], "unauthorized");
+        let answer = match bad {
+            Some(bad) => app.as_token(bad).ads("").await,
+            None => app.ads("").await,
+        };
+        assert_eq!(answer.status, 401, "{bad:?}");
+        assert!(answer.headers.contains_key("www-authenticate"));
+        assert_eq!(answer["error"]["code"], "unauthorized");
     }
 
     // Two per page, newest first, following `next`.
-    let page: Value = admin(reqwest::Method::GET, "/admin/ads?status=pending&limit=2")
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let admin = app.as_token(token);
+    let page = admin.ads("status=pending&limit=2").await;
     let first: Vec<&str> = page["ads"]
         .as_array()
         .expect("ads")
@@ -348,25 +258,12 @@ async fn admins_list_review_and_delete_with_their_token() {
         .collect();
     assert_eq!(first, [ids[2].to_string(), ids[1].to_string()]);
     let next = page["next"].as_str().expect("a next page");
-    let page: Value = admin(
-        reqwest::Method::GET,
-        &format!("/admin/ads?status=pending&limit=2&before={next}"),
-    )
-    .bearer_auth(token)
-    .send()
-    .await
-    .expect("GET")
-    .json()
-    .await
-    .expect("JSON");
+    let page = admin
+        .ads(&format!("status=pending&limit=2&before={next}"))
+        .await;
     assert_eq!(page["ads"][0]["id"], ids[0].to_string());
     assert!(page["next"].is_null());
-    let response = admin(reqwest::Method::GET, "/admin/ads?status=bogus")
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(response.status(), 400);
+    assert_eq!(admin.ads("status=bogus").await.status, 400);
 
     // Re-review: a decided ad goes back to pending.
     let rejected = adpipe_core::Decision {
@@ -376,28 +273,20 @@ async fn admins_list_review_and_delete_with_their_token() {
         reason: Some("no".into()),
         suggestion: None,
         text: None,
+        text_in_image: Vec::new(),
     };
     let by = adpipe_core::DecidedBy {
         model: "m".into(),
         policy: "p".into(),
     };
     assert!(
-        server
-            .db
+        app.db
             .record_decision(ids[0], &rejected, &[], &by)
             .await
             .expect("record")
     );
-    let response = admin(
-        reqwest::Method::POST,
-        &format!("/admin/ads/{}/review", ids[0]),
-    )
-    .bearer_auth(token)
-    .send()
-    .await
-    .expect("POST");
-    assert_eq!(response.status(), 202);
-    let ad = server.db.get_ad(ids[0]).await.expect("get").expect("ad");
+    assert_eq!(admin.send_back_to_model(ids[0]).await.status, 202);
+    let ad = app.db.get_ad(ids[0]).await.expect("get").expect("ad");
     assert_eq!(ad.status, adpipe_core::Status::Pending);
     assert_eq!(
         (ad.reason, ad.decided_at, ad.notified_at),
@@ -405,81 +294,45 @@ async fn admins_list_review_and_delete_with_their_token() {
     );
 
     // Delete: row and image gone; a second delete is a 404.
-    let image = server.dir.join("blobs").join(&ad.image_key);
+    let image = app.dir.join("blobs").join(&ad.image_key);
     assert!(image.exists());
-    let path = format!("/admin/ads/{}", ids[0]);
-    let response = admin(reqwest::Method::DELETE, &path)
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(response.status(), 204);
-    assert!(server.db.get_ad(ids[0]).await.expect("get").is_none());
+    assert_eq!(admin.delete_ad(ids[0]).await.status, 204);
+    assert!(app.db.get_ad(ids[0]).await.expect("get").is_none());
     assert!(!image.exists());
-    let response = admin(reqwest::Method::DELETE, &path)
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(response.status(), 404);
+    assert_eq!(admin.delete_ad(ids[0]).await.status, 404);
 }
 
 #[tokio::test]
 async fn a_client_over_its_rate_gets_429_with_retry_after() {
-    let server = start(ApiConfig {
+    let app = start(ApiConfig {
         rate_limit_per_minute: 6,
         rate_limit_burst: 2,
         ..ApiConfig::default()
     })
     .await;
-    submit_cat(&server).await;
-    submit_cat(&server).await;
-    let response = server
-        .http
-        .post(format!("{}/ads", server.base))
-        .multipart(form(
-            "Cat",
-            "ana@example.com",
-            photo("other/cat_chelsea.png"),
-        ))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 429);
-    let wait: u64 = response.headers()["retry-after"]
-        .to_str()
-        .expect("ascii")
+    submit_cat(&app).await;
+    submit_cat(&app).await;
+    let refused = app
+        .post_ad("Cat", "ana@example.com", photo("other/cat_chelsea.png"))
+        .await;
+    assert_eq!(refused.status, 429);
+    let wait: u64 = refused
+        .header("retry-after")
+        .expect("retry-after")
         .parse()
         .expect("seconds");
     assert!((1..=10).contains(&wait), "{wait}");
-    let body: Value = response.json().await.expect("JSON");
-    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(refused["error"]["code"], "rate_limited");
     // Reading is not limited.
-    let response = server
-        .http
-        .get(format!("{}/ads/{}", server.base, AdId::new()))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(response.status(), 404);
+    assert_eq!(app.status(AdId::new()).await.status, 404);
 }
 
 /// One submission with `X-Forwarded-For: forwarded_for`; its status.
-async fn submit_as(server: &Server, forwarded_for: &str) -> u16 {
-    server
-        .http
-        .post(format!("{}/ads", server.base))
-        .header("x-forwarded-for", forwarded_for)
-        .multipart(form(
-            "Cat",
-            "ana@example.com",
-            photo("other/cat_chelsea.png"),
-        ))
-        .send()
+async fn submit_as(app: &TestApp, forwarded_for: &str) -> u16 {
+    app.with_header("x-forwarded-for", forwarded_for)
+        .post_ad("Cat", "ana@example.com", photo("other/cat_chelsea.png"))
         .await
-        .expect("POST")
-        .status()
-        .as_u16()
+        .status
 }
 
 #[tokio::test]
@@ -515,12 +368,12 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate() {
 #[tokio::test]
 async fn a_trickling_body_is_cut_off_with_a_json_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = start(ApiConfig {
+    let app = start(ApiConfig {
         request_timeout: std::time::Duration::from_millis(500),
         ..ApiConfig::default()
     })
     .await;
-    let address = server.base.trim_start_matches("http://");
+    let address = app.base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("connect");
@@ -542,14 +395,14 @@ async fn a_trickling_body_is_cut_off_with_a_json_408() {
     let response = String::from_utf8_lossy(&response);
     assert!(response.starts_with("HTTP/1.1 408"), "{response}");
     assert!(response.contains("\"request_timeout\""), "{response}");
-    assert_eq!(server.residue().await, (0, 0));
+    assert_eq!(residue(&app).await, (0, 0));
 }
 
 #[tokio::test]
 async fn slow_headers_are_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = start(ApiConfig::default()).await;
-    let address = server.base.trim_start_matches("http://");
+    let app = start(ApiConfig::default()).await;
+    let address = app.base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("connect");
@@ -571,28 +424,16 @@ async fn slow_headers_are_cut_off() {
 
 #[tokio::test]
 async fn health_and_readiness_answer_json() {
-    let server = start(ApiConfig::default()).await;
+    let app = start(ApiConfig::default()).await;
     for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
-        let response = server
-            .http
-            .get(format!("{}{path}", server.base))
-            .send()
-            .await
-            .expect("GET");
-        assert_eq!(response.status(), 200, "{path}");
-        let body: Value = response.json().await.expect("JSON");
-        assert_eq!(body["status"], status, "{path}: {body}");
+        let answer = app.get(path).await;
+        assert_eq!(answer.status, 200, "{path}");
+        assert_eq!(answer["status"], status, "{path}: {answer}");
     }
-    server.db.close().await;
-    let response = server
-        .http
-        .get(format!("{}/readyz", server.base))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(response.status(), 503);
-    let body: Value = response.json().await.expect("JSON");
-    assert_eq!(body["checks"]["database"]["ok"], false, "{body}");
+    app.db.close().await;
+    let ready = app.ready().await;
+    assert_eq!(ready.status, 503);
+    assert_eq!(ready["checks"]["database"]["ok"], false, "{ready}");
 }
 
 /// Sends `body` whole over a plain TCP connection and only then reads the
@@ -661,13 +502,13 @@ struct EarlyRefusal<'a>(&'a str, &'a str, Vec<Vec<u8>>, u16, &'a str);
 /// The large case: a 1 MiB text refused at once, then 8 MiB of image.
 #[tokio::test]
 async fn a_refused_body_is_read_to_its_end_before_the_answer() {
-    let server = start(ApiConfig::default()).await;
+    let app = start(ApiConfig::default()).await;
     let boundary = "refused-early";
     let mut body = field(boundary, "text", &vec![b'a'; 1024 * 1024]);
     body.extend(image_part(boundary, 8 * 1024 * 1024));
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     let answer = send_whole_then_read(
-        server.address.expect("served"),
+        app.address.expect("served"),
         &format!("multipart/form-data; boundary={boundary}"),
         &body,
     )
@@ -690,13 +531,13 @@ async fn every_early_refusal_reaches_a_client_that_sends_before_it_reads() {
     // buffers take in, so an answer sent before it is read closes on a
     // client that is still sending.
     const MAX_IMAGE: usize = 10 * 1024 * 1024;
-    let server = start(ApiConfig {
+    let app = start(ApiConfig {
         max_image_bytes: MAX_IMAGE,
         rate_limit_per_minute: 0,
         ..ApiConfig::default()
     })
     .await;
-    let address = server.address.expect("served");
+    let address = app.address.expect("served");
     let b = "early";
     let text = || field(b, "text", b"Red hatchback, one owner");
     let email = || field(b, "email", b"seller@example.com");

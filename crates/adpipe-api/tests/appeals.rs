@@ -12,14 +12,13 @@ mod support;
 
 use adpipe_api::ApiConfig;
 use adpipe_core::{AdId, DecidedBy, Decision, Status};
-use reqwest::multipart::{Form, Part};
-use serde_json::{Value, json};
-use support::{Setup, TestApp, drop_postgres, fresh_postgres, photo};
+use serde_json::json;
+use support::{ApiClient, Setup, TestApp, drop_postgres, fresh_postgres, photo};
 
 const TOKEN: &str = "appeals-admin";
 
-async fn start_on(database_url: Option<String>, per_minute: u32) -> (TestApp, reqwest::Client) {
-    let app = TestApp::serve(Setup {
+async fn start_on(database_url: Option<String>, per_minute: u32) -> TestApp {
+    TestApp::serve(Setup {
         config: ApiConfig {
             admin_token: Some(TOKEN.into()),
             rate_limit_per_minute: per_minute,
@@ -30,29 +29,21 @@ async fn start_on(database_url: Option<String>, per_minute: u32) -> (TestApp, re
         database_url,
         ..Setup::default()
     })
-    .await;
-    (app, reqwest::Client::new())
+    .await
 }
 
 /// Submits an ad; its id and the appeal secret its rejection email would
 /// carry.
-async fn submitted(app: &TestApp, http: &reqwest::Client) -> (AdId, String) {
-    let form = Form::new()
-        .text("text", "Kitten, very fast")
-        .text("email", "kitten@example.com")
-        .part(
-            "image",
-            Part::bytes(photo("vehicle/car_rear_motionblur.jpg")).file_name("kitten.jpg"),
-        );
-    let response = http
-        .post(format!("{}/ads", app.base))
-        .multipart(form)
-        .send()
-        .await
-        .expect("POST /ads");
-    assert_eq!(response.status(), 202);
-    let body: Value = response.json().await.expect("JSON");
-    let id: AdId = body["id"].as_str().expect("id").parse().expect("uuid");
+async fn submitted(app: &TestApp) -> (AdId, String) {
+    let submitted = app
+        .post_ad(
+            "Kitten, very fast",
+            "kitten@example.com",
+            photo("vehicle/car_rear_motionblur.jpg"),
+        )
+        .await;
+    assert_eq!(submitted.status, 202);
+    let id: AdId = submitted.id().parse().expect("uuid");
     let ad = app.db.get_ad(id).await.expect("get").expect("stored");
     (id, ad.appeal_secret.expect("a secret made at submission"))
 }
@@ -66,6 +57,7 @@ async fn reject(app: &TestApp, id: AdId) {
         reason: Some("We only publish ads for vehicles.".into()),
         suggestion: None,
         text: None,
+        text_in_image: Vec::new(),
     };
     let by = DecidedBy {
         model: "efficientnet-lite0".into(),
@@ -79,64 +71,48 @@ async fn reject(app: &TestApp, id: AdId) {
     );
 }
 
-async fn appeal(http: &reqwest::Client, app: &TestApp, id: &str, body: String) -> (u16, Value) {
-    let response = http
-        .post(format!("{}/ads/{id}/appeal", app.base))
-        .header("content-type", "application/json")
-        .header("user-agent", "appeals-test")
-        .body(body)
-        .send()
-        .await
-        .expect("POST appeal");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(http: &reqwest::Client, url: String, token: Option<&str>) -> (u16, Value) {
-    let mut request = http.get(url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("GET");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-fn code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or_default()
+/// The submitter's browser: the audit log keeps its User-Agent.
+fn submitters_browser(app: &TestApp) -> ApiClient {
+    app.with_header("user-agent", "appeals-test")
 }
 
 #[tokio::test]
 async fn a_rejected_ad_is_appealed_once_with_its_secret_on_sqlite() {
-    let (app, http) = start_on(None, 0).await;
-    appeal_story(&app, &http).await;
+    let app = start_on(None, 0).await;
+    appeal_story(&app).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_ad_is_appealed_once_with_its_secret_on_postgres() {
     let (admin, name, url) = fresh_postgres("adpipe_appeals_api").await;
-    let (app, http) = start_on(Some(url), 0).await;
-    appeal_story(&app, &http).await;
+    let app = start_on(Some(url), 0).await;
+    appeal_story(&app).await;
     app.db.close().await;
     drop_postgres(admin, &name).await;
 }
 
-async fn appeal_story(app: &TestApp, http: &reqwest::Client) {
-    let (id, secret) = submitted(app, http).await;
+async fn appeal_story(app: &TestApp) {
+    let (id, secret) = submitted(app).await;
+    let submitter = submitters_browser(app);
+    let moderators = app.as_token(TOKEN);
     let valid = |text: &str| json!({"secret": secret, "text": text}).to_string();
 
     // Pending: nothing to appeal yet, and the public status says nothing
     // of appeals.
-    let (status, body) = appeal(http, app, &id.to_string(), valid("Please")).await;
-    assert_eq!((status, code(&body)), (409, "appeal_not_allowed"), "{body}");
-    let (_, public) = get(http, format!("{}/ads/{id}", app.base), None).await;
-    assert!(public.get("appeal").is_none(), "{public}");
+    let refused = submitter.appeal(id, valid("Please")).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (409, Some("appeal_not_allowed")),
+        "{refused}"
+    );
+    let public = app.status(id).await;
+    assert!(public.body.get("appeal").is_none(), "{public}");
 
     reject(app, id).await;
     // Rejected: the public status says it may be appealed through the
     // email's link, and never shows the secret.
-    let (status, public) = get(http, format!("{}/ads/{id}", app.base), None).await;
-    assert_eq!(status, 200);
+    let public = app.status(id).await;
+    assert_eq!(public.status, 200);
     assert_eq!(public["status"], "rejected");
     assert_eq!(public["message"], "Your ad was not approved");
     assert_eq!(public["appeal"], "open", "{public}");
@@ -147,7 +123,7 @@ async fn appeal_story(app: &TestApp, http: &reqwest::Client) {
             .contains("rejection email"),
         "{public}"
     );
-    assert!(!public.to_string().contains(&secret));
+    assert!(!public.text().contains(&secret));
 
     // Refusals: each with its code, nothing recorded.
     let long = "x".repeat(2001);
@@ -231,21 +207,21 @@ async fn appeal_story(app: &TestApp, http: &reqwest::Client) {
             "no such ad",
         ),
     ] {
-        let (status, answer) = appeal(http, app, &target, body).await;
-        assert_eq!((status, code(&answer)), expected, "{why}: {answer}");
+        let answer = submitter.appeal(target, body).await;
+        assert_eq!(
+            (answer.status, answer.code().unwrap_or_default()),
+            expected,
+            "{why}: {answer}"
+        );
     }
     let ad = app.db.get_ad(id).await.expect("get").expect("present");
     assert_eq!((ad.status, ad.appealed_at), (Status::Rejected, None));
 
     // Taken: back in review, marked, with the text for moderators.
-    let (status, taken) = appeal(
-        http,
-        app,
-        &id.to_string(),
-        valid("  It is a toy car.\nPlease look again.  "),
-    )
-    .await;
-    assert_eq!(status, 202, "{taken}");
+    let taken = submitter
+        .appeal(id, valid("  It is a toy car.\nPlease look again.  "))
+        .await;
+    assert_eq!(taken.status, 202, "{taken}");
     assert_eq!(taken["id"], id.to_string());
     assert_eq!(taken["status"], "in_review");
     assert!(
@@ -255,8 +231,8 @@ async fn appeal_story(app: &TestApp, http: &reqwest::Client) {
             .contains("email")
     );
 
-    let (status, admin) = get(http, format!("{}/admin/ads/{id}", app.base), Some(TOKEN)).await;
-    assert_eq!(status, 200, "{admin}");
+    let admin = moderators.admin_ad(id).await;
+    assert_eq!(admin.status, 200, "{admin}");
     assert_eq!(admin["status"], "in_review");
     assert_eq!(
         admin["appeal"]["text"],
@@ -265,18 +241,13 @@ async fn appeal_story(app: &TestApp, http: &reqwest::Client) {
     assert!(admin["appeal"]["at_ms"].as_i64().is_some(), "{admin}");
     assert_eq!(admin["suggestion"], "rejected", "the decision appealed");
     assert!(
-        !admin.to_string().contains(&secret),
+        !admin.text().contains(&secret),
         "not even moderators see it"
     );
-    let (_, queue) = get(http, format!("{}/admin/reviews", app.base), Some(TOKEN)).await;
+    let queue = moderators.reviews().await;
     assert_eq!(queue["ads"][0]["id"], id.to_string(), "{queue}");
 
-    let (_, history) = get(
-        http,
-        format!("{}/admin/ads/{id}/history", app.base),
-        Some(TOKEN),
-    )
-    .await;
+    let history = moderators.history(id).await;
     let last = history["decisions"]
         .as_array()
         .expect("rows")
@@ -286,68 +257,61 @@ async fn appeal_story(app: &TestApp, http: &reqwest::Client) {
     assert_eq!(last["by"], "submitter", "{history}");
     assert_eq!(last["outcome"], "in_review");
 
-    let (_, audit) = get(
-        http,
-        format!("{}/admin/audit?action=ad.appealed", app.base),
-        Some(TOKEN),
-    )
-    .await;
+    let audit = moderators.audit("action=ad.appealed").await;
     let entries = audit["entries"].as_array().expect("entries");
     assert_eq!(entries.len(), 1, "{audit}");
     assert_eq!(entries[0]["actor"], "submitter");
     assert_eq!(entries[0]["target"], format!("ad:{id}"));
     assert_eq!(entries[0]["address"], "127.0.0.1");
     assert_eq!(entries[0]["user_agent"], "appeals-test");
-    assert!(
-        !audit.to_string().contains("toy car"),
-        "the text is the ad's"
-    );
+    assert!(!audit.text().contains("toy car"), "the text is the ad's");
 
-    let (_, public) = get(http, format!("{}/ads/{id}", app.base), None).await;
+    let public = app.status(id).await;
     assert_eq!(public["status"], "in_review");
     assert_eq!(public["message"], "Your appeal is being reviewed");
     assert_eq!(public["appeal"], "pending");
-    assert!(!public.to_string().contains(&secret));
-    assert!(!public.to_string().contains("toy car"), "{public}");
+    assert!(!public.text().contains(&secret));
+    assert!(!public.text().contains("toy car"), "{public}");
 
     // Once per ad, also while it waits and after the answer.
-    let (status, body) = appeal(http, app, &id.to_string(), valid("Again")).await;
-    assert_eq!((status, code(&body)), (409, "appeal_not_allowed"), "{body}");
-    let decided = http
-        .post(format!("{}/admin/ads/{id}/decision", app.base))
-        .bearer_auth(TOKEN)
-        .json(&json!({"outcome": "approved", "category": "car"}))
-        .send()
-        .await
-        .expect("decide");
-    assert_eq!(decided.status(), 200);
-    let (_, public) = get(http, format!("{}/ads/{id}", app.base), None).await;
+    let again = submitter.appeal(id, valid("Again")).await;
+    assert_eq!(
+        (again.status, again.code()),
+        (409, Some("appeal_not_allowed")),
+        "{again}"
+    );
+    let decided = moderators
+        .decide(id, &json!({"outcome": "approved", "category": "car"}))
+        .await;
+    assert_eq!(decided.status, 200);
+    let public = app.status(id).await;
     assert_eq!(public["status"], "approved");
     assert_eq!(public["appeal"], "answered", "{public}");
-    let (status, body) = appeal(http, app, &id.to_string(), valid("Again")).await;
-    assert_eq!((status, code(&body)), (409, "appeal_not_allowed"), "{body}");
+    let again = submitter.appeal(id, valid("Again")).await;
+    assert_eq!(
+        (again.status, again.code()),
+        (409, Some("appeal_not_allowed")),
+        "{again}"
+    );
 }
 
 /// Appeals take tokens from the client's bucket of submissions: a burst
 /// of 2 here, then 429 with Retry-After.
 #[tokio::test]
 async fn appeals_are_rate_limited_like_submissions() {
-    let (app, http) = start_on(None, 1).await;
+    let app = start_on(None, 1).await;
     let id = AdId::new();
     let body = json!({"secret": "0".repeat(32), "text": "Please"}).to_string();
     for _ in 0..2 {
-        let (status, answer) = appeal(&http, &app, &id.to_string(), body.clone()).await;
-        assert_eq!((status, code(&answer)), (404, "not_found"), "{answer}");
+        let answer = submitters_browser(&app).appeal(id, body.clone()).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (404, Some("not_found")),
+            "{answer}"
+        );
     }
-    let response = http
-        .post(format!("{}/ads/{id}/appeal", app.base))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("POST appeal");
-    assert_eq!(response.status(), 429);
-    assert!(response.headers().contains_key("retry-after"));
-    let answer: Value = response.json().await.expect("JSON");
-    assert_eq!(code(&answer), "rate_limited");
+    let limited = app.appeal(id, body).await;
+    assert_eq!(limited.status, 429);
+    assert!(limited.headers.contains_key("retry-after"));
+    assert_eq!(limited.code(), Some("rate_limited"));
 }

@@ -7,8 +7,8 @@ mod support;
 use std::collections::HashMap;
 
 use adpipe_core::AdId;
-use reqwest::multipart::{Form, Part};
-use support::{Setup, TestApp, photo};
+use reqwest::Method;
+use support::{ApiClient, Setup, TestApp, photo};
 
 /// One sample of the exposition: its name, labels and value.
 #[derive(Debug)]
@@ -191,17 +191,9 @@ fn check_histogram(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f
 // One test: the recorder is global to this test binary.
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_requests_by_route_and_gauge_the_ads() {
-    let http = reqwest::Client::new();
-
     // Without a handle there is no /metrics.
     let plain = TestApp::serve(Setup::default()).await;
-    let base = &plain.base;
-    let response = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(response.status(), 404);
+    assert_eq!(plain.metrics().await.status, 404);
 
     let handle = adpipe_api::metrics::install_recorder().expect("recorder");
     let again = adpipe_api::metrics::install_recorder().expect("the same recorder");
@@ -210,72 +202,37 @@ async fn metrics_count_requests_by_route_and_gauge_the_ads() {
         ..Setup::default()
     })
     .await;
-    let base = &app.base;
     drop(handle);
 
-    let form = Form::new()
-        .text("text", "Family car, one owner")
-        .text("email", "seller@example.com")
-        .part(
-            "image",
-            Part::bytes(photo("vehicle/car_rear_motionblur.jpg"))
-                .file_name("car.jpg")
-                .mime_str("image/jpeg")
-                .expect("mime"),
-        );
-    let response = http
-        .post(format!("{base}/ads"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 202);
-    let body: serde_json::Value = response.json().await.expect("JSON");
-    let id = body["id"].as_str().expect("id").to_owned();
+    let submitted = app
+        .post_ad(
+            "Family car, one owner",
+            "seller@example.com",
+            photo("vehicle/car_rear_motionblur.jpg"),
+        )
+        .await;
+    assert_eq!(submitted.status, 202);
+    let id = submitted.id().to_owned();
     for _ in 0..2 {
-        let response = http
-            .get(format!("{base}/ads/{id}"))
-            .send()
-            .await
-            .expect("GET");
-        assert_eq!(response.status(), 200);
+        assert_eq!(app.status(&id).await.status, 200);
     }
     let unknown = AdId::new().to_string();
-    let response = http
-        .get(format!("{base}/ads/{unknown}"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(response.status(), 404);
+    assert_eq!(app.status(&unknown).await.status, 404);
     let stray = format!("/no-such-page-{}", AdId::new());
-    let response = http
-        .get(format!("{base}{stray}"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(response.status(), 404);
-    let response = http
-        .delete(format!("{base}/ads"))
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(response.status(), 405);
+    assert_eq!(app.get(&stray).await.status, 404);
+    assert_eq!(app.call(Method::DELETE, "/ads", None).await.status, 405);
 
-    let response = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(response.status(), 200);
+    let scrape = app.metrics().await;
+    assert_eq!(scrape.status, 200);
     assert!(
-        response.headers()["content-type"]
-            .to_str()
+        scrape
+            .header("content-type")
             .expect("ascii")
             .starts_with("text/plain; version=0.0.4"),
         "{:?}",
-        response.headers()
+        scrape.headers
     );
-    let text = response.text().await.expect("text");
+    let text = scrape.text().into_owned();
     let samples = parse(&text);
 
     let requests = |route: &str, method: &str, status: &str| {
@@ -353,7 +310,10 @@ async fn metrics_count_requests_by_route_and_gauge_the_ads() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let side = format!("http://{}", listener.local_addr().expect("address"));
+    let side = ApiClient::new(format!(
+        "http://{}",
+        listener.local_addr().expect("address")
+    ));
     tokio::spawn(adpipe_api::serve(
         listener,
         adpipe_api::metrics::standalone_router(
@@ -362,14 +322,7 @@ async fn metrics_count_requests_by_route_and_gauge_the_ads() {
         adpipe_api::ServerLimits::default(),
         std::future::pending(),
     ));
-    let text = http
-        .get(format!("{side}/metrics"))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("text");
+    let text = side.metrics().await.text().into_owned();
     let samples = parse(&text);
     assert_eq!(check_histogram(&samples, "adpipe_batch_size", &[]), 1.0);
     assert_eq!(
@@ -382,12 +335,6 @@ async fn metrics_count_requests_by_route_and_gauge_the_ads() {
         Some(1.0),
         "{text}"
     );
-    let health = http
-        .get(format!("{side}/healthz"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(health.status(), 200);
-    let other = http.get(format!("{side}/ads")).send().await.expect("GET");
-    assert_eq!(other.status(), 404);
+    assert_eq!(side.health().await.status, 200);
+    assert_eq!(side.get("/ads").await.status, 404);
 }

@@ -2,26 +2,26 @@
 //! PostgreSQL too): the review queue, a
 //! decision (two at once: one 200, one 409), the checks on a decision,
 //! overrides, the history, the image of an ad in review, and what the
-//! public sees of an ad in review (nothing of the model's suggestion).
+//! public sees of an ad in review (nothing of the model's suggestion, nor
+//! of the text read in its photo).
 
 mod support;
 
 use adpipe_api::ApiConfig;
 use adpipe_core::policy::TextReading;
-use adpipe_core::{AdId, DecidedBy, Decision, Status, Tag};
-use reqwest::multipart::{Form, Part};
+use adpipe_core::{AdId, DecidedBy, Decision, Status, Tag, TextInImage};
 use serde_json::{Value, json};
-use support::{Setup, TestApp, account_token, drop_postgres, fresh_postgres, photo};
+use support::{Setup, TestApp, drop_postgres, fresh_postgres, photo};
 
 const TOKEN: &str = "moderators-only";
 
-async fn start() -> (TestApp, reqwest::Client) {
+async fn start() -> TestApp {
     start_on(None).await
 }
 
 /// The app on this database [default: SQLite].
-async fn start_on(database_url: Option<String>) -> (TestApp, reqwest::Client) {
-    let app = TestApp::serve(Setup {
+async fn start_on(database_url: Option<String>) -> TestApp {
+    TestApp::serve(Setup {
         config: ApiConfig {
             admin_token: Some(TOKEN.into()),
             rate_limit_per_minute: 0,
@@ -31,29 +31,19 @@ async fn start_on(database_url: Option<String>) -> (TestApp, reqwest::Client) {
         database_url,
         ..Setup::default()
     })
-    .await;
-    (app, reqwest::Client::new())
+    .await
 }
 
 /// Submits an ad and has the model send it to review, as a worker would.
-async fn in_review(app: &TestApp, http: &reqwest::Client, email: &str) -> AdId {
-    let form = Form::new()
-        .text("text", "Helicopter, low hours")
-        .text("email", email.to_owned())
-        .part(
-            "image",
-            Part::bytes(photo("vehicle/car_rear_motionblur.jpg")).file_name("heli.jpg"),
-        );
-    let body: Value = http
-        .post(format!("{}/ads", app.base))
-        .multipart(form)
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("JSON");
-    let id: AdId = body["id"].as_str().expect("id").parse().expect("uuid");
+async fn in_review(app: &TestApp, email: &str) -> AdId {
+    let submitted = app
+        .post_ad(
+            "Helicopter, low hours",
+            email,
+            photo("vehicle/car_rear_motionblur.jpg"),
+        )
+        .await;
+    let id: AdId = submitted.id().parse().expect("uuid");
     let decision = Decision {
         status: Status::InReview,
         category: Some("aircraft".into()),
@@ -66,6 +56,12 @@ async fn in_review(app: &TestApp, http: &reqwest::Client, email: &str) -> AdId {
             off_topic: 0.02,
             best_similarity: 0.61,
         }),
+        // A phone number written across the photo, a little rotated.
+        text_in_image: vec![TextInImage {
+            text: "Call +44 7700 900123".into(),
+            corners: [[40.0, 30.0], [300.0, 42.0], [298.0, 80.0], [38.0, 68.0]],
+            confidence: 0.875,
+        }],
     };
     let tags = [Tag {
         label: "airliner".into(),
@@ -84,59 +80,36 @@ async fn in_review(app: &TestApp, http: &reqwest::Client, email: &str) -> AdId {
     id
 }
 
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    body: Option<Value>,
-) -> (u16, Value) {
-    call_as(http, TOKEN, method, url, body).await
-}
-
-/// [`call`] with another bearer token (an account's).
-async fn call_as(
-    http: &reqwest::Client,
-    token: &str,
-    method: reqwest::Method,
-    url: String,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = http.request(method, url).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+/// What `in_review` recorded as read in the photo, as `/admin` returns it.
+fn read_in_the_photo() -> Value {
+    json!([{
+        "text": "Call +44 7700 900123",
+        "box": [[40.0, 30.0], [300.0, 42.0], [298.0, 80.0], [38.0, 68.0]],
+        "confidence": 0.875,
+    }])
 }
 
 #[tokio::test]
 async fn moderators_decide_what_the_model_is_unsure_of_on_sqlite() {
-    let (app, http) = start().await;
-    decision_story(&app, &http).await;
+    let app = start().await;
+    decision_story(&app).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn moderators_decide_what_the_model_is_unsure_of_on_postgres() {
     let (admin, name, url) = fresh_postgres("adpipe_moderation").await;
-    let (app, http) = start_on(Some(url)).await;
-    decision_story(&app, &http).await;
+    let app = start_on(Some(url)).await;
+    decision_story(&app).await;
     app.db.close().await;
     drop_postgres(admin, &name).await;
 }
 
-async fn decision_story(app: &TestApp, http: &reqwest::Client) {
-    let id = in_review(app, http, "heli@example.com").await;
+async fn decision_story(app: &TestApp) {
+    let id = in_review(app, "heli@example.com").await;
+    let moderators = app.as_token(TOKEN);
 
     // The public sees that a person is on it, and nothing of the model's view.
-    let public: Value = http
-        .get(format!("{}/ads/{id}", app.base))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let public = app.status(id).await;
     assert_eq!(public["status"], "in_review");
     assert_eq!(public["message"], "A person is checking your ad");
     for hidden in [
@@ -146,19 +119,14 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
         "text",
         "image_url",
         "text_reading",
+        "text_in_image",
     ] {
-        assert!(public.get(hidden).is_none(), "{hidden}: {public}");
+        assert!(public.body.get(hidden).is_none(), "{hidden}: {public}");
     }
 
     // The queue: the ad with what a moderator needs.
-    let (status, page) = call(
-        http,
-        reqwest::Method::GET,
-        format!("{}/admin/reviews?limit=10", app.base),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{page}");
+    let page = moderators.reviews_page("limit=10").await;
+    assert_eq!(page.status, 200, "{page}");
     assert_eq!(page["total"], 1);
     assert_eq!(page["categories"], json!(["car", "aircraft"]));
     let item = &page["ads"][0];
@@ -171,32 +139,18 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
         item["text_reading"]["categories"]["aircraft"], 0.95,
         "{item}"
     );
+    assert_eq!(item["text_in_image"], read_in_the_photo(), "{item}");
     assert_eq!(item["tags"][0]["label"], "airliner");
     assert!(item["waiting_s"].as_i64().is_some());
     // Its image, for moderators, although it is not approved.
-    let image = http
-        .get(format!(
-            "{}{}",
-            app.base,
-            item["image_url"].as_str().expect("url")
-        ))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("GET image");
-    assert_eq!(image.status(), 200);
-    assert_eq!(image.headers()["content-type"], "image/jpeg");
-    assert_eq!(
-        http.get(format!("{}/ads/{id}/image", app.base))
-            .send()
-            .await
-            .expect("public image")
-            .status(),
-        403
-    );
+    let image = moderators
+        .get(item["image_url"].as_str().expect("url"))
+        .await;
+    assert_eq!(image.status, 200);
+    assert_eq!(image.headers["content-type"], "image/jpeg");
+    assert_eq!(app.image(id).await.status, 403);
 
     // Decisions that do not hold: 400 with a code, nothing recorded.
-    let url = format!("{}/admin/ads/{id}/decision", app.base);
     for (body, code) in [
         (
             json!({"outcome": "approved", "category": "boat"}),
@@ -218,56 +172,34 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
             "invalid_decision",
         ),
     ] {
-        let (status, answer) =
-            call(http, reqwest::Method::POST, url.clone(), Some(body.clone())).await;
-        assert_eq!(
-            (status, answer["error"]["code"].as_str()),
-            (400, Some(code)),
-            "{body}"
-        );
+        let answer = moderators.decide(id, &body).await;
+        assert_eq!((answer.status, answer.code()), (400, Some(code)), "{body}");
     }
-    let unauthorised = http
-        .post(&url)
-        .json(&json!({"outcome": "rejected", "moderator": "eve"}))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(unauthorised.status(), 401);
+    let unauthorised = app
+        .decide(id, &json!({"outcome": "rejected", "moderator": "eve"}))
+        .await;
+    assert_eq!(unauthorised.status, 401);
     assert_eq!(
         app.db.get_ad(id).await.expect("get").expect("ad").status,
         Status::InReview
     );
 
     // Two moderators at once: one 200, one 409.
-    let ana_token = account_token(app, http, TOKEN, "ana", "moderator").await;
-    let bo_token = account_token(app, http, TOKEN, "bo", "moderator").await;
-    let cy_token = account_token(app, http, TOKEN, "cy", "moderator").await;
-    let (ana, bo) = tokio::join!(
-        call_as(
-            http,
-            &ana_token,
-            reqwest::Method::POST,
-            url.clone(),
-            // All four fields every time, as some clients send them.
-            Some(
-                json!({"outcome": "approved", "category": "aircraft", "reason": null, "moderator": "ana"})
-            ),
-        ),
-        call_as(
-            http,
-            &bo_token,
-            reqwest::Method::POST,
-            url.clone(),
-            Some(json!({"outcome": "rejected", "category": null, "reason": "Not for sale"})),
-        )
-    );
-    let mut statuses = [ana.0, bo.0];
+    let ana = app.as_token(&app.account_token(TOKEN, "ana", "moderator").await);
+    let bo = app.as_token(&app.account_token(TOKEN, "bo", "moderator").await);
+    let cy = app.as_token(&app.account_token(TOKEN, "cy", "moderator").await);
+    // All four fields every time, as some clients send them.
+    let approval =
+        json!({"outcome": "approved", "category": "aircraft", "reason": null, "moderator": "ana"});
+    let rejection = json!({"outcome": "rejected", "category": null, "reason": "Not for sale"});
+    let (by_ana, by_bo) = tokio::join!(ana.decide(id, &approval), bo.decide(id, &rejection));
+    let mut statuses = [by_ana.status, by_bo.status];
     statuses.sort();
-    assert_eq!(statuses, [200, 409], "{ana:?} {bo:?}");
-    let (winner, loser) = if ana.0 == 200 {
-        (&ana.1, &bo.1)
+    assert_eq!(statuses, [200, 409], "{by_ana} {by_bo}");
+    let (winner, loser) = if by_ana.status == 200 {
+        (&by_ana, &by_bo)
     } else {
-        (&bo.1, &ana.1)
+        (&by_bo, &by_ana)
     };
     assert_eq!(loser["error"]["code"], "not_in_review");
     let final_status = winner["status"].as_str().expect("status").to_owned();
@@ -281,24 +213,16 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
         json!({"outcome": "approved", "category": "aircraft", "override": true,
                "note": "NOTE-FOR-MODERATORS: seller called"})
     };
-    let (status, overridden) = call_as(
-        http,
-        &cy_token,
-        reqwest::Method::POST,
-        url.clone(),
-        Some(flipped),
-    )
-    .await;
-    assert_eq!(status, 200, "{overridden}");
+    let overridden = cy.decide(id, &flipped).await;
+    assert_eq!(overridden.status, 200, "{overridden}");
     assert_ne!(overridden["status"], final_status);
-    let (status, history) = call(
-        http,
-        reqwest::Method::GET,
-        format!("{}/admin/ads/{id}/history", app.base),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
+    assert_eq!(
+        overridden["text_in_image"],
+        read_in_the_photo(),
+        "{overridden}"
+    );
+    let history = moderators.history(id).await;
+    assert_eq!(history.status, 200);
     let by: Vec<&str> = history["decisions"]
         .as_array()
         .expect("decisions")
@@ -316,15 +240,8 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
         history["decisions"][2]["note"],
         "NOTE-FOR-MODERATORS: seller called"
     );
-    let public = http
-        .get(format!("{}/ads/{id}", app.base))
-        .send()
-        .await
-        .expect("public GET")
-        .text()
-        .await
-        .expect("body");
-    assert!(!public.contains("NOTE-FOR-MODERATORS"), "{public}");
+    let public = app.status(id).await;
+    assert!(!public.text().contains("NOTE-FOR-MODERATORS"), "{public}");
     assert!(
         history["decisions"][2]["at"]
             .as_str()
@@ -333,52 +250,34 @@ async fn decision_story(app: &TestApp, http: &reqwest::Client) {
     );
 
     // Found by address, and by id.
-    let (_, found) = call(
-        http,
-        reqwest::Method::GET,
-        format!("{}/admin/ads?email=HELI@example.com", app.base),
-        None,
-    )
-    .await;
+    let found = moderators.ads("email=HELI@example.com").await;
     assert_eq!(found["ads"][0]["id"], id.to_string());
-    let (status, one) = call(
-        http,
-        reqwest::Method::GET,
-        format!("{}/admin/ads/{id}", app.base),
-        None,
-    )
-    .await;
-    assert_eq!((status, &one["status"]), (200, &overridden["status"]));
+    assert_eq!(found["ads"][0]["text_in_image"], read_in_the_photo());
+    let one = moderators.admin_ad(id).await;
+    assert_eq!((one.status, &one["status"]), (200, &overridden["status"]));
+    assert_eq!(one["text_in_image"], read_in_the_photo(), "{one}");
     // The queue is empty; an unknown ad is a 404.
-    let (_, page) = call(
-        http,
-        reqwest::Method::GET,
-        format!("{}/admin/reviews", app.base),
-        None,
-    )
-    .await;
-    assert_eq!(page["total"], 0);
-    let (status, _) = call(
-        http,
-        reqwest::Method::POST,
-        format!("{}/admin/ads/{}/decision", app.base, AdId::new()),
-        Some(json!({"outcome": "rejected"})),
-    )
-    .await;
-    assert_eq!(status, 404);
+    assert_eq!(moderators.reviews().await["total"], 0);
+    // Nothing read (not judged yet): an empty list, not a missing field.
+    let unread = app
+        .post_ad(
+            "Glider",
+            "glider@example.com",
+            photo("vehicle/car_rear_motionblur.jpg"),
+        )
+        .await;
+    let unread = moderators.admin_ad(unread.id()).await;
+    assert_eq!(unread["text_in_image"], json!([]), "{unread}");
+    let unknown = moderators
+        .decide(AdId::new(), &json!({"outcome": "rejected"}))
+        .await;
+    assert_eq!(unknown.status, 404);
 }
 
 #[tokio::test]
 async fn the_document_names_the_policys_categories_and_the_ads_link() {
-    let (app, http) = start().await;
-    let document: Value = http
-        .get(format!("{}/openapi.json", app.base))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let app = start().await;
+    let document = app.openapi().await;
     let schemas = &document["components"]["schemas"];
     assert_eq!(
         schemas["Approval"]["properties"]["category"]["enum"],
@@ -398,19 +297,14 @@ async fn the_document_names_the_policys_categories_and_the_ads_link() {
 
 #[tokio::test]
 async fn pages_of_the_queue_are_bounded_as_documented() {
-    let (app, http) = start().await;
+    let app = start().await;
+    let moderators = app.as_token(TOKEN);
     let ids = [
-        in_review(&app, &http, "a@example.com").await,
-        in_review(&app, &http, "b@example.com").await,
-        in_review(&app, &http, "c@example.com").await,
+        in_review(&app, "a@example.com").await,
+        in_review(&app, "b@example.com").await,
+        in_review(&app, "c@example.com").await,
     ];
-    let (_, first) = call(
-        &http,
-        reqwest::Method::GET,
-        format!("{}/admin/reviews?limit=2", app.base),
-        None,
-    )
-    .await;
+    let first = moderators.reviews_page("limit=2").await;
     let listed: Vec<&str> = first["ads"]
         .as_array()
         .expect("ads")
@@ -423,108 +317,49 @@ async fn pages_of_the_queue_are_bounded_as_documented() {
         "oldest first"
     );
     let next = first["next"].as_str().expect("next");
-    let (_, second) = call(
-        &http,
-        reqwest::Method::GET,
-        format!("{}/admin/reviews?limit=2&after={next}", app.base),
-        None,
-    )
-    .await;
+    let second = moderators
+        .reviews_page(&format!("limit=2&after={next}"))
+        .await;
     assert_eq!(second["ads"][0]["id"], ids[2].to_string());
     assert!(second["next"].is_null());
     for query in ["limit=0", "limit=501", "limit=2147483648", "after=0"] {
-        let (status, answer) = call(
-            &http,
-            reqwest::Method::GET,
-            format!("{}/admin/reviews?{query}", app.base),
-            None,
-        )
-        .await;
-        assert_eq!(status, 400, "{query}: {answer}");
+        let answer = moderators.reviews_page(query).await;
+        assert_eq!(answer.status, 400, "{query}: {answer}");
     }
-    let (status, _) = call(
-        &http,
-        reqwest::Method::GET,
-        format!("{}/admin/ads?limit=2147483648", app.base),
-        None,
-    )
-    .await;
-    assert_eq!(status, 400);
+    assert_eq!(moderators.ads("limit=2147483648").await.status, 400);
 }
 
 /// Claims: the first moderator to open an ad holds it; the second is told
 /// who does, cannot decide it, and gets it once it is released.
 #[tokio::test]
 async fn two_moderators_never_work_on_the_same_ad() {
-    let (app, http) = start().await;
-    let http = &http;
-    let id = in_review(&app, http, "claims@example.com").await;
-    let ana = account_token(&app, http, TOKEN, "ana", "moderator").await;
-    let bo = account_token(&app, http, TOKEN, "bo", "moderator").await;
-    let claim = format!("{}/admin/ads/{id}/claim", app.base);
-    let (status, held) = call_as(http, &ana, reqwest::Method::POST, claim.clone(), None).await;
-    assert_eq!(status, 200, "{held}");
+    let app = start().await;
+    let id = in_review(&app, "claims@example.com").await;
+    let ana = app.as_token(&app.account_token(TOKEN, "ana", "moderator").await);
+    let bo = app.as_token(&app.account_token(TOKEN, "bo", "moderator").await);
+    let held = ana.claim(id).await;
+    assert_eq!(held.status, 200, "{held}");
     assert_eq!(held["claimed_by"], "ana");
     assert!(held["until"].as_str().expect("until").ends_with('Z'));
-    let (status, refused) = call_as(http, &bo, reqwest::Method::POST, claim.clone(), None).await;
-    assert_eq!(
-        (status, refused["error"]["code"].as_str()),
-        (409, Some("claimed"))
-    );
+    let refused = bo.claim(id).await;
+    assert_eq!((refused.status, refused.code()), (409, Some("claimed")));
     // The queue shows who is on it.
-    let (_, queue) = call_as(
-        http,
-        &bo,
-        reqwest::Method::GET,
-        format!("{}/admin/reviews", app.base),
-        None,
-    )
-    .await;
+    let queue = bo.reviews().await;
     assert_eq!(queue["ads"][0]["claim"]["claimed_by"], "ana", "{queue}");
     // Bo cannot decide it while Ana holds it.
-    let decide = format!("{}/admin/ads/{id}/decision", app.base);
-    let (status, refused) = call_as(
-        http,
-        &bo,
-        reqwest::Method::POST,
-        decide.clone(),
-        Some(json!({"outcome": "rejected", "reason": "Sold"})),
-    )
-    .await;
-    assert_eq!(
-        (status, refused["error"]["code"].as_str()),
-        (409, Some("claimed"))
-    );
+    let sold = json!({"outcome": "rejected", "reason": "Sold"});
+    let refused = bo.decide(id, &sold).await;
+    assert_eq!((refused.status, refused.code()), (409, Some("claimed")));
     // Released, it is Bo's to take and decide.
-    let (status, _) = call_as(http, &ana, reqwest::Method::DELETE, claim.clone(), None).await;
-    assert_eq!(status, 204);
-    let (status, _) = call_as(http, &bo, reqwest::Method::POST, claim.clone(), None).await;
-    assert_eq!(status, 200);
-    let (status, decided) = call_as(
-        http,
-        &bo,
-        reqwest::Method::POST,
-        decide,
-        Some(json!({"outcome": "rejected", "reason": "Sold"})),
-    )
-    .await;
-    assert_eq!(status, 200, "{decided}");
+    assert_eq!(ana.release_claim(id).await.status, 204);
+    assert_eq!(bo.claim(id).await.status, 200);
+    let decided = bo.decide(id, &sold).await;
+    assert_eq!(decided.status, 200, "{decided}");
     assert_eq!(decided["claim"], Value::Null, "a decision ends the claim");
-    let (status, closed) = call_as(http, &ana, reqwest::Method::POST, claim, None).await;
-    assert_eq!(
-        (status, closed["error"]["code"].as_str()),
-        (409, Some("not_in_review"))
-    );
+    let closed = ana.claim(id).await;
+    assert_eq!((closed.status, closed.code()), (409, Some("not_in_review")));
     // The audit log has both claims and the release.
-    let audit: Value = http
-        .get(format!("{}/admin/audit?action=ad.claimed", app.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("audit")
-        .json()
-        .await
-        .expect("JSON");
+    let audit = app.as_token(TOKEN).audit("action=ad.claimed").await;
     assert_eq!(
         audit["entries"].as_array().map(Vec::len),
         Some(2),

@@ -275,23 +275,20 @@ impl Delivery {
     /// Done with it. Fails with `Unavailable` when the connection it came on
     /// is gone; RabbitMQ then redelivers it.
     pub async fn ack(self) -> Result<(), QueueError> {
-        settle(
-            self.inner.acker.ack(BasicAckOptions::default()).await,
-            "ack",
-        )
+        settle(self.inner.acker.ack(BasicAckOptions::default()), "ack").await
     }
 
     /// Rejects without requeueing: RabbitMQ moves it to `<queue>.dead`. For
     /// poison and malformed messages.
     pub async fn dead_letter(self) -> Result<(), QueueError> {
         let options = BasicRejectOptions { requeue: false };
-        settle(self.inner.acker.reject(options).await, "dead-letter")
+        settle(self.inner.acker.reject(options), "dead-letter").await
     }
 
     /// Gives it back to the queue now (unfinished work on shutdown).
     pub async fn requeue(self) -> Result<(), QueueError> {
         let options = BasicRejectOptions { requeue: true };
-        settle(self.inner.acker.reject(options).await, "requeue")
+        settle(self.inner.acker.reject(options), "requeue").await
     }
 
     fn settleable(&self) -> bool {
@@ -299,7 +296,25 @@ impl Delivery {
     }
 }
 
-fn settle(result: lapin::Result<bool>, what: &str) -> Result<(), QueueError> {
+/// How long an ack (or reject) may wait for the connection to take it.
+/// lapin resolves an ack's promise from the connection's io loop; an ack
+/// sent while a lost connection's loop is stopping can be left unresolved,
+/// and awaiting it without a limit held a worker's stop (and its batches)
+/// forever after a RabbitMQ restart. An ack that was not taken is a message
+/// RabbitMQ redelivers once the connection is gone: no ad is lost, and a
+/// second message for a decided ad is acked without a second email.
+pub(crate) const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
+async fn settle(
+    settling: impl Future<Output = lapin::Result<bool>>,
+    what: &str,
+) -> Result<(), QueueError> {
+    let Ok(result) = timeout(SETTLE_LIMIT, settling).await else {
+        return Err(QueueError::Unavailable(format!(
+            "the connection did not take the {what} within {SETTLE_LIMIT:?}; RabbitMQ will \
+             redeliver the message once that connection is gone"
+        )));
+    };
     match result {
         Ok(true) => Ok(()),
         // lapin's way of saying the channel is gone.

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::settings::{Batching, pause};
-use crate::{AmqpConfig, Consumer, Delivery};
+use crate::{AmqpConfig, Consumer, Delivery, QueueError};
 
 /// Claimed ads, and on RabbitMQ the deliveries that brought them (and any
 /// for ads that need nothing), acknowledged by [`Batch::settle`].
@@ -28,7 +28,8 @@ impl Batch {
     /// `unrecorded`: RabbitMQ delivers those again; on the built-in queue
     /// they keep their lease and come back when it runs out.
     pub async fn settle(self, unrecorded: &[AdId]) {
-        for (id, delivery) in self.deliveries {
+        let mut deliveries = self.deliveries.into_iter();
+        for (id, delivery) in deliveries.by_ref() {
             let result = if unrecorded.contains(&id) {
                 delivery.requeue().await
             } else {
@@ -36,7 +37,20 @@ impl Batch {
             };
             if let Err(error) = result {
                 tracing::warn!(%id, %error, "could not settle a message; RabbitMQ will redeliver it");
+                if matches!(error, QueueError::Unavailable(_)) {
+                    break;
+                }
             }
+        }
+        // They all came on the connection that just failed us: trying each
+        // would only wait out its limit in turn, and a stop would wait for
+        // all of them.
+        let left = deliveries.count();
+        if left > 0 {
+            tracing::warn!(
+                messages = left,
+                "not settling the rest of the batch on that connection; RabbitMQ will redeliver them"
+            );
         }
     }
 }

@@ -34,6 +34,7 @@ fn rejected() -> Decision {
         reason: Some("We only publish ads for vehicles.".into()),
         suggestion: None,
         text: None,
+        text_in_image: Vec::new(),
     }
 }
 

@@ -2,7 +2,8 @@
 //! claimed by a worker nor emailed; of two moderators deciding it at once
 //! exactly one wins; overrides re-email; every path appends to an
 //! append-only history; webhooks are queued with the decision and retried
-//! under one delivery id.
+//! under one delivery id. What the photo's text said stays with the
+//! decision for moderators.
 //! PostgreSQL: see `support`; when it cannot be reached the test fails,
 //! it does not skip.
 
@@ -10,7 +11,7 @@ mod support;
 
 use std::time::Duration;
 
-use adpipe_core::{AdId, AdText, DecidedBy, Decision, Email, Status, Tag};
+use adpipe_core::{AdId, AdText, DecidedBy, Decision, Email, Status, Tag, TextInImage};
 use adpipe_store::{Blobs, Database, Moderated, Moderation, NewAd};
 use sqlx::Connection;
 
@@ -33,6 +34,7 @@ fn in_review() -> Decision {
         reason: Some("The model is not sure".into()),
         suggestion: Some(Status::Approved),
         text: None,
+        text_in_image: Vec::new(),
     }
 }
 
@@ -44,6 +46,7 @@ fn approved() -> Decision {
         reason: None,
         suggestion: None,
         text: None,
+        text_in_image: Vec::new(),
     }
 }
 
@@ -416,6 +419,64 @@ async fn claims_story(db: &Database) {
     );
 }
 
+/// The text read in the photo: read back as written (by id and in the
+/// queue); the next decision replaces it (one that read nothing leaves
+/// NULL, no stale lines); putting the ad back in the queue clears it.
+async fn evidence_story(db: &Database, url: &str) {
+    let lines = vec![
+        TextInImage {
+            text: "+1 (202) 555-0143".into(),
+            corners: [
+                [82.0, 381.0],
+                [442.0, 452.0],
+                [428.0, 520.0],
+                [69.5, 449.25],
+            ],
+            confidence: 0.954,
+        },
+        TextInImage {
+            text: "<b>call</b> & \"now\"".into(),
+            corners: [[10.0, 10.0], [120.0, 10.0], [120.0, 40.0], [10.0, 40.0]],
+            confidence: 0.5,
+        },
+    ];
+    let held = Decision {
+        text_in_image: lines.clone(),
+        ..in_review()
+    };
+    let id = judged(db, "photo-text@example.com", &held).await;
+    let stored = db.get_ad(id).await.expect("get").expect("present");
+    assert_eq!(stored.text_in_image, lines);
+    let queue = db.in_review(None, 500).await.expect("queue");
+    let listed = queue.iter().find(|ad| ad.id == id).expect("queued");
+    assert_eq!(listed.text_in_image, lines);
+
+    assert!(db.reset_for_review(id).await.expect("reset"));
+    let reset = db.get_ad(id).await.expect("get").expect("present");
+    assert!(reset.text_in_image.is_empty(), "{:?}", reset.text_in_image);
+    assert!(
+        db.record_decision(id, &held, &tags(), &by())
+            .await
+            .expect("record")
+    );
+    let seen = db.get_ad(id).await.expect("get").expect("present");
+    assert_eq!(seen.text_in_image, lines);
+    assert!(
+        db.record_redecision(&seen, &approved(), &tags(), &by(), false)
+            .await
+            .expect("retag")
+    );
+    let mut raw = sqlx::AnyConnection::connect(url).await.expect("raw");
+    let column: Option<String> = sqlx::query_scalar("SELECT text_in_image FROM ads WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_one(&mut raw)
+        .await
+        .expect("the column");
+    assert_eq!(column, None, "nothing read: NULL");
+    let retagged = db.get_ad(id).await.expect("get").expect("present");
+    assert!(retagged.text_in_image.is_empty());
+}
+
 #[tokio::test]
 async fn review_on_sqlite() {
     let dir = std::env::temp_dir().join(format!("adpipe-review-{}", AdId::new()));
@@ -424,6 +485,7 @@ async fn review_on_sqlite() {
     let db = Database::connect(&url, 4).await.expect("sqlite");
     review_story(&db, &url).await;
     webhook_story(&db).await;
+    evidence_story(&db, &url).await;
     claims_story(&db).await;
     db.close().await;
     std::fs::remove_dir_all(dir).ok();
@@ -435,6 +497,7 @@ async fn review_on_postgres() {
     let db = Database::connect(&url, 4).await.expect("postgres");
     review_story(&db, &url).await;
     webhook_story(&db).await;
+    evidence_story(&db, &url).await;
     claims_story(&db).await;
     db.close().await;
     support::drop_postgres(admin, &name).await;

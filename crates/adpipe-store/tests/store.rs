@@ -30,6 +30,7 @@ fn approved() -> Decision {
         reason: None,
         suggestion: None,
         text: None,
+        text_in_image: Vec::new(),
     }
 }
 

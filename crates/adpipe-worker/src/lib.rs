@@ -4,16 +4,16 @@
 //! a pipeline, so decoding the next one overlaps inference of the current
 //! one. Stateless: run as many as the queue can feed.
 //!
-//! Four loops share one process: deciding (this file and `decide`),
-//! emailing (`mail`: decided ads whose email is due, retried until the SMTP
-//! server takes it), telling the site (`webhooks`, when a receiver is
-//! configured) and the queue's sweep (`adpipe_queue::Queue::sweep`: with
-//! RabbitMQ, re-publishes pending ads whose message was lost).
+//! Loops share one process: deciding (this file and `decide`), one per
+//! notification channel (`outbox`: emailing submitters, and telling the
+//! site by webhook when a receiver is configured; each claims what is
+//! owed, sends it and retries until the receiver takes it) and the queue's
+//! sweep (`adpipe_queue::Queue::sweep`: with RabbitMQ, re-publishes
+//! pending ads whose message was lost).
 
 mod decide;
-mod mail;
+pub mod outbox;
 mod retag;
-mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +26,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 pub use decide::{Decider, Judgement, Staged};
+use outbox::{Channel, EmailChannel, WebhookChannel};
 pub use retag::{EmailTally, Rejudge, send_due_emails};
 
 /// Batches a worker holds at most (being formed and staged, in the model,
@@ -76,48 +77,11 @@ pub struct Worker {
     decider: Decider,
     mailer: Mailer,
     config: Arc<WorkerConfig>,
+    /// Woken when this process records decisions, so what they owe goes
+    /// out at once rather than at the next poll.
     mail_wakeup: Arc<Notify>,
+    webhook_wakeup: Arc<Notify>,
     webhooks: Option<WebhookSender>,
-}
-
-/// Sleeps, or returns false at once when shutting down.
-async fn pause(duration: Duration, shutdown: &CancellationToken) -> bool {
-    tokio::select! {
-        () = tokio::time::sleep(duration) => true,
-        () = shutdown.cancelled() => false,
-    }
-}
-
-/// Records what was just sent (an email, a webhook), retrying while the
-/// database is away, for up to `patience`: a record that never lands means
-/// the same message again once its lease runs out. A database restart
-/// fails each query at once ("shutting down", "starting up") for several
-/// seconds, so a few quick tries are not enough; `patience` stays well
-/// inside the lease, so no other worker takes the message meanwhile. The
-/// tries come at least once a second: until one lands, a crash sends the
-/// message again, so the record follows the database's return closely.
-async fn record_sent<T, F, Fut>(what: &str, patience: Duration, mut record: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, adpipe_store::DbError>>,
-{
-    let started = tokio::time::Instant::now();
-    let mut wait = Duration::from_millis(250);
-    for attempt in 1.. {
-        match record().await {
-            Ok(value) => return Some(value),
-            Err(error) if started.elapsed() + wait < patience => {
-                tracing::warn!(%error, attempt, retry_in_ms = wait.as_millis() as u64, "could not record {what}; retrying");
-            }
-            Err(error) => {
-                tracing::error!(%error, attempt, "could not record {what}; it will be sent again after its lease");
-                return None;
-            }
-        }
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(Duration::from_secs(1));
-    }
-    unreachable!("the attempts never run out")
 }
 
 impl Worker {
@@ -135,6 +99,7 @@ impl Worker {
             mailer,
             config,
             mail_wakeup: Arc::new(Notify::new()),
+            webhook_wakeup: Arc::new(Notify::new()),
             webhooks: None,
         }
     }
@@ -149,17 +114,22 @@ impl Worker {
     /// Runs until `shutdown`; the batch in hand is finished (decided,
     /// recorded, acked) first, and nothing unfinished is acked.
     pub async fn run(self, queue: Queue, shutdown: CancellationToken) {
-        let mail = tokio::spawn(mail::run(
+        let mail = tokio::spawn(outbox::run(
             self.db.clone(),
-            self.mailer.clone(),
-            self.config.public_url.clone(),
+            EmailChannel::new(self.mailer.clone(), self.config.public_url.clone()),
+            EmailChannel::SETTINGS,
             self.mail_wakeup.clone(),
             shutdown.clone(),
         ));
-        let webhooks = self
-            .webhooks
-            .clone()
-            .map(|sender| tokio::spawn(webhooks::run(self.db.clone(), sender, shutdown.clone())));
+        let webhooks = self.webhooks.clone().map(|sender| {
+            tokio::spawn(outbox::run(
+                self.db.clone(),
+                WebhookChannel::new(sender),
+                WebhookChannel::SETTINGS,
+                self.webhook_wakeup.clone(),
+                shutdown.clone(),
+            ))
+        });
         let sweep = {
             let (queue, shutdown) = (queue.clone(), shutdown.clone());
             let settings = Sweep {
@@ -236,6 +206,7 @@ impl Worker {
                 let unrecorded = self.decider.record(&batch.ads, judgements).await;
                 batch.settle(&unrecorded).await;
                 self.mail_wakeup.notify_one();
+                self.webhook_wakeup.notify_one();
             }
         };
         tokio::join!(take, judge, record);

@@ -1,7 +1,10 @@
 //! What the API's test binaries share: the real app on a fresh SQLite file
 //! and image folder of its own (the zero2prod way), either served by the
 //! real server on a random port or called in-process through its router.
-//! Everything the app wrote goes when the `TestApp` is dropped.
+//! A `TestApp` is also the testkit's `ApiClient` for its address, so a test
+//! calls the endpoints by name: `app.post_ad(..)`,
+//! `app.as_token(token).decide(id, ..)`. Everything the app wrote goes when
+//! the `TestApp` is dropped.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -14,7 +17,7 @@ use adpipe_store::{Blobs, Database};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 #[allow(unused_imports)]
-pub use adpipe_testkit::{drop_postgres, fresh_postgres};
+pub use adpipe_testkit::{Answer, ApiClient, ad_form, drop_postgres, fresh_postgres};
 
 /// How to build the app under test.
 pub struct Setup {
@@ -60,8 +63,18 @@ pub struct TestApp {
     pub router: axum::Router,
     /// Where it is served; `None` in-process.
     pub address: Option<SocketAddr>,
-    /// `http://address`, or the configured public URL in-process.
-    pub base: String,
+    /// The API at `http://address` (`base`), or at the configured public
+    /// URL in-process, where nothing answers it.
+    client: ApiClient,
+}
+
+/// The app is called as its client is: `app.status(id)`, `app.base`.
+impl std::ops::Deref for TestApp {
+    type Target = ApiClient;
+
+    fn deref(&self) -> &ApiClient {
+        &self.client
+    }
 }
 
 impl TestApp {
@@ -73,10 +86,9 @@ impl TestApp {
             .await
             .expect("bind");
         let address = listener.local_addr().expect("address");
-        let base = format!("http://{address}");
         let mut app = Self::build(
             ApiConfig {
-                public_url: base.clone(),
+                public_url: format!("http://{address}"),
                 ..setup.config
             },
             setup.metrics,
@@ -90,7 +102,6 @@ impl TestApp {
             std::future::pending(),
         ));
         app.address = Some(address);
-        app.base = base;
         app
     }
 
@@ -111,7 +122,7 @@ impl TestApp {
             database_url.unwrap_or_else(|| format!("sqlite:{}", dir.join("ads.db").display()));
         let db = Database::connect(&database_url, 4).await.expect("database");
         let blobs = Blobs::local(&dir.join("blobs")).expect("blobs");
-        let base = config.public_url.clone();
+        let client = ApiClient::new(config.public_url.clone());
         let mut state = AppState::new(db.clone(), blobs, Queue::embedded(db.clone()), config);
         if let Some(handle) = metrics {
             state = state.with_metrics(handle);
@@ -121,7 +132,7 @@ impl TestApp {
             dir,
             router: adpipe_api::router(state),
             address: None,
-            base,
+            client,
         }
     }
 
@@ -176,63 +187,30 @@ pub fn password_of(name: &str) -> String {
     format!("{name}-has-a-long-password")
 }
 
-/// Adds an account with `bootstrap` (the `ADPIPE_ADMIN_TOKEN` of the app)
-/// and [`password_of`] its name.
-pub async fn add_account(
-    app: &TestApp,
-    http: &reqwest::Client,
-    bootstrap: &str,
-    name: &str,
-    role: &str,
-) {
-    let made = http
-        .post(format!("{}/admin/users", app.base))
-        .bearer_auth(bootstrap)
-        .json(&serde_json::json!({"name": name, "role": role, "password": password_of(name)}))
-        .send()
-        .await
-        .expect("POST /admin/users");
-    let status = made.status();
-    assert_eq!(status, 201, "{:?}", made.text().await);
-}
+impl TestApp {
+    /// Adds an account with `bootstrap` (the `ADPIPE_ADMIN_TOKEN` of the
+    /// app) and [`password_of`] its name.
+    pub async fn add_account(&self, bootstrap: &str, name: &str, role: &str) {
+        let made = self
+            .as_token(bootstrap)
+            .add_user(name, role, Some(&password_of(name)))
+            .await;
+        assert_eq!(made.status, 201, "{made}");
+    }
 
-/// Signs in as a browser would; the `Cookie` header to send afterwards.
-pub async fn sign_in(app: &TestApp, http: &reqwest::Client, name: &str, password: &str) -> String {
-    let response = http
-        .post(format!("{}/admin/session", app.base))
-        .header("origin", &app.base)
-        .json(&serde_json::json!({"name": name, "password": password}))
-        .send()
-        .await
-        .expect("POST /admin/session");
-    assert_eq!(response.status(), 200, "signing in as {name}");
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .expect("ASCII cookie");
-    cookie.split(';').next().expect("name=value").to_owned()
-}
+    /// An account with an API token of its own (made in a console
+    /// session): what its scripts send as `Authorization: Bearer`.
+    pub async fn account_token(&self, bootstrap: &str, name: &str, role: &str) -> String {
+        self.add_account(bootstrap, name, role).await;
+        self.token_of(name).await
+    }
 
-/// An account with an API token of its own (made in a console session):
-/// what its scripts send as `Authorization: Bearer`.
-pub async fn account_token(
-    app: &TestApp,
-    http: &reqwest::Client,
-    bootstrap: &str,
-    name: &str,
-    role: &str,
-) -> String {
-    add_account(app, http, bootstrap, name, role).await;
-    let cookie = sign_in(app, http, name, &password_of(name)).await;
-    let made: serde_json::Value = http
-        .post(format!("{}/admin/tokens", app.base))
-        .header("cookie", cookie)
-        .header("origin", &app.base)
-        .json(&serde_json::json!({"name": "tests"}))
-        .send()
-        .await
-        .expect("POST /admin/tokens")
-        .json()
-        .await
-        .expect("JSON");
-    made["token"].as_str().expect("token shown once").to_owned()
+    /// Signs `name` (made already, with [`password_of`] its name) in and
+    /// makes a token named "tests" in that session.
+    pub async fn token_of(&self, name: &str) -> String {
+        self.signed_in(name, &password_of(name))
+            .await
+            .new_token("tests")
+            .await
+    }
 }

@@ -12,10 +12,10 @@ use sqlx::query::Query;
 use super::history::Entry;
 use super::{AdRecord, Backend, Database, DbError, now_millis};
 
-/// The columns a decision writes, as `$1` to `$11` (see [`bind_decision`]).
+/// The columns a decision writes, as `$1` to `$12` (see [`bind_decision`]).
 const DECISION_COLUMNS: &str = "status = $1, category = $2, tags = $3, model = $4, policy = $5, \
      reason = $6, score = $7, suggestion = $8, review_since = $9, decided_at = $10, \
-     text_reading = $11, lease_until = NULL";
+     text_reading = $11, text_in_image = $12, lease_until = NULL";
 
 /// When a decision counts as made: now for a final one (or a failure); an
 /// ad in review is not decided yet (so its email is not due), it waits
@@ -28,7 +28,7 @@ fn times(decision: &Decision, decided_at: i64) -> (Option<i64>, Option<i64>) {
     }
 }
 
-/// Binds a decision, the tags it rests on and who made it to `$1`–`$11`.
+/// Binds a decision, the tags it rests on and who made it to `$1`–`$12`.
 fn bind_decision<'q>(
     query: Query<'q, Any, AnyArguments<'q>>,
     decision: &'q Decision,
@@ -54,6 +54,11 @@ fn bind_decision<'q>(
                 .as_ref()
                 .map(|reading| serde_json::to_string(reading).expect("a reading serialises")),
         )
+        // NULL when nothing was read, as for an ad judged before photos
+        // were read: one way to say "none".
+        .bind((!decision.text_in_image.is_empty()).then(|| {
+            serde_json::to_string(&decision.text_in_image).expect("text in the photo serialises")
+        }))
 }
 
 /// The history row of an automatic decision.
@@ -86,7 +91,7 @@ impl Database {
         let now = now_millis();
         let sql = format!(
             "UPDATE ads SET {DECISION_COLUMNS}, notify_after = $10 \
-             WHERE id = $12 AND status = 'pending'"
+             WHERE id = $13 AND status = 'pending'"
         );
         let mut tx = self.pool.begin().await?;
         let result = bind_decision(sqlx::query(&sql), decision, tags, by, now)
@@ -147,7 +152,7 @@ impl Database {
         };
         let sql = format!(
             "UPDATE ads SET {DECISION_COLUMNS} {notify} \
-             WHERE id = $12 AND status = $13 AND decided_at {same} $14 \
+             WHERE id = $13 AND status = $14 AND decided_at {same} $15 \
              AND NOT (status = 'in_review' AND appealed_at IS NOT NULL)"
         );
         let mut tx = self.pool.begin().await?;
@@ -175,8 +180,8 @@ impl Database {
         let result = sqlx::query(
             "UPDATE ads SET status = 'pending', category = NULL, tags = NULL, reason = NULL, \
              score = NULL, suggestion = NULL, review_since = NULL, text_reading = NULL, \
-             decided_at = NULL, notified_at = NULL, notify_after = NULL, notify_attempts = 0, \
-             lease_until = NULL, attempts = 0 WHERE id = $1",
+             text_in_image = NULL, decided_at = NULL, notified_at = NULL, notify_after = NULL, \
+             notify_attempts = 0, lease_until = NULL, attempts = 0 WHERE id = $1",
         )
         .bind(id.to_string())
         .execute(&self.pool)

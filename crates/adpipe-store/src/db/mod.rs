@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use adpipe_core::policy::TextReading;
-use adpipe_core::{AdId, AdText, Email, Status, Tag};
+use adpipe_core::{AdId, AdText, Email, Status, Tag, TextInImage};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
@@ -138,6 +138,9 @@ pub struct AdRecord {
     pub review_since: Option<i64>,
     /// What the ad's text said, when the policy read it.
     pub text_reading: Option<TextReading>,
+    /// The text read in its photo, when the policy reads it (empty when
+    /// nothing was read, or the policy does not read photos).
+    pub text_in_image: Vec<TextInImage>,
     /// The moderator looking at it (an account name), and until when; an
     /// expired claim is no claim.
     pub claimed_by: Option<String>,
@@ -177,7 +180,7 @@ pub fn now_millis() -> i64 {
 pub(super) const COLUMNS: &str = "id, text, email, image_key, content_type, status, category, tags, model, \
                        policy, reason, attempts, created_at, decided_at, notified_at, \
                        notify_attempts, score, suggestion, review_since, text_reading, \
-                       claimed_by, claimed_until, appeal_secret, appeal_text, appealed_at";
+                       text_in_image, claimed_by, claimed_until, appeal_secret, appeal_text, appealed_at";
 
 impl Database {
     /// Connects (creating a SQLite file if needed) and applies migrations.
@@ -296,6 +299,7 @@ pub(super) fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
     let tags: Option<String> = row.try_get("tags")?;
     let suggestion: Option<String> = row.try_get("suggestion")?;
     let text_reading: Option<String> = row.try_get("text_reading")?;
+    let text_in_image: Option<String> = row.try_get("text_in_image")?;
     let tags = match tags {
         Some(json) => serde_json::from_str(&json).map_err(|error| corrupt(error.to_string()))?,
         None => Vec::new(),
@@ -331,6 +335,12 @@ pub(super) fn record(row: &AnyRow) -> Result<AdRecord, DbError> {
             .map(serde_json::from_str)
             .transpose()
             .map_err(|error| corrupt(error.to_string()))?,
+        text_in_image: match text_in_image {
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|error| corrupt(error.to_string()))?
+            }
+            None => Vec::new(),
+        },
         claimed_by: row.try_get("claimed_by")?,
         claimed_until: row.try_get("claimed_until")?,
         appeal_secret: row.try_get("appeal_secret")?,

@@ -4,8 +4,6 @@
 //! and /usr/bin/chromedriver by default), and helpers to read the page. A
 //! missing browser fails the test, with how to install it: these tests never
 //! skip.
-#![allow(dead_code)]
-
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,7 +12,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use super::{env_or, free_port};
+use crate::{env_or, free_port};
 
 /// Any single step (a page load, an answer on the page).
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);

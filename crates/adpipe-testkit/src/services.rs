@@ -1,7 +1,5 @@
 //! Stopping and starting the machine's own RabbitMQ and PostgreSQL, for
 //! the tests that take them away (faults, chaos).
-#![allow(dead_code)]
-
 use std::process::Command;
 
 /// Runs a command; a failure fails the test.

@@ -1,6 +1,4 @@
 //! A webhook receiver for the tests: a port of its own, every request kept.
-#![allow(dead_code)]
-
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
