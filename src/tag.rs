@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use adpipe_core::Status;
 use adpipe_core::policy::TextReading;
+use adpipe_core::{Status, TextInImage};
 use adpipe_tagger::{Assessment, Device, ItemError, Moderator};
 use anyhow::Context;
 use clap::ValueEnum;
@@ -97,6 +97,11 @@ struct JsonResult<'a> {
     /// What the ad's text says, when the policy reads texts.
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<&'a TextReading>,
+    /// The text read in the photo, when the policy reads it
+    /// (`[text_in_image]`); empty for a photo the glance saw no text in, or
+    /// one rejected before it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text_in_image: Option<&'a [TextInImage]>,
 }
 
 #[derive(Serialize)]
@@ -247,10 +252,20 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
                 }),
                 _ => Ok(shared_text.clone()),
             };
-            let line = match result.and_then(|outputs| read.map(|text| (outputs, text))) {
-                Ok((outputs, text_scores)) => {
+            let assessed = result
+                .and_then(|outputs| read.map(|text| (outputs, text)))
+                .and_then(|(outputs, text_scores)| {
                     // The reading travels with the decision (`decision.text`).
                     let mut assessment = moderator.assess_outputs(&outputs, text_scores.as_ref());
+                    if moderator.reads_photos() {
+                        // The stream keeps no photo: read the file again.
+                        let bytes = read_file(&item.path).map_err(ItemError::Read)?;
+                        assessment.decision = moderator.judge_photo(&bytes, assessment.decision)?;
+                    }
+                    Ok(assessment)
+                });
+            let line = match assessed {
+                Ok(mut assessment) => {
                     if let Some(text) = &item.text {
                         assessment.decision = moderator.judge_text(text, assessment.decision);
                     }
@@ -260,7 +275,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
                         _ => rejected += 1,
                     }
                     if args.json {
-                        json_line(file, item.line, &assessment)
+                        json_line(file, item.line, &assessment, moderator.reads_photos())
                     } else {
                         table_line(&file, &assessment)
                     }
@@ -314,7 +329,12 @@ pub fn run(args: TagArgs) -> anyhow::Result<bool> {
     Ok(failed == 0)
 }
 
-fn json_line(file: String, line: Option<usize>, assessment: &Assessment) -> String {
+fn json_line(
+    file: String,
+    line: Option<usize>,
+    assessment: &Assessment,
+    reads_photos: bool,
+) -> String {
     let decision = &assessment.decision;
     serde_json::to_string(&JsonResult {
         file,
@@ -340,6 +360,7 @@ fn json_line(file: String, line: Option<usize>, assessment: &Assessment) -> Stri
             })
             .collect(),
         text: decision.text.as_ref(),
+        text_in_image: reads_photos.then_some(decision.text_in_image.as_slice()),
     })
     .expect("plain data serialises")
 }
@@ -372,8 +393,18 @@ fn table_line(file: &str, assessment: &Assessment) -> String {
         .as_deref()
         .map(|reason| format!("  — {reason}"))
         .unwrap_or_default();
+    let in_photo = if decision.text_in_image.is_empty() {
+        String::new()
+    } else {
+        let lines: Vec<String> = decision
+            .text_in_image
+            .iter()
+            .map(|line| format!("{:?}", line.text))
+            .collect();
+        format!("  in the photo: {}", lines.join(" "))
+    };
     format!(
-        "{:<9} {:<12} {:>4.0}%  {file}  ({tags}){}{reason}",
+        "{:<9} {:<12} {:>4.0}%  {file}  ({tags}){}{in_photo}{reason}",
         decision.status.as_str(),
         decision.category.as_deref().unwrap_or("-"),
         decision.score * 100.0,

@@ -315,3 +315,48 @@ fn ads_from_a_file_are_judged_with_their_text() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// DESIGN.md: with a policy that reads photos, each object gains
+/// `text_in_image` (`[{"text", "box", "confidence"}]`); the table prints the
+/// lines too. Without such a policy the key is absent.
+#[test]
+fn the_text_in_the_photo_is_printed_for_a_policy_that_reads_it() {
+    let boat = repo().join("tests/fixtures/ocr/rendered/06_boats_nagasaki.jpg");
+    let plain = photo("vehicle/boats_nagasaki.jpg");
+    let policy = ["--policy", "models/policies/marketplace.toml"];
+    let output = adpipe_tag(&[&["--json"][..], &policy].concat(), &[&boat, &plain]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = json_lines(&output);
+    assert_eq!(lines[0]["decision"], "in_review");
+    let read = lines[0]["text_in_image"].as_array().expect("text_in_image");
+    assert_eq!(read.len(), 1, "{read:?}");
+    assert_eq!(read[0]["text"], "+4420 7946 0958");
+    let corners = read[0]["box"].as_array().expect("box");
+    assert_eq!(corners.len(), 4);
+    assert!(
+        corners
+            .iter()
+            .all(|corner| corner.as_array().is_some_and(|xy| xy.len() == 2))
+    );
+    assert!((0.7..=1.0).contains(&read[0]["confidence"].as_f64().expect("confidence")));
+    assert_eq!(lines[1]["decision"], "approved");
+    assert_eq!(lines[1]["text_in_image"], serde_json::json!([]));
+
+    let table = adpipe_tag(&policy, &[&boat]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("in the photo: \"+4420 7946 0958\""),
+        "{table}"
+    );
+
+    let without = json_lines(&adpipe_tag(&["--json"], &[&plain]));
+    assert!(
+        without[0].get("text_in_image").is_none(),
+        "{:?}",
+        without[0]
+    );
+}

@@ -1,10 +1,12 @@
 // The ad shown in the review queue (#current): its id, place and waiting
-// time, photo, text, tags, the model's suggestion and what its text said,
-// the submitter's appeal if any; and the decision form beside it (the
+// time, photo (with the boxes of the text read in it), text, tags, the
+// model's suggestion, what its text said and what its photo says, the
+// submitter's appeal if any; and the decision form beside it (the
 // category to approve with, the reason to reject with, the note for
 // moderators). It knows one ad at a time, never the list: which ad that
 // is, moving and deciding are admin-queue.js's.
 
+import { textInImage } from "./admin-evidence.js";
 import { chosenReason, dateTime, fillSelect, sayError, score, short, showImage, text } from "./admin-view.js";
 import { $, node } from "./dom.js";
 
@@ -42,6 +44,13 @@ const el = {
   quickReasons: $("quick-reasons"),
   note: $("note"),
 };
+
+const photoText = textInImage({
+  image: el.currentImage,
+  overlay: $("current-image-boxes"),
+  section: $("current-photo-text"),
+  list: $("current-photo-lines"),
+});
 
 let imageGeneration = 0;
 // The ad the note field was last cleared for.
@@ -140,6 +149,7 @@ export function showAd(item, position, count, categories) {
     renderSuggestion(suggestion);
     renderTags(el.currentTags, item.tags);
     renderTextReading(item.text_reading);
+    photoText.show(item.text_in_image);
     fillSelect(el.category, categories, suggestion.category, suggestion.category);
     el.reason.value = REASONS[0];
     el.reasonText.value = "";
@@ -171,6 +181,7 @@ export function clearAd() {
   el.note.value = "";
   noteFor = null;
   renderAppeal(null);
+  photoText.show([]);
 }
 
 // The id of the ad shown (hidden or not), null if none.

@@ -1,6 +1,7 @@
 // Finding an ad in the moderation console: by id, or by email (a list of
 // that address's ads to pick from); the found ad's panel with its photo,
-// the submitter's appeal and who holds it, if anyone, and its decision
+// (with the boxes of the text read in it, and those lines), the
+// submitter's appeal and who holds it, if anyone, and its decision
 // history with the moderators' notes; and the decision from there (an
 // override when the ad's decision is already final), with a note of its
 // own. The form and buttons that call these are wired in admin.js.
@@ -8,6 +9,7 @@
 import { adPath, api, handled, keepImages, may, pruneImages, role } from "./admin-api.js";
 import { forgetClaim } from "./admin-claims.js";
 import { REASONS } from "./admin-ad.js";
+import { textInImage } from "./admin-evidence.js";
 import { PAGE_SIZE, queue, removeFromQueue } from "./admin-queue.js";
 import {
   chosenReason,
@@ -23,6 +25,13 @@ import {
   text,
 } from "./admin-view.js";
 import { $, UUID, errorParts, node } from "./dom.js";
+
+const photoText = textInImage({
+  image: $("found-image"),
+  overlay: $("found-image-boxes"),
+  section: $("found-photo-text"),
+  list: $("found-photo-lines"),
+});
 
 const STATUS_LABELS = {
   pending: "Pending",
@@ -137,6 +146,7 @@ function renderFound(ad) {
   el.foundEmail.textContent = text(ad.email, "");
   el.foundCreated.textContent = dateTime(ad.created_at_ms);
   el.foundDecided.textContent = dateTime(ad.decided_at_ms);
+  photoText.show(ad.text_in_image);
   const appeal = ad.appeal && typeof ad.appeal === "object" ? ad.appeal : null;
   el.foundAppealLabel.hidden = !appeal;
   el.foundAppeal.hidden = !appeal;

@@ -77,6 +77,41 @@ pub(crate) struct TextReadingSchema {
     best_similarity: f32,
 }
 
+/// One line of text read in the ad's photo, when the policy reads photos
+/// (`[text_in_image]`): evidence for moderators, never shown to the
+/// submitter.
+#[derive(ToSchema)]
+#[schema(as = TextInImage)]
+#[allow(dead_code)]
+pub(crate) struct TextInImageSchema {
+    /// The line as read (the submitter's photo says it: show it as text).
+    text: String,
+    #[schema(rename = "box", schema_with = corners)]
+    corners: [[f32; 2]; 4],
+    /// How sure the reader is, 0 to 1.
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    confidence: f32,
+}
+
+/// A line's box: four `[x, y]` points (utoipa's `[[f32; 2]; 4]` would be
+/// arrays of any length).
+fn corners() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let point = ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::Number))
+        .min_items(Some(2))
+        .max_items(Some(2));
+    ArrayBuilder::new()
+        .items(point)
+        .min_items(Some(4))
+        .max_items(Some(4))
+        .description(Some(
+            "Its four corners `[x, y]` in the original photo's pixels, clockwise from the \
+             top-left one (a line may be rotated).",
+        ))
+        .build()
+}
+
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct Health {

@@ -3,7 +3,7 @@
 //! hears 409), an ad's decision history, and the image of any ad.
 
 use adpipe_core::policy::TextReading;
-use adpipe_core::{AdId, Status, Tag};
+use adpipe_core::{AdId, Status, Tag, TextInImage};
 use adpipe_store::{HistoryEntry, Moderated};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -62,6 +62,10 @@ pub struct ReviewItem {
     /// What its text said, when the policy reads texts.
     #[schema(value_type = Option<crate::schemas::TextReadingSchema>)]
     text_reading: Option<TextReading>,
+    /// The text read in its photo, when the policy reads photos; empty
+    /// when nothing was read.
+    #[schema(value_type = Vec<crate::schemas::TextInImageSchema>)]
+    text_in_image: Vec<TextInImage>,
     /// Who is looking at it now (a claim), if anyone: "next" skips it.
     claim: Option<Claim>,
     /// The submitter's appeal, when the ad is back in review because of one.
@@ -131,6 +135,7 @@ pub(crate) async fn reviews(
             email: ad.email,
             tags: ad.tags,
             text_reading: ad.text_reading,
+            text_in_image: ad.text_in_image,
         })
         .collect();
     Ok(Json(ReviewPage {

@@ -35,6 +35,10 @@ pub struct AdminAd {
     /// What its text said, when the policy reads texts.
     #[schema(value_type = Option<crate::schemas::TextReadingSchema>)]
     text_reading: Option<adpipe_core::policy::TextReading>,
+    /// The text read in its photo, when the policy reads photos; empty
+    /// when nothing was read.
+    #[schema(value_type = Vec<crate::schemas::TextInImageSchema>)]
+    text_in_image: Vec<adpipe_core::TextInImage>,
     /// Who is looking at it now (a claim), if anyone.
     claim: Option<Claim>,
     /// The submitter's appeal of its rejection, if one came.
@@ -98,6 +102,7 @@ impl From<AdRecord> for AdminAd {
             suggestion: ad.suggestion.map(Status::as_str),
             review_since_ms: ad.review_since,
             text_reading: ad.text_reading,
+            text_in_image: ad.text_in_image,
             claim,
             appeal,
         }

@@ -79,6 +79,7 @@ pub(super) static FILES: &[(&str, Asset)] = &[
     served!("admin-view.js", JS),
     served!("admin-queue.js", JS),
     served!("admin-ad.js", JS),
+    served!("admin-evidence.js", JS),
     served!("admin-claims.js", JS),
     served!("admin-search.js", JS),
     served!("admin-session.js", JS),
@@ -88,6 +89,7 @@ pub(super) static FILES: &[(&str, Asset)] = &[
     served!("admin-audit.js", JS),
     served!("admin.css", CSS),
     served!("admin-accounts.css", CSS),
+    served!("admin-evidence.css", CSS),
     // The API reference: adpipe's own code around Swagger UI.
     served!("docs.js", JS),
     served!("docs.css", CSS),

@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{RuleAction, TextReading, TextRules, percent};
+use super::{RuleAction, RuleMatch, TextReading, TextRules, percent};
+use crate::TextInImage;
 use crate::ad::Status;
 
 /// What was decided about one ad: made by a policy (or a gate), or by the
@@ -31,6 +32,11 @@ pub struct Decision {
     /// moderators beside the photo's tags, never to the submitter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<TextReading>,
+    /// The text read in the photo, when the policy reads it
+    /// (`[text_in_image]`): evidence for moderators, never shown to the
+    /// submitter.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text_in_image: Vec<TextInImage>,
 }
 
 impl Decision {
@@ -44,6 +50,7 @@ impl Decision {
             reason: Some(reason.into()),
             suggestion: None,
             text: None,
+            text_in_image: Vec::new(),
         }
     }
 
@@ -73,9 +80,15 @@ impl Decision {
     /// sends an ad that would be published (or is already waiting) to a
     /// person, and neither makes a rejected ad any better.
     pub fn with_text_rules(self, rules: &TextRules, text: &str) -> Decision {
-        let Some(found) = rules.check(text) else {
-            return self;
-        };
+        match rules.check(text) {
+            Some(found) => self.with_rule_match(found, "Text rule"),
+            None => self,
+        }
+    }
+
+    /// What a text rule's match does; `rule_kind` introduces the rule in a
+    /// moderator's reason ("Text rule", "Text in the photo, rule").
+    pub(super) fn with_rule_match(self, found: RuleMatch, rule_kind: &str) -> Decision {
         let quoted = format!("(found: \"{}\")", found.found);
         match found.action {
             RuleAction::Allow => self,
@@ -88,7 +101,7 @@ impl Decision {
             },
             RuleAction::Review if matches!(self.status, Status::Approved | Status::InReview) => {
                 let rule = format!(
-                    "Text rule `{}`: {} {quoted}",
+                    "{rule_kind} `{}`: {} {quoted}",
                     found.rule,
                     found.reason.trim_end()
                 );

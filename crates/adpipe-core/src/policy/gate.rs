@@ -116,6 +116,7 @@ impl BoundGate {
             reason: Some(self.reason(score)),
             suggestion: None,
             text: None,
+            text_in_image: Vec::new(),
         })
     }
 

@@ -21,11 +21,13 @@ mod decision;
 mod gate;
 mod models;
 mod text;
+mod text_in_image;
 mod text_rules;
 
 pub use decision::{DecidedBy, Decision, moderator_label};
 pub use gate::{BoundGate, Gate};
 pub use text::{Disagreement, TextReading, TextScores, TextSection};
+pub use text_in_image::TextInImageSection;
 pub use text_rules::{ContactKind, RuleAction, RuleMatch, TextRule, TextRules, normalize};
 
 #[derive(Debug, thiserror::Error)]
@@ -88,12 +90,20 @@ pub struct Policy {
     /// ([`TextSection`]); every category then lists `text` prototypes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<TextSection>,
+    /// Reads the text in the photo and checks it with the text rules
+    /// ([`TextInImageSection`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_in_image: Option<TextInImageSection>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Category {
     pub name: String,
+    /// The model's labels whose probabilities make the category's score.
+    /// None listed: the label of the category's own name, as a trained
+    /// head's categories are (`adpipe train`).
+    #[serde(default)]
     pub labels: Vec<String>,
     /// A few short texts that describe what the category sells, compared
     /// with the ad's text when the policy has a [text] section.
@@ -104,10 +114,15 @@ pub struct Category {
 impl Policy {
     /// `source_name` (usually the file path) is only used in error messages.
     pub fn from_toml(text: &str, source_name: &str) -> Result<Self, PolicyError> {
-        let policy: Policy = toml::from_str(text).map_err(|error| PolicyError::Syntax {
+        let mut policy: Policy = toml::from_str(text).map_err(|error| PolicyError::Syntax {
             source_name: source_name.to_owned(),
             message: error.to_string(),
         })?;
+        for category in &mut policy.categories {
+            if category.labels.is_empty() {
+                category.labels = vec![category.name.clone()];
+            }
+        }
         policy.validate(source_name)?;
         Ok(policy)
     }
@@ -154,6 +169,9 @@ impl Policy {
         }
         TextRules::compile(&self.text_rules).map_err(invalid)?;
         text::validate(self).map_err(invalid)?;
+        if let Some(section) = &self.text_in_image {
+            text_in_image::validate(section).map_err(invalid)?;
+        }
         let mut seen = std::collections::HashSet::new();
         for category in &self.categories {
             if category.name.trim().is_empty() {
@@ -162,12 +180,6 @@ impl Policy {
             if !seen.insert(category.name.as_str()) {
                 return Err(invalid(format!(
                     "category `{}` is defined twice",
-                    category.name
-                )));
-            }
-            if category.labels.is_empty() {
-                return Err(invalid(format!(
-                    "category `{}` lists no labels",
                     category.name
                 )));
             }
@@ -395,6 +407,7 @@ impl BoundPolicy {
                 reason: None,
                 suggestion: None,
                 text: None,
+                text_in_image: Vec::new(),
             },
             Verdict::Review => Decision {
                 status: Status::InReview,
@@ -409,6 +422,7 @@ impl BoundPolicy {
                 )),
                 suggestion: Some(band.leaning(score)),
                 text: None,
+                text_in_image: Vec::new(),
             },
             Verdict::Reject => {
                 let mut reason = match &self.policy.reject_reason {
@@ -428,6 +442,7 @@ impl BoundPolicy {
                     reason: Some(reason),
                     suggestion: None,
                     text: None,
+                    text_in_image: Vec::new(),
                 }
             }
         }

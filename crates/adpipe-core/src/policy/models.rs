@@ -10,7 +10,8 @@ impl Policy {
     /// The models this policy needs, in the order they are loaded: always
     /// the image classifier its categories' labels name (the configured
     /// one), then one per section that reads with a model of its own
-    /// (`[text]`: a text embedder).
+    /// (`[text]`: a text embedder; `[text_in_image]`: an OCR detector, which
+    /// names its recogniser).
     pub fn required_models(&self) -> Vec<RequiredModel> {
         let mut models = vec![RequiredModel {
             kind: ModelKind::ImageClassifier,
@@ -22,6 +23,15 @@ impl Policy {
                 source: ModelSource::Named {
                     role: "the policy's [text] model".into(),
                     path: text.model.clone(),
+                },
+            });
+        }
+        if let Some(section) = &self.text_in_image {
+            models.push(RequiredModel {
+                kind: ModelKind::OcrDetector,
+                source: ModelSource::Named {
+                    role: "the policy's [text_in_image] model".into(),
+                    path: section.model.clone(),
                 },
             });
         }
@@ -112,9 +122,14 @@ mod tests {
         let needs = |name: &str| kinds(&Policy::from_toml(&read(name), name).unwrap());
         let image = ModelKind::ImageClassifier;
         assert_eq!(needs("vehicles.toml"), [image]);
-        for reads_texts in ["marketplace.toml", "vehicles-text.toml"] {
-            assert_eq!(needs(reads_texts), [image, ModelKind::TextEmbedder]);
-        }
+        assert_eq!(
+            needs("vehicles-text.toml"),
+            [image, ModelKind::TextEmbedder]
+        );
+        assert_eq!(
+            needs("marketplace.toml"),
+            [image, ModelKind::TextEmbedder, ModelKind::OcrDetector]
+        );
         let gate = Gate::from_toml(&read("nsfw-gate.toml"), "nsfw-gate.toml").unwrap();
         assert_eq!(gate.required_model().kind, image);
     }

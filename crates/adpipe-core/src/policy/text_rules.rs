@@ -75,7 +75,7 @@ pub enum RuleAction {
 
 impl RuleAction {
     /// Higher wins when several rules match.
-    fn strictness(self) -> u8 {
+    pub(crate) fn strictness(self) -> u8 {
         match self {
             RuleAction::Reject => 2,
             RuleAction::Review => 1,

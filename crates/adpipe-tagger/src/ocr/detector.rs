@@ -43,12 +43,12 @@
 //! score_mode = "fast"             # or "slow"
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ort::value::Outlet;
 use serde::Deserialize;
 
-use super::{OcrModel, OcrSpec, dims, fixed_to_other, model_toml_in, within};
+use super::{OcrGraph, OcrModel, OcrSpec, dims, fixed_to_other, model_toml_in, within};
 use crate::kind::spec::{KindSpec, ModelKind};
 use crate::load::{LoadError, TaggerConfig};
 use crate::model_toml::ModelToml;
@@ -82,7 +82,9 @@ pub struct DetectorPreprocess {
     pub max_side: u32,
     pub min_side: u32,
     pub letterbox_min_height: u32,
-    pub letterbox_max_aspect: f32,
+    /// f64: compared with the image's aspect ratio in f64, as the reference
+    /// does (an f32 would move a written 7.3 off its value).
+    pub letterbox_max_aspect: f64,
     pub limit_type: LimitType,
     pub limit_side: u32,
     pub multiple: u32,
@@ -119,7 +121,8 @@ pub enum ScoreMode {
 pub struct Postprocess {
     pub thresh: f32,
     pub box_thresh: f32,
-    pub unclip_ratio: f32,
+    /// f64: the box geometry is computed in f64, as the reference does.
+    pub unclip_ratio: f64,
     pub min_size: u32,
     pub max_candidates: usize,
     #[serde(default)]
@@ -146,12 +149,9 @@ struct DetectorFile {
 /// A checked text detector description; paths resolved against its folder.
 #[derive(Debug, Clone)]
 pub struct DetectorSpec {
-    pub name: String,
-    pub source: PathBuf,
-    pub model_path: PathBuf,
+    pub graph: OcrGraph,
     /// The recogniser's model.toml, when the detector names one.
     pub recognizer: Option<PathBuf>,
-    pub device: Device,
     pub input: DetectorInput,
     pub preprocess: DetectorPreprocess,
     /// Per channel (model order): `x = pixel * gain + bias`.
@@ -212,11 +212,9 @@ impl KindSpec for DetectorSpec {
             )));
         }
         Ok(Self {
-            name: toml.name_or_folder(file.name, "ocr-detector"),
-            source: toml.path().to_owned(),
-            model_path: toml.resolve(file.file),
+            graph: OcrGraph::read(toml, (file.name, "ocr-detector"), file.file, file.device)
+                .outlets(&file.input.name, &file.output.name),
             recognizer,
-            device: file.device,
             input: file.input,
             preprocess: file.preprocess,
             gain,
@@ -232,28 +230,8 @@ impl KindSpec for DetectorSpec {
 }
 
 impl OcrSpec for DetectorSpec {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn source(&self) -> &Path {
-        &self.source
-    }
-
-    fn model_path(&self) -> &Path {
-        &self.model_path
-    }
-
-    fn device(&self) -> Device {
-        self.device
-    }
-
-    fn input_name(&self) -> Option<&str> {
-        self.input.name.as_deref()
-    }
-
-    fn output_name(&self) -> Option<&str> {
-        self.output.name.as_deref()
+    fn graph(&self) -> &OcrGraph {
+        &self.graph
     }
 
     /// An image of any size in (three channels where the layout says),
@@ -284,6 +262,8 @@ impl OcrSpec for DetectorSpec {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn committed() -> String {

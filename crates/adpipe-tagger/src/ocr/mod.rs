@@ -1,11 +1,19 @@
 //! Text in photos (issue 34): PP-OCR's text detector
 //! (`kind = "ocr_detector"`, [`detector`]) and recogniser
-//! (`kind = "ocr_recognizer"`, [`recognizer`]). Their model.toml files are
-//! read and checked, and their sessions load and are checked against the
-//! graphs; no pipeline runs them yet (`scripts/ocr-reference.py` is the
-//! reference the pipeline will follow).
+//! (`kind = "ocr_recognizer"`, [`recognizer`]), and the pipeline that runs
+//! them, [`OcrReader`]: the detector's probability map becomes text boxes
+//! ([`boxes`], [`geometry`]), each box is cut out straight ([`raster`]) and
+//! read by the recogniser ([`ctc`]), the lines in reading order
+//! ([`frame`]). It reproduces `scripts/ocr-reference.py` (its default pure
+//! geometry); `tests/ocr.rs` compares the two on the fixtures.
 
+pub mod boxes;
+pub mod ctc;
 pub mod detector;
+pub mod frame;
+pub mod geometry;
+pub mod raster;
+mod reader;
 pub mod recognizer;
 
 use std::path::{Path, PathBuf};
@@ -15,22 +23,62 @@ use ort::session::Session;
 use ort::value::{Outlet, TensorElementType, ValueType};
 
 pub use detector::DetectorSpec;
+pub use reader::{OcrReader, TextBox};
 pub use recognizer::RecognizerSpec;
 
 use crate::classifier::{ModelError, cpu_session};
 use crate::load::{LoadError, TaggerConfig};
+use crate::model_toml::ModelToml;
 use crate::runtime;
 use crate::spec::Device;
 
+/// What both OCR specs tell their loader: the graph, where it was
+/// described, and which of its outlets to read.
+#[derive(Debug, Clone)]
+pub struct OcrGraph {
+    pub name: String,
+    /// The model.toml it came from.
+    pub source: PathBuf,
+    pub model_path: PathBuf,
+    pub device: Device,
+    /// `[input] name`; none: the graph's first input.
+    pub input_name: Option<String>,
+    /// `[output] name`; none: the graph's first output.
+    pub output_name: Option<String>,
+}
+
+impl OcrGraph {
+    /// From a model.toml's common keys: `name` (else the folder's name,
+    /// else `fallback_name`), `file` and `device`; no outlet names yet.
+    pub(crate) fn read(
+        toml: &ModelToml,
+        (name, fallback_name): (Option<String>, &str),
+        file: PathBuf,
+        device: Device,
+    ) -> Self {
+        Self {
+            name: toml.name_or_folder(name, fallback_name),
+            source: toml.path().to_owned(),
+            model_path: toml.resolve(file),
+            device,
+            input_name: None,
+            output_name: None,
+        }
+    }
+
+    /// With the input and output `[input]` and `[output]` name.
+    pub(crate) fn outlets(self, input: &Option<String>, output: &Option<String>) -> Self {
+        Self {
+            input_name: input.clone(),
+            output_name: output.clone(),
+            ..self
+        }
+    }
+}
+
 /// What an OCR model's spec tells its loader.
 pub trait OcrSpec {
-    fn name(&self) -> &str;
-    /// The model.toml it came from.
-    fn source(&self) -> &Path;
-    fn model_path(&self) -> &Path;
-    fn device(&self) -> Device;
-    fn input_name(&self) -> Option<&str>;
-    fn output_name(&self) -> Option<&str>;
+    fn graph(&self) -> &OcrGraph;
     /// Checks the graph's input and output against the description.
     fn check(&self, input: &Outlet, output: &Outlet) -> Result<(), String>;
 }
@@ -48,7 +96,7 @@ pub struct OcrModel<S> {
 impl<S: OcrSpec> std::fmt::Debug for OcrModel<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OcrModel")
-            .field("model", &self.spec.name())
+            .field("model", &self.spec.graph().name)
             .field("input", &self.input)
             .field("output", &self.output)
             .finish_non_exhaustive()
@@ -77,32 +125,35 @@ impl<S: OcrSpec> OcrModel<S> {
 
     /// Loads the graph on the CPU and checks its input and output.
     pub(crate) fn load(spec: S, config: &TaggerConfig) -> Result<Self, LoadError> {
+        let graph = spec.graph();
         let model_error = |message: String| ModelError::Load {
-            path: spec.model_path().display().to_string(),
+            path: graph.model_path.display().to_string(),
             message,
         };
-        if !spec.model_path().is_file() {
+        if !graph.model_path.is_file() {
             return Err(model_error("no such file".into()).into());
         }
-        if config.session.device.unwrap_or(spec.device()) == Device::Cuda {
-            tracing::warn!(model = %spec.name(), "the OCR models run on the CPU");
+        if config.session.device.unwrap_or(graph.device) == Device::Cuda {
+            tracing::warn!(model = %graph.name, "the OCR models run on the CPU");
         }
         let runtime = runtime::runtime(&config.runtime)?;
-        let session = cpu_session(&runtime, &config.session, spec.model_path())
+        let session = cpu_session(&runtime, &config.session, &graph.model_path)
             .map_err(|error| model_error(error.to_string()))?;
         let mismatch = |message: String| ModelError::Mismatch {
-            model: spec.model_path().display().to_string(),
-            source_file: spec.source().display().to_string(),
+            model: graph.model_path.display().to_string(),
+            source_file: graph.source.display().to_string(),
             message,
         };
-        let input = find(session.inputs(), spec.input_name(), "input").map_err(mismatch)?;
-        let output = find(session.outputs(), spec.output_name(), "output").map_err(mismatch)?;
+        let input =
+            find(session.inputs(), graph.input_name.as_deref(), "input").map_err(mismatch)?;
+        let output =
+            find(session.outputs(), graph.output_name.as_deref(), "output").map_err(mismatch)?;
         float_tensor(input)
             .and_then(|()| float_tensor(output))
             .and_then(|()| spec.check(input, output))
             .map_err(mismatch)?;
         let (input, output) = (input.name().to_owned(), output.name().to_owned());
-        tracing::info!(model = %spec.name(), "OCR model loaded");
+        tracing::info!(model = %graph.name, "OCR model loaded");
         Ok(Self {
             spec,
             input,

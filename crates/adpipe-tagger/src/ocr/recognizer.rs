@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use ort::value::Outlet;
 use serde::Deserialize;
 
-use super::{OcrModel, OcrSpec, dims, fixed_to_other, within};
+use super::{OcrGraph, OcrModel, OcrSpec, dims, fixed_to_other, within};
 use crate::kind::spec::{KindSpec, ModelKind};
 use crate::load::{LoadError, TaggerConfig};
 use crate::model_toml::ModelToml;
@@ -121,14 +121,11 @@ fn default_preprocess() -> RecognizerPreprocess {
 /// A checked text recogniser description, its dictionary read.
 #[derive(Debug, Clone)]
 pub struct RecognizerSpec {
-    pub name: String,
-    pub source: PathBuf,
-    pub model_path: PathBuf,
+    pub graph: OcrGraph,
     pub dictionary_path: PathBuf,
     /// Class `i + 1` is `characters[i]` (class 0 is the blank); with
     /// `append_space` the class after the last line is a space.
     pub characters: Vec<String>,
-    pub device: Device,
     pub input: RecognizerInput,
     pub preprocess: RecognizerPreprocess,
     /// Per channel (model order): `x = pixel * gain + bias`.
@@ -198,12 +195,10 @@ impl KindSpec for RecognizerSpec {
         let dictionary_path = toml.resolve(&file.dictionary);
         let characters = read_dictionary(&dictionary_path).map_err(invalid)?;
         Ok(Self {
-            name: toml.name_or_folder(file.name, "ocr-recognizer"),
-            source: toml.path().to_owned(),
-            model_path: toml.resolve(file.file),
+            graph: OcrGraph::read(toml, (file.name, "ocr-recognizer"), file.file, file.device)
+                .outlets(&file.input.name, &file.output.name),
             dictionary_path,
             characters,
-            device: file.device,
             input: file.input,
             preprocess: file.preprocess,
             gain,
@@ -218,28 +213,8 @@ impl KindSpec for RecognizerSpec {
 }
 
 impl OcrSpec for RecognizerSpec {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn source(&self) -> &Path {
-        &self.source
-    }
-
-    fn model_path(&self) -> &Path {
-        &self.model_path
-    }
-
-    fn device(&self) -> Device {
-        self.device
-    }
-
-    fn input_name(&self) -> Option<&str> {
-        self.input.name.as_deref()
-    }
-
-    fn output_name(&self) -> Option<&str> {
-        self.output.name.as_deref()
+    fn graph(&self) -> &OcrGraph {
+        &self.graph
     }
 
     /// Crops of `height` rows and three channels in, a probability per
