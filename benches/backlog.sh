@@ -1,10 +1,25 @@
 # shellcheck shell=bash
-# Sourced by benches/ceiling.sh and scripts/gpu-check.sh: a backlog of ads
+# Sourced by benches/ceiling.sh, benches/photo-text.sh and scripts/gpu-check.sh: a backlog of ads
 # on embedded defaults (SQLite, local disk, built-in queue) and one worker
-# draining it. Needs: BIN (the adpipe binary), PORT, work (a scratch folder),
-# say (a log function) and a `server` variable the caller's EXIT trap stops.
+# draining it. Needs: BIN (the adpipe binary), PORT and say (a log function);
+# gives the caller `work` and `server`, cleaned up on exit (below).
 # It sets variables for its caller (backlog, decided, switches):
 # shellcheck disable=SC2034,SC2154
+
+# A scratch folder, `work`, and the server in flight, `server`: both gone
+# when the caller exits, however it exits.
+work=$(mktemp -d)
+server=""
+stop_and_clean() {
+  if [ -n "$server" ]; then
+    # The worker may run under GNU time, which does not pass signals on.
+    pkill -TERM -P "$server" 2>/dev/null || true
+    kill -TERM "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap stop_and_clean EXIT
 
 # sql DATA_DIR QUERY: one value from the data directory's SQLite database
 # (Python's sqlite3, so no sqlite3 program is needed).

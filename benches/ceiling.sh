@@ -45,19 +45,6 @@ fi
 say "building the Rust session benchmark (benches/ceiling.rs)"
 cargo bench --locked --bench ceiling --no-run 2>/dev/null
 
-work=$(mktemp -d)
-server=""
-cleanup() {
-  if [ -n "$server" ]; then
-    # The worker may run under GNU time, which does not pass signals on.
-    pkill -TERM -P "$server" 2>/dev/null || true
-    kill -TERM "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 # shellcheck source=benches/backlog.sh
 source benches/backlog.sh
 

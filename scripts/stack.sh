@@ -8,7 +8,8 @@
 #
 # Ctrl-C (or SIGTERM) stops them all gracefully: each finishes the work in
 # hand and exits. If one of them exits on its own, the others are stopped
-# too and the script fails with its status.
+# too and the script fails with its status (one stopped from outside,
+# exit 0, stops the others and the script exits 0).
 #
 #   scripts/stack.sh                 # builds target/release/adpipe first
 #   scripts/stack.sh --workers 3
@@ -178,8 +179,14 @@ while [ "$remaining" -gt 0 ]; do
     say "$name stopped"
   fi
   if [ "$stopping" = 0 ]; then
-    say "$name ended on its own; stopping the others"
-    [ "$status" = 0 ] && status=1
+    if [ "$code" = 0 ]; then
+      # adpipe exits 0 only when asked to stop. Ctrl-C reaches the whole
+      # group at once, and a process that stops quickly can be reaped
+      # before this shell has run its trap: a stop, not a failure.
+      say "$name was stopped; stopping the others"
+    else
+      say "$name ended on its own; stopping the others"
+    fi
     stop_all
   fi
 done
