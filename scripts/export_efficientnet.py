@@ -55,6 +55,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "models" / "efficientnet-lite0"
 COMMITTED = MODEL_DIR / "model.onnx"
+# What this export writes with Debian's python3-torch 1.13.1. The committed
+# file is that graph plus a second output, `embedding` (the pooled features),
+# added by scripts/add-embedding-output.py (sha256 7d503c59…b7fe16): run it
+# after this script to get the committed bytes back.
 COMMITTED_SHA256 = "c16c3290248698d2dbfb8db1ff41d301169c57ae0c4c2c6a474a284eb06dfd58"
 PHOTOS = ROOT / "tests" / "fixtures" / "photos"
 REFERENCE = ROOT / "tests" / "fixtures" / "reference-top5.tsv"

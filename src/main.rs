@@ -8,6 +8,7 @@ mod retag;
 mod service;
 mod sessions;
 mod tag;
+mod train;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +56,10 @@ enum Command {
     },
     /// Tag image files with the local classifier and judge them with a policy.
     Tag(tag::TagArgs),
+    /// Train a classifier head for your own categories on labelled photos
+    /// (PHOTOS/<category>/*.jpg, PHOTOS/none/ for what is not published):
+    /// a model folder with its proposed policy, report and model card.
+    Train(train::TrainArgs),
     /// Judge stored ads again with the configured model and policy, record
     /// the new decisions and report what changed.
     Retag(retag::RetagArgs),
@@ -117,6 +122,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Api => service::run(&load_config(file, true)?, service::Role::Api),
         Command::Worker => service::run(&load_config(file, true)?, service::Role::Worker),
         Command::Migrate => service::migrate(&load_config(file, false)?),
+        Command::Train(args) => {
+            init_logging(false, false);
+            let config = service::tagger_config(None, None, None, args.ort_lib().cloned());
+            train::run(args, config)
+        }
         Command::Retag(args) => retag::run(&load_config(file, false)?, args),
         Command::Users(args) => users::run(&load_config(file, false)?, args),
         Command::Loadgen(args) => {

@@ -7,6 +7,7 @@ pub mod model;
 pub mod policy;
 pub mod secret;
 pub mod tags;
+pub mod text_in_image;
 pub mod time;
 
 pub use ad::{AdId, AdText, Email, InvalidAdId, InvalidAdText, InvalidEmail, Status};
@@ -17,3 +18,4 @@ pub use policy::{
 };
 pub use secret::{Secret, SecretUrl, UrlCredentials, redact_url, url_credentials};
 pub use tags::{Labels, LabelsError, Tag, top_k};
+pub use text_in_image::TextInImage;

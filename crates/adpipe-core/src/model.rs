@@ -25,6 +25,10 @@ pub enum ModelKind {
     OcrDetector,
     /// A crop of one line of text in, its characters out (`dictionary`).
     OcrRecognizer,
+    /// A classifier head trained here (`adpipe train`) on an image
+    /// classifier's feature vector (its `backbone`): an image in, a
+    /// probability per category out. Accepted wherever an image classifier is.
+    ImageHead,
 }
 
 /// A `kind` that is none of [`ModelKind::ALL`].
@@ -39,11 +43,12 @@ pub struct UnknownModelKind {
 
 impl ModelKind {
     /// Every kind, in the order the known kinds are listed in errors.
-    pub const ALL: [ModelKind; 4] = [
+    pub const ALL: [ModelKind; 5] = [
         ModelKind::ImageClassifier,
         ModelKind::TextEmbedder,
         ModelKind::OcrDetector,
         ModelKind::OcrRecognizer,
+        ModelKind::ImageHead,
     ];
 
     /// Every kind's name, for errors: "image_classifier, text_embedder, …".
@@ -58,6 +63,7 @@ impl ModelKind {
             ModelKind::TextEmbedder => "text_embedder",
             ModelKind::OcrDetector => "ocr_detector",
             ModelKind::OcrRecognizer => "ocr_recognizer",
+            ModelKind::ImageHead => "image_head",
         }
     }
 
@@ -68,6 +74,7 @@ impl ModelKind {
             ModelKind::TextEmbedder => "a text embedder",
             ModelKind::OcrDetector => "an OCR text detector",
             ModelKind::OcrRecognizer => "an OCR text recogniser",
+            ModelKind::ImageHead => "a trained classifier head",
         }
     }
 
@@ -195,7 +202,9 @@ mod tests {
         let error = kind_of("kind = 'image-classifier'").unwrap_err();
         assert!(error.contains("\"image-classifier\""), "{error}");
         assert!(
-            error.contains("image_classifier, text_embedder, ocr_detector, ocr_recognizer"),
+            error.contains(
+                "image_classifier, text_embedder, ocr_detector, ocr_recognizer, image_head"
+            ),
             "{error}"
         );
         assert!("OCR_DETECTOR".parse::<ModelKind>().is_err());

@@ -3,7 +3,7 @@
 //! probabilities (softmax / sigmoid, then the views max-merged per label).
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ort::ep::{self, ExecutionProvider};
 use ort::session::Session;
@@ -11,6 +11,7 @@ use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use crate::image_classifier::spec::{ModelSpec, OutputKind};
+use crate::image_head::Head;
 use crate::runtime::Runtime;
 use crate::spec::{Device, Layout};
 
@@ -83,7 +84,12 @@ pub struct Classifier {
     input_name: String,
     output_name: String,
     input_shape: [usize; 3],
+    /// Values per image the classifier returns: labels, or features.
     classes: usize,
+    /// Values per row of the graph's output: `classes`, or the features a
+    /// head reads.
+    row_width: usize,
+    head: Option<Arc<Head>>,
     views: usize,
     kind: OutputKind,
     execution: Execution,
@@ -246,21 +252,49 @@ impl Classifier {
                 .first()
                 .ok_or_else(|| mismatch("it has no outputs".into()))?,
         };
-        let classes = spec.labels.len();
-        if let ValueType::Tensor { shape, .. } = output.dtype() {
-            let dims: &[i64] = shape;
-            if dims.len() != 2 || (dims[1] >= 0 && dims[1] as usize != classes) {
-                return Err(mismatch(format!(
-                    "output {:?} has shape {dims:?}, but the labels file has {classes} labels",
-                    output.name()
-                )));
+        let dims: Vec<i64> = match output.dtype() {
+            ValueType::Tensor { shape, .. } => shape.to_vec(),
+            _ => Vec::new(),
+        };
+        let width = (dims.len() == 2 && dims[1] >= 0).then(|| dims[1] as usize);
+        let (classes, row_width) = match (&spec.head, spec.output.kind) {
+            (Some(head), _) => {
+                if width.is_some_and(|width| width != head.features) {
+                    return Err(mismatch(format!(
+                        "output {:?} has shape {dims:?}, but the head reads {} features",
+                        output.name(),
+                        head.features
+                    )));
+                }
+                (head.classes(), head.features)
             }
-        }
+            (None, OutputKind::Features) => {
+                let width = width.ok_or_else(|| {
+                    mismatch(format!(
+                        "embedding output {:?} has shape {dims:?}, not [batch, features]",
+                        output.name()
+                    ))
+                })?;
+                (width, width)
+            }
+            (None, _) => {
+                let classes = spec.labels.len();
+                if dims.len() != 2 || width.is_some_and(|width| width != classes) {
+                    return Err(mismatch(format!(
+                        "output {:?} has shape {dims:?}, but the labels file has {classes} labels",
+                        output.name()
+                    )));
+                }
+                (classes, classes)
+            }
+        };
         Ok(Self {
             input_name: input.name().to_owned(),
             output_name: output.name().to_owned(),
             input_shape: expected.map(|d| d as usize),
             classes,
+            row_width,
+            head: spec.head.clone(),
             views: spec.preprocess.views.len(),
             kind: spec.output.kind,
             execution,
@@ -317,31 +351,53 @@ impl Classifier {
         let (shape, raw) = outputs[self.output_name.as_str()]
             .try_extract_tensor::<f32>()
             .map_err(|error| ModelError::Inference(error.to_string()))?;
-        if raw.len() != rows * self.classes {
+        if raw.len() != rows * self.row_width {
             return Err(ModelError::Inference(format!(
                 "output has shape {:?}; expected [{rows}, {}]",
-                &**shape, self.classes
+                &**shape, self.row_width
             )));
         }
         Ok(self.postprocess(raw, images))
     }
 
     fn postprocess(&self, raw: &[f32], images: usize) -> Vec<f32> {
+        if self.kind == OutputKind::Features {
+            return self.average_views(raw, images);
+        }
         let mut merged = vec![f32::NEG_INFINITY; images * self.classes];
         let mut row_buffer = vec![0f32; self.classes];
-        for (row_index, row) in raw.chunks_exact(self.classes).enumerate() {
-            row_buffer.copy_from_slice(row);
+        for (row_index, row) in raw.chunks_exact(self.row_width).enumerate() {
+            match &self.head {
+                Some(head) => head.logits(row, &mut row_buffer),
+                None => row_buffer.copy_from_slice(row),
+            }
             match self.kind {
                 OutputKind::Logits => softmax(&mut row_buffer),
                 OutputKind::Sigmoid => row_buffer
                     .iter_mut()
                     .for_each(|x| *x = 1.0 / (1.0 + (-*x).exp())),
-                OutputKind::Probabilities => {}
+                OutputKind::Probabilities | OutputKind::Features => {}
             }
             let image = row_index / self.views;
             let target = &mut merged[image * self.classes..(image + 1) * self.classes];
             for (slot, value) in target.iter_mut().zip(&row_buffer) {
                 *slot = slot.max(*value);
+            }
+        }
+        merged
+    }
+}
+
+impl Classifier {
+    /// A feature vector per image: the mean of its views' vectors (a max
+    /// per feature would mix views into a vector no view has).
+    fn average_views(&self, raw: &[f32], images: usize) -> Vec<f32> {
+        let mut merged = vec![0f32; images * self.classes];
+        for (row_index, row) in raw.chunks_exact(self.row_width).enumerate() {
+            let image = row_index / self.views;
+            let target = &mut merged[image * self.classes..(image + 1) * self.classes];
+            for (slot, value) in target.iter_mut().zip(row) {
+                *slot += value / self.views as f32;
             }
         }
         merged

@@ -9,9 +9,13 @@ use std::thread::JoinHandle;
 
 use crate::preprocess::Preprocessor;
 use adpipe_image::{DecodeError, DecodeLimits};
+use image::RgbImage;
 
-/// Per image: every model's input, or why the image could not be read.
-pub(crate) type Prepared = Result<Vec<Vec<f32>>, DecodeError>;
+use crate::photo_text::Photo;
+
+/// Per image: every model's input (and the decoded photo, when kept for
+/// the OCR models), or why the image could not be read.
+pub(crate) type Prepared = Result<(Vec<Vec<f32>>, Option<Photo>), DecodeError>;
 
 /// The bytes of one image, owned by its job: `bytes::Bytes`, `Vec<u8>`, …
 pub type ImageBytes = Box<dyn AsRef<[u8]> + Send>;
@@ -23,6 +27,9 @@ pub struct PreparedBatch {
     /// The readable images: their place in the batch and every model's input.
     pub(crate) rows: Vec<(usize, Vec<Vec<f32>>)>,
     pub(crate) unreadable: Vec<(usize, DecodeError)>,
+    /// The decoded photos, by place in the batch, when the tagger keeps
+    /// them ([`crate::Tagger::keep_photos`]).
+    photos: Vec<(usize, Photo)>,
 }
 
 impl PreparedBatch {
@@ -35,16 +42,30 @@ impl PreparedBatch {
         self.len == 0
     }
 
+    /// Per image, in order, its decoded photo when the tagger keeps them:
+    /// taken out, as the models' run consumes the batch.
+    pub fn take_photos(&mut self) -> Vec<Option<Photo>> {
+        let mut photos: Vec<Option<Photo>> = vec![None; self.len];
+        for (index, photo) in std::mem::take(&mut self.photos) {
+            photos[index] = Some(photo);
+        }
+        photos
+    }
+
     /// Per image, in order: its inputs or why it could not be read.
     pub(crate) fn from_results(results: impl IntoIterator<Item = Prepared>) -> Self {
         let mut batch = Self {
             len: 0,
             rows: Vec::new(),
             unreadable: Vec::new(),
+            photos: Vec::new(),
         };
         for (index, prepared) in results.into_iter().enumerate() {
             match prepared {
-                Ok(buffers) => batch.rows.push((index, buffers)),
+                Ok((buffers, photo)) => {
+                    batch.rows.push((index, buffers));
+                    batch.photos.extend(photo.map(|photo| (index, photo)));
+                }
                 Err(error) => batch.unreadable.push((index, error)),
             }
             batch.len = index + 1;
@@ -62,6 +83,9 @@ pub(crate) struct Decoding {
     /// How many buffers each model keeps spare: what [`Decoding::reserve`]
     /// asked for, at least one batch of the default size.
     keep: AtomicUsize,
+    /// Keep each decoded photo, decoded with at least this longer side
+    /// (or whole), for the OCR models.
+    photo_side: Option<u32>,
 }
 
 /// Without the spare buffers' floats.
@@ -86,6 +110,21 @@ impl Decoding {
             limits,
             spare,
             keep: AtomicUsize::new(KEEP_AT_LEAST),
+            photo_side: None,
+        }
+    }
+
+    pub(crate) fn limits(&self) -> DecodeLimits {
+        self.limits
+    }
+
+    /// Also keeps each decoded photo, its longer side at least `side`
+    /// pixels where the photo has them: the OCR models read text that
+    /// the classifiers' 224 pixels would blur away.
+    pub(crate) fn keeping_photos(self, side: u32) -> Self {
+        Self {
+            photo_side: Some(side),
+            ..self
         }
     }
 
@@ -131,13 +170,21 @@ impl Decoding {
     /// Decodes once, as small as every model allows, and writes every
     /// model's input.
     pub(crate) fn prepare(&self, bytes: &[u8]) -> Prepared {
-        let big_enough = |width, height| {
-            self.preprocessors
-                .iter()
-                .all(|preprocessor| preprocessor.big_enough(width, height))
+        let big_enough = |width: u32, height: u32| {
+            self.photo_side.is_none_or(|side| width.max(height) >= side)
+                && self
+                    .preprocessors
+                    .iter()
+                    .all(|preprocessor| preprocessor.big_enough(width, height))
+        };
+        // The stored size, for boxes found in a reduced photo.
+        let info = match self.photo_side {
+            Some(_) => Some(adpipe_image::probe(bytes, &self.limits)?),
+            None => None,
         };
         let image = adpipe_image::decode_reduced(bytes, &self.limits, &big_enough)?;
-        self.preprocessors
+        let buffers = self
+            .preprocessors
             .iter()
             .enumerate()
             .map(|(index, preprocessor)| {
@@ -145,7 +192,14 @@ impl Decoding {
                 preprocessor.prepare_decoded(&image, &mut buffer)?;
                 Ok(buffer)
             })
-            .collect()
+            .collect::<Result<_, DecodeError>>()?;
+        // The OCR models take the `image` crate's type: the same pixels,
+        // moved, not copied.
+        let photo = info.and_then(|info| {
+            let pixels = RgbImage::from_raw(image.width, image.height, image.pixels)?;
+            Some(Photo::new(pixels, &info))
+        });
+        Ok((buffers, photo))
     }
 
     /// [`Decoding::prepare`], where a panic in a decoder (none is known:

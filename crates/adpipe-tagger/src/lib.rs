@@ -12,12 +12,14 @@
 pub mod classifier;
 mod decoding;
 pub mod image_classifier;
+pub mod image_head;
 pub mod kind;
 mod load;
 mod model_thread;
 pub mod model_toml;
 pub mod moderator;
 pub mod ocr;
+pub mod photo_text;
 pub mod preprocess;
 pub mod runtime;
 pub mod spec;
@@ -28,12 +30,14 @@ pub use adpipe_image::{DecodeError, DecodeLimits, ImageFormat, ImageInfo, RgbIma
 pub use classifier::{Classifier, Execution, ModelError, SessionConfig};
 pub use decoding::{ImageBytes, PreparedBatch};
 pub use image_classifier::{ModelSpec, View};
+pub use image_head::Head;
 pub use kind::{KindSpec, ModelKind};
 pub use load::{LoadError, TaggerConfig};
 pub use model_toml::ModelToml;
 pub use moderator::{AssessedBatch, Assessment, Moderator, ModeratorError};
 /// Graph optimisation levels for [`SessionConfig::optimization`].
 pub use ort::session::builder::GraphOptimizationLevel;
+pub use photo_text::{Photo, PhotoText};
 pub use preprocess::Preprocessor;
 pub use runtime::{Runtime, RuntimeError, RuntimeOptions};
 pub use spec::{Device, SpecError};

@@ -165,7 +165,9 @@ mod tests {
         assert!(error.starts_with("models/m/model.toml: "), "{error}");
         assert!(error.contains("\"ocr\""), "{error}");
         assert!(
-            error.contains("image_classifier, text_embedder, ocr_detector, ocr_recognizer"),
+            error.contains(
+                "image_classifier, text_embedder, ocr_detector, ocr_recognizer, image_head"
+            ),
             "{error}"
         );
         let error = parse("kind = 3").unwrap_err();

@@ -16,7 +16,8 @@ use crate::image_classifier::ModelSpec;
 use crate::kind::{self, KindSpec, ModelKind};
 use crate::load::{LoadError, TaggerConfig};
 use crate::model_thread::ModelThread;
-use crate::tagger::{Outputs, Tagger};
+use crate::photo_text::{Photo, PhotoText};
+use crate::tagger::{ItemError, Outputs, Tagger};
 use crate::text::{TextEmbedder, TextModelSpec, cosine};
 use adpipe_image::DecodeError;
 
@@ -57,6 +58,8 @@ pub struct Moderator {
     gates: Vec<BoundGate>,
     /// The text model and the policy's prototypes, when it reads texts.
     reader: Option<TextReader>,
+    /// The OCR models, when the policy reads the text in photos.
+    photo_text: Option<PhotoText>,
     top_k: usize,
     /// Where [`Moderator::warm_up`] and [`Moderator::assess_in_background`]
     /// run the models.
@@ -166,10 +169,11 @@ impl Moderator {
         let policy_path = policy;
         let policy = Policy::from_toml(&read(policy)?, &policy.display().to_string())?;
         // Every description is read and checked before a session loads.
-        let (mut image, mut text) = (None, None);
+        let (mut image, mut text, mut ocr) = (None, None, None);
         for required in policy.required_models() {
             match required.kind {
-                ModelKind::ImageClassifier => {
+                // A trained head stands in for the classifier (`image_head`).
+                ModelKind::ImageClassifier | ModelKind::ImageHead => {
                     image = Some(image_spec(&required, model, policy_path)?);
                 }
                 ModelKind::TextEmbedder => {
@@ -177,7 +181,10 @@ impl Moderator {
                     let spec = kind::read_for::<TextModelSpec>(&path, &required.role());
                     text = Some(spec.map_err(LoadError::from)?);
                 }
-                kind @ (ModelKind::OcrDetector | ModelKind::OcrRecognizer) => {
+                ModelKind::OcrDetector => {
+                    ocr = Some(model_toml(&required, model, policy_path));
+                }
+                kind @ ModelKind::OcrRecognizer => {
                     let role = required.role();
                     return Err(ModeratorError::NotRunnable { kind, role });
                 }
@@ -191,6 +198,10 @@ impl Moderator {
         let reader = text
             .map(|spec| TextReader::load(policy.policy(), spec, config))
             .transpose()?;
+        let photo_text = match (ocr, &policy.policy().text_in_image) {
+            (Some(path), Some(section)) => Some(PhotoText::load(&path, section.clone(), config)?),
+            _ => None,
+        };
         let mut models = vec![spec.load(config)?];
         let mut bound_gates = Vec::with_capacity(gates.len());
         for gate_path in gates {
@@ -199,8 +210,13 @@ impl Moderator {
             bound_gates.push(gate.bind(&spec.labels, &spec.name)?);
             models.push(spec.load(config)?);
         }
+        let mut tagger = Tagger::new(models, config);
+        if photo_text.is_some() {
+            tagger.keep_photos(crate::photo_text::PHOTO_SIDE);
+        }
         Ok(Self {
-            tagger: Tagger::new(models, config),
+            tagger,
+            photo_text,
             policy,
             gates: bound_gates,
             reader,
@@ -261,6 +277,9 @@ impl Moderator {
         self.model_thread
             .run_and_wait(move || {
                 moderator.tagger.warm_up(batch_size.max(1))?;
+                if let Some(photo_text) = &moderator.photo_text {
+                    photo_text.warm_up()?;
+                }
                 moderator
                     .reader
                     .as_ref()
@@ -329,18 +348,55 @@ impl Moderator {
     /// Runs the models over a prepared batch and judges each image, with
     /// its ad's text (`texts[i]` for image `i`; none when `texts` is empty)
     /// when the policy reads texts.
-    pub fn assess_prepared(&self, batch: PreparedBatch, texts: &[&str]) -> AssessedBatch {
+    pub fn assess_prepared(&self, mut batch: PreparedBatch, texts: &[&str]) -> AssessedBatch {
+        let photos = batch.take_photos();
         let outputs = self.tagger.infer(batch)?;
         outputs
             .into_iter()
+            .zip(photos)
             .enumerate()
-            .map(|(index, result)| match result {
-                Ok(outputs) => self
-                    .assess_with_text(&outputs, texts.get(index).copied())
-                    .map(Ok),
+            .map(|(index, (result, photo))| match result {
+                Ok(outputs) => {
+                    let assessment = self.assess_with_text(&outputs, texts.get(index).copied())?;
+                    self.read_photo(assessment, photo.as_ref()).map(Ok)
+                }
                 Err(error) => Ok(Err(error)),
             })
             .collect()
+    }
+
+    /// Whether the policy reads the text in photos (`[text_in_image]`).
+    pub fn reads_photos(&self) -> bool {
+        self.photo_text.is_some()
+    }
+
+    /// Reads the text in the photo `bytes` hold and applies it to
+    /// `decision`, for a caller that classified them without keeping the
+    /// photo (`adpipe tag` streams); as it is for a policy that does not
+    /// read photos.
+    pub fn judge_photo(&self, bytes: &[u8], decision: Decision) -> Result<Decision, ItemError> {
+        let Some(photo_text) = &self.photo_text else {
+            return Ok(decision);
+        };
+        let photo = PhotoText::decode(bytes, &self.tagger.limits()).map_err(ItemError::Decode)?;
+        photo_text
+            .judge(&self.policy, &photo, decision)
+            .map_err(|error| ItemError::Inference(format!("cannot read the photo's text: {error}")))
+    }
+
+    /// Applies the text in the photo, for a policy that reads it.
+    fn read_photo(
+        &self,
+        assessment: Assessment,
+        photo: Option<&Photo>,
+    ) -> Result<Assessment, ModelError> {
+        let (Some(photo_text), Some(photo)) = (&self.photo_text, photo) else {
+            return Ok(assessment);
+        };
+        Ok(Assessment {
+            decision: photo_text.judge(&self.policy, photo, assessment.decision)?,
+            ..assessment
+        })
     }
 
     /// [`Moderator::assess_prepared`] on the moderator's one long-lived

@@ -12,7 +12,7 @@ use crate::image_classifier::spec::ModelSpec;
 use crate::preprocess::Preprocessor;
 use crate::runtime;
 use crate::spec::Device;
-use adpipe_image::DecodeError;
+use adpipe_image::{DecodeError, DecodeLimits};
 
 pub use crate::load::{LoadError, TaggerConfig};
 
@@ -110,12 +110,31 @@ impl Tagger {
         }
     }
 
+    /// Keeps each decoded photo with its batch (its longer side at least
+    /// `side` pixels where it has them), for the OCR models
+    /// ([`PreparedBatch::take_photos`]). Before the first batch.
+    pub fn keep_photos(&mut self, side: u32) {
+        let decoding = Decoding::new(
+            self.models
+                .iter()
+                .map(|model| model.preprocessor.clone())
+                .collect(),
+            self.decoding.limits(),
+        );
+        self.decoding = Arc::new(decoding.keeping_photos(side));
+    }
+
     pub fn load(spec: ModelSpec, config: &TaggerConfig) -> Result<Self, LoadError> {
         Ok(Self::new(vec![Model::load(spec, config)?], config))
     }
 
     pub fn models(&self) -> &[Model] {
         &self.models
+    }
+
+    /// The limits every image is decoded within.
+    pub fn limits(&self) -> DecodeLimits {
+        self.decoding.limits()
     }
 
     pub fn main_model(&self) -> &Model {
@@ -271,7 +290,7 @@ impl Tagger {
                 while batch.len() < batch_size {
                     // Wait for a full batch; a partial one only at the end.
                     match receiver.recv() {
-                        Ok((index, Ok(buffers))) => batch.push((index, buffers)),
+                        Ok((index, Ok((buffers, _)))) => batch.push((index, buffers)),
                         Ok((index, Err(error))) => {
                             finished.insert(index, Err(error));
                         }

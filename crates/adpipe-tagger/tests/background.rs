@@ -130,6 +130,13 @@ fn dropping_the_tagger_ends_its_decoding_threads() {
     let _ = in_background(&tagger, &images()[..2]);
     assert_eq!(threads_named("adpipe-decode"), 3);
     drop(tagger);
+    // Joined threads have ended, but the kernel may list a thread in
+    // /proc/self/task for a moment after its join returned (the join wakes
+    // when the thread clears its id, before the task is released).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while threads_named("adpipe-decode") > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     assert_eq!(threads_named("adpipe-decode"), 0);
 }
 

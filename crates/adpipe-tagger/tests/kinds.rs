@@ -36,7 +36,7 @@ fn every_shipped_model_loads_through_its_kinds_loader() {
     for path in shipped_models() {
         let kind = kind::check(&path).unwrap_or_else(|error| panic!("{error}"));
         let loaded = match kind {
-            ModelKind::ImageClassifier => {
+            ModelKind::ImageClassifier | ModelKind::ImageHead => {
                 kind::load_for::<ModelSpec>(&path, role, &config).map(drop)
             }
             ModelKind::TextEmbedder => {

@@ -3,7 +3,9 @@
 //! Its fields are in [`spec`], the data that the session and the
 //! preprocessing read; this module reads a file as this kind and loads it.
 //! The session is a [`crate::Classifier`] fed by a [`crate::Preprocessor`],
-//! together a [`crate::Model`] that the [`crate::Tagger`] batches.
+//! together a [`crate::Model`] that the [`crate::Tagger`] batches. A
+//! trained head ([`crate::image_head`]) reads as this kind too: its
+//! backbone's spec with the head applied to the embedding output.
 
 pub mod spec;
 
@@ -36,7 +38,14 @@ impl KindSpec for ModelSpec {
     type Loaded = Model;
 
     fn from_toml(file: &ModelToml) -> Result<Self, SpecError> {
-        ModelSpec::from_file(file)
+        match file.kind() {
+            ModelKind::ImageHead => crate::image_head::spec(file),
+            _ => ModelSpec::from_file(file),
+        }
+    }
+
+    fn accepts(kind: ModelKind) -> bool {
+        crate::image_head::reads_as_image_classifier(kind)
     }
 
     fn load(self, config: &TaggerConfig) -> Result<Model, LoadError> {

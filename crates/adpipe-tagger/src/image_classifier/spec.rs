@@ -30,13 +30,17 @@
 //! [output]
 //! name = "logits"                # default: the model's first output
 //! kind = "logits"                # logits (softmax) | probabilities | sigmoid (multi-label)
+//! embedding = "embedding"        # optional: the pooled feature vector, [batch, features],
+//!                                # that trained heads (`kind = "image_head"`) read
 //! ```
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use adpipe_core::Labels;
 use serde::Deserialize;
 
+use crate::image_head::Head;
 use crate::model_toml::ModelToml;
 use crate::spec::{ColorOrder, Device, Filter, Layout, NormalizeSection, SpecError};
 
@@ -74,6 +78,10 @@ pub enum OutputKind {
     Probabilities,
     /// Independent per-label scores (multi-label); sigmoid each.
     Sigmoid,
+    /// A feature vector, not scores: returned as it is, the views averaged
+    /// ([`ModelSpec::features`]).
+    #[serde(skip)]
+    Features,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +137,7 @@ struct OutputSection {
     name: Option<String>,
     #[serde(default)]
     kind: OutputKind,
+    embedding: Option<String>,
 }
 
 /// A validated model description with its paths resolved and labels loaded.
@@ -144,6 +153,11 @@ pub struct ModelSpec {
     pub input: InputSpec,
     pub preprocess: PreprocessSpec,
     pub output: OutputSpec,
+    /// A trained head applied to the output (the backbone's embedding):
+    /// the spec of a `kind = "image_head"` file.
+    pub head: Option<Arc<Head>>,
+    /// A head's backbone: the model.toml whose session it runs.
+    pub backbone: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +187,8 @@ pub struct PreprocessSpec {
 pub struct OutputSpec {
     pub name: Option<String>,
     pub kind: OutputKind,
+    /// The output that holds the pooled feature vector, if the model has one.
+    pub embedding: Option<String>,
 }
 
 /// Model inputs larger than this are certainly a typo.
@@ -262,7 +278,30 @@ impl ModelSpec {
             output: OutputSpec {
                 name: file.output.name.clone(),
                 kind: file.output.kind,
+                embedding: file.output.embedding.clone(),
             },
+            head: None,
+            backbone: None,
+        })
+    }
+
+    /// The same model read for its feature vector instead of its scores:
+    /// one embedding per image (the views averaged), for training a head
+    /// and for the embeddings kept beside each ad. `None` when the model
+    /// names no `[output] embedding`. A head's features are its backbone's.
+    pub fn features(&self) -> Option<ModelSpec> {
+        let embedding = match &self.head {
+            Some(_) => self.output.name.clone()?,
+            None => self.output.embedding.clone()?,
+        };
+        Some(ModelSpec {
+            output: OutputSpec {
+                name: Some(embedding.clone()),
+                kind: OutputKind::Features,
+                embedding: Some(embedding),
+            },
+            head: None,
+            ..self.clone()
         })
     }
 

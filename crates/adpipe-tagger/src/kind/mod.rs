@@ -9,6 +9,7 @@
 //! | `text_embedder` | [`crate::text`] | [`crate::TextModelSpec`] | [`crate::TextEmbedder`] |
 //! | `ocr_detector` | [`crate::ocr::detector`] | [`crate::ocr::DetectorSpec`] | [`crate::ocr::OcrModel`] |
 //! | `ocr_recognizer` | [`crate::ocr::recognizer`] | [`crate::ocr::RecognizerSpec`] | [`crate::ocr::OcrModel`] |
+//! | `image_head` | [`crate::image_head`] | [`crate::ModelSpec`] (its backbone's, the head applied) | [`crate::Model`] |
 //!
 //! A new kind is its module (its spec type implementing [`KindSpec`]), its
 //! variant of [`ModelKind`] (in adpipe-core, beside the policies that ask
@@ -37,7 +38,7 @@ use crate::text::TextModelSpec;
 pub fn check(path: &Path) -> Result<ModelKind, SpecError> {
     let file = ModelToml::read(path)?;
     match file.kind() {
-        ModelKind::ImageClassifier => ModelSpec::from_toml(&file).map(drop),
+        ModelKind::ImageClassifier | ModelKind::ImageHead => ModelSpec::from_toml(&file).map(drop),
         ModelKind::TextEmbedder => TextModelSpec::from_toml(&file).map(drop),
         ModelKind::OcrDetector => DetectorSpec::from_toml(&file).map(drop),
         ModelKind::OcrRecognizer => RecognizerSpec::from_toml(&file).map(drop),
@@ -66,6 +67,7 @@ mod tests {
             ("minilm-l6-static", ModelKind::TextEmbedder),
             ("ppocr-det", ModelKind::OcrDetector),
             ("ppocr-rec", ModelKind::OcrRecognizer),
+            ("tools-head", ModelKind::ImageHead),
         ]);
         let mut found = BTreeMap::new();
         for entry in std::fs::read_dir(models()).expect("models/") {

@@ -27,6 +27,12 @@ pub trait KindSpec: Sized {
     /// Loads the model: its ONNX session, checked against the description,
     /// and whatever else it reads (labels, tokenizer).
     fn load(self, config: &TaggerConfig) -> Result<Self::Loaded, LoadError>;
+
+    /// Whether a file of `kind` reads as this kind: its own, or (for the
+    /// image classifier) a kind that stands in for it.
+    fn accepts(kind: ModelKind) -> bool {
+        kind == Self::KIND
+    }
 }
 
 /// What a load that is not for a named slot calls the model in errors.
@@ -60,6 +66,8 @@ pub fn load_for<S: KindSpec>(
 }
 
 fn as_kind<S: KindSpec>(file: &ModelToml, role: &str) -> Result<S, SpecError> {
-    file.expect(S::KIND, role)?;
+    if !S::accepts(file.kind()) {
+        file.expect(S::KIND, role)?;
+    }
     S::from_toml(file)
 }
