@@ -21,7 +21,10 @@ standins=$root/scripts/compose-standins
 ADPIPE_IMAGE=docker.io/library/adpipe:latest
 
 podman_tools() { # extra packages
-  local packages=(podman runc netavark aardvark-dns catatonit debootstrap curl python3 "$@")
+  # netavark sets up compose's bridge networks with the iptables command;
+  # without it every container start fails with "netavark: No such file or
+  # directory" (nothing depends on iptables, and a fresh machine lacks it).
+  local packages=(podman runc netavark aardvark-dns iptables catatonit debootstrap curl python3 "$@")
   local missing=() package
   for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
