@@ -109,18 +109,6 @@ if [ -z "${CEILING_BIN:-}" ] || [ ! -x "$CEILING_BIN" ]; then
   fail "benches/ceiling.rs is not built: cargo bench --bench ceiling --no-run, or set CEILING_BIN"
 fi
 
-work=$(mktemp -d)
-server=""
-cleanup() {
-  if [ -n "$server" ]; then
-    # The worker may run under GNU time, which does not pass signals on.
-    pkill -TERM -P "$server" 2>/dev/null || true
-    kill -TERM "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 # shellcheck source=benches/backlog.sh
 source benches/backlog.sh
 

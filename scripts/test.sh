@@ -5,9 +5,14 @@
 # (scripts/install-chromium.sh), validate docker-compose.yml and the
 # Dockerfile (scripts/check-compose.sh), the documentation's links
 # (scripts/check-docs.sh) and the Kubernetes chart (scripts/k8s-validate.sh),
-# check formatting and lints, run every test of the workspace, then test the
-# OpenAPI document against the running service with Schemathesis
-# (scripts/schemathesis.sh). Extra arguments go to `cargo test`.
+# check formatting, build every target of the workspace once with Clippy's
+# lints on (warnings are errors), run every test binary, several at once
+# (scripts/run-tests.py), then test the OpenAPI document against the
+# running service with Schemathesis (scripts/schemathesis.sh).
+#
+# Extra arguments go to scripts/run-tests.py: cargo's before `--` (which
+# tests to build: `-p adpipe-api`, `--test chaos`), the test binaries'
+# after it (a name filter, `--nocapture`).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -28,6 +33,17 @@ phase check-compose bash scripts/check-compose.sh
 phase check-docs bash scripts/check-docs.sh
 phase k8s-validate bash scripts/k8s-validate.sh
 phase fmt cargo fmt --all -- --check
-phase clippy cargo clippy --workspace --all-targets --locked -- -D warnings
-phase tests cargo test --workspace --locked "$@"
+# One build serves the lints, the tests, the benchmarks and Schemathesis:
+# Clippy's driver compiles the workspace's own crates (as `cargo clippy`
+# does, but producing the binaries too), so the dependencies are compiled
+# once instead of once checked for Clippy and once built for the tests.
+# CLIPPY_ARGS is how `cargo clippy -- -D warnings` passes its flags to the
+# driver; dependencies are compiled by rustc itself, their lints capped.
+export RUSTC_WORKSPACE_WRAPPER=clippy-driver
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+# Every target: the benchmarks must compile and link too (their figures
+# come from `cargo bench`, on a quiet machine, not from CI).
+phase build cargo test --workspace --all-targets --locked --no-run
+phase tests python3 scripts/run-tests.py --workspace --all-targets --locked "$@"
+phase doc-tests cargo test --workspace --locked --doc
 phase schemathesis bash scripts/schemathesis.sh

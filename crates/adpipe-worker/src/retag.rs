@@ -1,7 +1,7 @@
 //! What `adpipe retag` shares with the worker: judging stored ads with the
 //! model and policy loaded now, in one batch as the worker does, and
 //! sending the emails that became due, through the same claim → send →
-//! mark steps as the mail loop (an email that fails stays due, and the
+//! record steps as the email channel's loop (`outbox`) (an email that fails stays due, and the
 //! workers' mail loop retries it). Whether a judgement is written, and
 //! how, is the caller's business: it compares with what was recorded.
 
@@ -13,7 +13,7 @@ use adpipe_store::{AdRecord, Blobs, Database};
 use adpipe_tagger::Moderator;
 
 use crate::decide::Judgement;
-use crate::mail;
+use crate::outbox::{self, Channel, Delivery, EmailChannel};
 
 /// Judges stored ads again with one model and policy.
 pub struct Rejudge {
@@ -69,13 +69,15 @@ pub async fn send_due_emails(
     public_url: &str,
     ids: &[AdId],
 ) -> EmailTally {
+    let channel = EmailChannel::new(mailer.clone(), public_url.to_owned());
+    let settings = EmailChannel::SETTINGS;
     let mut tally = EmailTally::default();
-    for chunk in ids.chunks(mail::BATCH as usize) {
+    for chunk in ids.chunks(settings.batch as usize) {
         if tally.refused > 0 {
             tally.left += chunk.len();
             continue;
         }
-        let ads = match db.claim_notifications_of(chunk, mail::LEASE).await {
+        let ads = match db.claim_notifications_of(chunk, settings.lease).await {
             Ok(ads) => ads,
             Err(error) => {
                 tracing::warn!(%error, "cannot take emails to send; the workers will send them");
@@ -84,27 +86,20 @@ pub async fn send_due_emails(
             }
         };
         tally.left += chunk.len() - ads.len();
-        let sent = futures_util::future::join_all(ads.iter().map(|ad| {
-            tracing::Instrument::instrument(
-                mail::send_one(
-                    db,
-                    mailer,
-                    public_url,
-                    ad,
-                    mail::retry_delay(ad.notify_attempts),
-                ),
-                tracing::info_span!("ad", ad_id = %ad.id),
-            )
-        }))
+        let deliveries = futures_util::future::join_all(
+            ads.iter()
+                .map(|ad| outbox::deliver(db, &channel, settings, ad)),
+        )
         .await;
-        for sent in sent {
-            match sent {
-                crate::mail::Sent::Yes => tally.sent += 1,
-                crate::mail::Sent::Refused => {
+        for delivery in deliveries {
+            match delivery {
+                Delivery::Delivered => tally.sent += 1,
+                Delivery::Failed(failure) => {
                     tally.left += 1;
-                    tally.refused += 1;
+                    if failure.receiver_refused {
+                        tally.refused += 1;
+                    }
                 }
-                crate::mail::Sent::No => tally.left += 1,
             }
         }
     }
