@@ -39,6 +39,13 @@ phase fmt cargo fmt --all -- --check
 # once instead of once checked for Clippy and once built for the tests.
 # CLIPPY_ARGS is how `cargo clippy -- -D warnings` passes its flags to the
 # driver; dependencies are compiled by rustc itself, their lints capped.
+# mold links the ~65 test and benchmark binaries much faster than the
+# system's linker (BENCHMARKS.md, "CI's build"); installed where apt-get
+# can, otherwise the system's linker does the work, only slower.
+phase linker bash scripts/install-mold.sh
+if command -v mold >/dev/null 2>&1; then
+  export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-fuse-ld=mold"
+fi
 export RUSTC_WORKSPACE_WRAPPER=clippy-driver
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # Every target: the benchmarks must compile and link too (their figures
