@@ -3,6 +3,7 @@
 
 mod assets;
 mod config;
+mod embed;
 mod memory;
 mod retag;
 mod service;
@@ -57,12 +58,17 @@ enum Command {
     /// Tag image files with the local classifier and judge them with a policy.
     Tag(tag::TagArgs),
     /// Train a classifier head for your own categories on labelled photos
-    /// (PHOTOS/<category>/*.jpg, PHOTOS/none/ for what is not published):
-    /// a model folder with its proposed policy, report and model card.
+    /// (PHOTOS/<category>/*.jpg, PHOTOS/none/ for what is not published)
+    /// and/or the team's decisions: a model folder with its proposed
+    /// policy, report and model card.
     Train(train::TrainArgs),
     /// Judge stored ads again with the configured model and policy, record
     /// the new decisions and report what changed.
     Retag(retag::RetagArgs),
+    /// Count the decided ads whose photo's feature vector is kept (for
+    /// training a head on the team's decisions); `--backfill` computes it
+    /// for those that have none.
+    Embed(embed::EmbedArgs),
     /// Drive a running adpipe over HTTP: submit photos at a fixed rate or as
     /// fast as it answers, watch them until decided, report throughput and
     /// latency percentiles.
@@ -123,11 +129,13 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Worker => service::run(&load_config(file, true)?, service::Role::Worker),
         Command::Migrate => service::migrate(&load_config(file, false)?),
         Command::Train(args) => {
-            init_logging(false, false);
-            let config = service::tagger_config(None, None, None, args.ort_lib().cloned());
-            train::run(args, config)
+            // The configuration names the database --from-decisions reads.
+            let config = load_config(file, false)?;
+            let tagger = service::tagger_config(None, None, None, args.ort_lib().cloned());
+            train::run(args, &config, tagger)
         }
         Command::Retag(args) => retag::run(&load_config(file, false)?, args),
+        Command::Embed(args) => embed::run(&load_config(file, false)?, args),
         Command::Users(args) => users::run(&load_config(file, false)?, args),
         Command::Loadgen(args) => {
             init_logging(false, false);

@@ -397,7 +397,14 @@ impl Run<'_> {
                 );
                 return Ok(());
             }
-            Judgement::Decided(assessment) => (assessment.decision, assessment.tags),
+            Judgement::Decided(assessment) => {
+                if let (Some(embedding), false) = (&assessment.embedding, self.dry_run) {
+                    // The photo's features, whatever becomes of the decision:
+                    // after a change of backbone, a retag refreshes them.
+                    self.db.keep_embedding(ad.id, embedding).await?;
+                }
+                (assessment.decision, assessment.tags)
+            }
             // A pending one is failed as a worker would fail it.
             Judgement::Unreadable(decision) => (decision, Vec::new()),
         };

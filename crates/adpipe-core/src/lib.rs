@@ -3,6 +3,7 @@
 //! I/O, so every adapter (tagger, store, queue, api, worker) can share it.
 
 pub mod ad;
+pub mod embedding;
 pub mod model;
 pub mod policy;
 pub mod secret;
@@ -11,6 +12,7 @@ pub mod text_in_image;
 pub mod time;
 
 pub use ad::{AdId, AdText, Email, InvalidAdId, InvalidAdText, InvalidEmail, Status};
+pub use embedding::Embedding;
 pub use model::{ModelKind, ModelSource, RequiredModel, UnknownModelKind};
 pub use policy::{
     Band, BoundGate, BoundPolicy, Category, DecidedBy, Decision, Gate, Policy, PolicyError,

@@ -2,80 +2,20 @@
 //! model.toml, runs batches, and turns raw outputs into per-image
 //! probabilities (softmax / sigmoid, then the views max-merged per label).
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use ort::ep::{self, ExecutionProvider};
 use ort::session::Session;
-use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
+use ort::session::builder::SessionBuilder;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use crate::image_classifier::spec::{ModelSpec, OutputKind};
 use crate::image_head::Head;
 use crate::runtime::Runtime;
+pub(crate) use crate::session::cpu_session;
+use crate::session::with_cuda;
+pub use crate::session::{Execution, ModelError, SessionConfig};
 use crate::spec::{Device, Layout};
-
-#[derive(Debug, Clone)]
-pub struct SessionConfig {
-    /// ONNX Runtime intra-op threads; 0 lets it use one per core.
-    pub intra_threads: usize,
-    /// Idle intra-op threads spin for the next op: a little faster when
-    /// inference has the cores to itself, wasteful when preprocessing runs
-    /// beside it.
-    pub spinning: bool,
-    /// ONNX Runtime's CPU memory arena: tensors of one run are carved out of
-    /// blocks kept from the last run instead of fresh allocations.
-    pub memory_arena: bool,
-    /// How far ONNX Runtime rewrites the graph when loading it (constant
-    /// folding, operator fusion, layout changes); `All` is fastest.
-    pub optimization: GraphOptimizationLevel,
-    /// Overrides the model's `device`.
-    pub device: Option<Device>,
-}
-
-/// The settings `cargo bench --bench tagging -- session` found fastest on
-/// EfficientNet-Lite0 (BENCHMARKS.md).
-impl Default for SessionConfig {
-    fn default() -> Self {
-        Self {
-            intra_threads: 0,
-            spinning: false,
-            memory_arena: true,
-            optimization: GraphOptimizationLevel::All,
-            device: None,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    #[error("cannot load model {path}: {message}")]
-    Load { path: String, message: String },
-    #[error("model {model} does not match its description {source_file}: {message}")]
-    Mismatch {
-        model: String,
-        source_file: String,
-        message: String,
-    },
-    #[error("inference failed: {0}")]
-    Inference(String),
-}
-
-/// Which execution provider a session really runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Execution {
-    Cpu,
-    Cuda,
-}
-
-impl Execution {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Execution::Cpu => "cpu",
-            Execution::Cuda => "cuda",
-        }
-    }
-}
 
 pub struct Classifier {
     // `Session::run` takes `&mut self`; one batch at a time is what one
@@ -90,9 +30,22 @@ pub struct Classifier {
     /// head reads.
     row_width: usize,
     head: Option<Arc<Head>>,
+    /// Where each image's feature vector comes from, when the model has
+    /// one ([`Classifier::infer_keeping_embeddings`]).
+    embedding: Option<EmbeddingOutput>,
     views: usize,
     kind: OutputKind,
     execution: Execution,
+}
+
+#[derive(Debug, Clone)]
+enum EmbeddingOutput {
+    /// The output the scores are computed from is the feature vector
+    /// itself: a head reads its backbone's embedding.
+    Scored,
+    /// A second output of the graph (model.toml's `[output] embedding`),
+    /// `width` values per view.
+    Named { name: String, width: usize },
 }
 
 impl std::fmt::Debug for Classifier {
@@ -288,6 +241,39 @@ impl Classifier {
                 (classes, classes)
             }
         };
+        let embedding = match (&spec.head, spec.output.kind, &spec.output.embedding) {
+            (Some(_), _, _) => Some(EmbeddingOutput::Scored),
+            // Its scores are the features already.
+            (None, OutputKind::Features, _) => None,
+            (None, _, Some(name)) => {
+                let outlet = session
+                    .outputs()
+                    .iter()
+                    .find(|o| o.name() == name)
+                    .ok_or_else(|| {
+                        mismatch(format!(
+                            "it has no embedding output named {name:?} (it has: {})",
+                            names(session.outputs())
+                        ))
+                    })?;
+                let dims: Vec<i64> = match outlet.dtype() {
+                    ValueType::Tensor { shape, .. } => shape.to_vec(),
+                    _ => Vec::new(),
+                };
+                match dims.as_slice() {
+                    [_, width] if *width > 0 => Some(EmbeddingOutput::Named {
+                        name: name.clone(),
+                        width: *width as usize,
+                    }),
+                    _ => {
+                        return Err(mismatch(format!(
+                            "embedding output {name:?} has shape {dims:?}, not [batch, features]"
+                        )));
+                    }
+                }
+            }
+            (None, _, None) => None,
+        };
         Ok(Self {
             input_name: input.name().to_owned(),
             output_name: output.name().to_owned(),
@@ -295,6 +281,7 @@ impl Classifier {
             classes,
             row_width,
             head: spec.head.clone(),
+            embedding,
             views: spec.preprocess.views.len(),
             kind: spec.output.kind,
             execution,
@@ -308,6 +295,14 @@ impl Classifier {
 
     pub fn classes(&self) -> usize {
         self.classes
+    }
+
+    /// Values in one image's feature vector, when the model has one.
+    pub fn embedding_width(&self) -> Option<usize> {
+        self.embedding.as_ref().map(|embedding| match embedding {
+            EmbeddingOutput::Scored => self.row_width,
+            EmbeddingOutput::Named { width, .. } => *width,
+        })
     }
 
     /// Two runs on every batch size from `images` down to one, on blank
@@ -333,8 +328,28 @@ impl Classifier {
     /// `input` holds `images` images, each with all its views; returns
     /// `images × classes` probabilities, row per image.
     pub fn infer(&self, input: &[f32], images: usize) -> Result<Vec<f32>, ModelError> {
+        self.run(input, images, false).map(|(scores, _)| scores)
+    }
+
+    /// [`Classifier::infer`], and `images × width` feature values (each
+    /// image's views averaged) when the model has an embedding: the same
+    /// run computes them, so keeping them costs a copy.
+    pub fn infer_keeping_embeddings(
+        &self,
+        input: &[f32],
+        images: usize,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>), ModelError> {
+        self.run(input, images, true)
+    }
+
+    fn run(
+        &self,
+        input: &[f32],
+        images: usize,
+        keep_embeddings: bool,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>), ModelError> {
         if images == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         let rows = images * self.views;
         let [a, b, c] = self.input_shape;
@@ -357,12 +372,30 @@ impl Classifier {
                 &**shape, self.row_width
             )));
         }
-        Ok(self.postprocess(raw, images))
+        let embeddings = match (keep_embeddings, &self.embedding) {
+            (true, Some(EmbeddingOutput::Scored)) => {
+                Some(average_views(raw, images, self.row_width, self.views))
+            }
+            (true, Some(EmbeddingOutput::Named { name, width })) => {
+                let (shape, features) = outputs[name.as_str()]
+                    .try_extract_tensor::<f32>()
+                    .map_err(|error| ModelError::Inference(error.to_string()))?;
+                if features.len() != rows * width {
+                    return Err(ModelError::Inference(format!(
+                        "embedding output has shape {:?}; expected [{rows}, {width}]",
+                        &**shape
+                    )));
+                }
+                Some(average_views(features, images, *width, self.views))
+            }
+            _ => None,
+        };
+        Ok((self.postprocess(raw, images), embeddings))
     }
 
     fn postprocess(&self, raw: &[f32], images: usize) -> Vec<f32> {
         if self.kind == OutputKind::Features {
-            return self.average_views(raw, images);
+            return average_views(raw, images, self.row_width, self.views);
         }
         let mut merged = vec![f32::NEG_INFINITY; images * self.classes];
         let mut row_buffer = vec![0f32; self.classes];
@@ -388,48 +421,19 @@ impl Classifier {
     }
 }
 
-impl Classifier {
-    /// A feature vector per image: the mean of its views' vectors (a max
-    /// per feature would mix views into a vector no view has).
-    fn average_views(&self, raw: &[f32], images: usize) -> Vec<f32> {
-        let mut merged = vec![0f32; images * self.classes];
-        for (row_index, row) in raw.chunks_exact(self.row_width).enumerate() {
-            let image = row_index / self.views;
-            let target = &mut merged[image * self.classes..(image + 1) * self.classes];
-            for (slot, value) in target.iter_mut().zip(row) {
-                *slot += value / self.views as f32;
-            }
+/// A feature vector per image from `width`-wide rows, `views` rows per
+/// image: the mean of its views' vectors (a max per feature would mix views
+/// into a vector no view has).
+fn average_views(raw: &[f32], images: usize, width: usize, views: usize) -> Vec<f32> {
+    let mut merged = vec![0f32; images * width];
+    for (row_index, row) in raw.chunks_exact(width).enumerate() {
+        let image = row_index / views;
+        let target = &mut merged[image * width..(image + 1) * width];
+        for (slot, value) in target.iter_mut().zip(row) {
+            *slot += value / views as f32;
         }
-        merged
     }
-}
-
-/// A session on the CPU alone, with ONNX Runtime's own CPU defaults, for
-/// the kinds that run nowhere else (the text embedder, OCR): one code path
-/// keeps their results identical on every machine.
-pub(crate) fn cpu_session(
-    runtime: &Runtime,
-    config: &SessionConfig,
-    model: &Path,
-) -> Result<Session, ort::Error> {
-    let mut builder = Session::builder(runtime.environment())?
-        .with_optimization_level(config.optimization)?
-        .with_inter_threads(1)?
-        .with_intra_op_spinning(config.spinning)?;
-    if config.intra_threads > 0 {
-        builder = builder.with_intra_threads(config.intra_threads)?;
-    }
-    builder.commit_from_file(model)
-}
-
-fn with_cuda(
-    builder: SessionBuilder,
-    device_id: i32,
-) -> Result<(SessionBuilder, Execution), ort::Error> {
-    let cuda = ep::CUDA::default().with_device_id(device_id);
-    let mut builder = builder;
-    cuda.register(&mut builder)?;
-    Ok((builder, Execution::Cuda))
+    merged
 }
 
 fn softmax(values: &mut [f32]) {

@@ -201,6 +201,7 @@ pub(crate) fn spec(file: &ModelToml) -> Result<ModelSpec, SpecError> {
         },
         head: Some(std::sync::Arc::new(weights)),
         backbone: Some(backbone.source.clone()),
+        backbone_name: Some(backbone.name.clone()),
         ..backbone
     })
 }

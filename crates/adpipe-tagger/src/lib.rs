@@ -22,6 +22,7 @@ pub mod ocr;
 pub mod photo_text;
 pub mod preprocess;
 pub mod runtime;
+mod session;
 pub mod spec;
 pub mod tagger;
 pub mod text;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use adpipe_core::policy::{
     self, BoundGate, BoundPolicy, Decision, Gate, Policy, PolicyError, TextScores,
 };
-use adpipe_core::{AdId, DecidedBy, ModelSource, RequiredModel, Status, Tag, top_k};
+use adpipe_core::{AdId, DecidedBy, Embedding, ModelSource, RequiredModel, Status, Tag, top_k};
 
 use crate::classifier::ModelError;
 use crate::decoding::ImageBytes;
@@ -44,6 +44,9 @@ pub struct Assessment {
     pub decision: Decision,
     /// Each gate's name and score.
     pub gate_scores: Vec<(String, f32)>,
+    /// The photo's feature vector, when the main model has one: kept with
+    /// the ad, so a head can be trained on the team's decisions later.
+    pub embedding: Option<Embedding>,
 }
 
 /// Per image of a batch, in order, its assessment or why it could not be
@@ -300,13 +303,13 @@ impl Moderator {
     /// Judges the outputs of all models for one image, with what its text
     /// says when the policy reads texts.
     pub fn assess_outputs(&self, outputs: &Outputs, text: Option<&TextScores>) -> Assessment {
-        let main = &outputs[0];
+        let main = &outputs.scores[0];
         let labels = &self.tagger.main_model().spec().labels;
         let tags = top_k(main, labels, self.top_k.max(1));
         let gate_inputs: Vec<(&BoundGate, &[f32])> = self
             .gates
             .iter()
-            .zip(&outputs[1..])
+            .zip(&outputs.scores[1..])
             .map(|(gate, probabilities)| (gate, probabilities.as_slice()))
             .collect();
         let top_label = tags.first().map(|tag| (tag.label.as_str(), tag.confidence));
@@ -317,10 +320,17 @@ impl Moderator {
             .collect();
         let mut tags = tags;
         tags.truncate(self.top_k);
+        let embedding = outputs.embedding.as_ref().map(|vector| {
+            Embedding::new(
+                self.tagger.main_model().spec().embedding_model(),
+                vector.clone(),
+            )
+        });
         Assessment {
             tags,
             decision,
             gate_scores,
+            embedding,
         }
     }
 

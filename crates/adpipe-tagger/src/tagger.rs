@@ -82,8 +82,15 @@ impl Model {
     }
 }
 
-/// Per image: the probabilities of every model, in model order.
-pub type Outputs = Vec<Vec<f32>>;
+/// What the models make of one image.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outputs {
+    /// The probabilities of every model, in model order.
+    pub scores: Vec<Vec<f32>>,
+    /// The main model's feature vector, when it has one (model.toml's
+    /// `[output] embedding`, or a head's backbone output).
+    pub embedding: Option<Vec<f32>>,
+}
 
 #[derive(Debug)]
 pub struct Tagger {
@@ -201,7 +208,8 @@ impl Tagger {
         &self,
         batch: PreparedBatch,
     ) -> Result<Vec<Result<Outputs, DecodeError>>, ModelError> {
-        let mut results: Vec<Result<Outputs, DecodeError>> = vec![Ok(Vec::new()); batch.len()];
+        let mut results: Vec<Result<Outputs, DecodeError>> =
+            vec![Ok(Outputs::default()); batch.len()];
         for (index, error) in batch.unreadable {
             results[index] = Err(error);
         }
@@ -329,6 +337,7 @@ impl Tagger {
         batch: &[(usize, Vec<Vec<f32>>)],
     ) -> Result<Vec<(usize, Outputs)>, ModelError> {
         let mut per_model = Vec::with_capacity(self.models.len());
+        let mut embeddings = None;
         for (model_index, model) in self.models.iter().enumerate() {
             // The last batch's input, its capacity kept: the largest batch
             // allocates it once.
@@ -340,13 +349,23 @@ impl Tagger {
             for (_, buffers) in batch {
                 input.extend_from_slice(&buffers[model_index]);
             }
-            per_model.push(model.classifier.infer(&input, batch.len())?);
+            if model_index == 0 {
+                // The main model's run computes its embedding anyway.
+                let (scores, kept) = model
+                    .classifier
+                    .infer_keeping_embeddings(&input, batch.len())?;
+                per_model.push(scores);
+                embeddings = kept;
+            } else {
+                per_model.push(model.classifier.infer(&input, batch.len())?);
+            }
         }
+        let width = embeddings.as_ref().map_or(0, |all| all.len() / batch.len());
         Ok(batch
             .iter()
             .enumerate()
             .map(|(row, (index, _))| {
-                let outputs = self
+                let scores = self
                     .models
                     .iter()
                     .zip(&per_model)
@@ -355,7 +374,10 @@ impl Tagger {
                         probabilities[row * classes..(row + 1) * classes].to_vec()
                     })
                     .collect();
-                (*index, outputs)
+                let embedding = embeddings
+                    .as_ref()
+                    .map(|all| all[row * width..(row + 1) * width].to_vec());
+                (*index, Outputs { scores, embedding })
             })
             .collect())
     }

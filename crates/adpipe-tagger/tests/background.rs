@@ -71,7 +71,11 @@ fn outcomes(tagger: &Tagger, batch: PreparedBatch) -> Vec<Result<Vec<Vec<f32>>, 
         .infer(batch)
         .expect("inference")
         .into_iter()
-        .map(|result| result.map_err(|error| error.to_string()))
+        .map(|result| {
+            result
+                .map(|outputs| outputs.scores)
+                .map_err(|error| error.to_string())
+        })
         .collect()
 }
 

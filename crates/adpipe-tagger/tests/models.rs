@@ -72,7 +72,11 @@ fn classify_all(tagger: &Tagger, photos: &[(String, Vec<u8>)]) -> Vec<Vec<Vec<f3
             .into_iter()
             .zip(chunk)
         {
-            outputs.push(result.unwrap_or_else(|error| panic!("{name}: {error}")));
+            outputs.push(
+                result
+                    .unwrap_or_else(|error| panic!("{name}: {error}"))
+                    .scores,
+            );
         }
     }
     outputs
@@ -521,4 +525,70 @@ fn warming_up_changes_no_judgement() {
         warm.read_text(text).expect("text read"),
         cold.read_text(text).expect("text read")
     );
+}
+
+/// The main model's run keeps each photo's feature vector (what the worker
+/// stores for training): the same vector the model read for its features
+/// alone gives, and a trained head hands on its backbone's, under the
+/// backbone's name.
+#[test]
+fn the_main_model_keeps_each_photos_embedding() {
+    let config = TaggerConfig::default();
+    let spec = load_spec("efficientnet-lite0");
+    let features = spec.features().expect("the default model has an embedding");
+    let tagger =
+        |spec: ModelSpec| Tagger::new(vec![Model::load(spec, &config).expect("model")], &config);
+    let live = tagger(spec);
+    let alone = tagger(features);
+    let head = tagger(load_spec("tools-head"));
+    assert_eq!(
+        load_spec("tools-head").embedding_model(),
+        "efficientnet-lite0"
+    );
+    assert_eq!(live.main_model().classifier().embedding_width(), Some(1280));
+    let photos: Vec<(String, Vec<u8>)> = photos().into_iter().take(5).collect();
+    let (live, alone, head) = (
+        classify_keeping(&live, &photos),
+        classify_keeping(&alone, &photos),
+        classify_keeping(&head, &photos),
+    );
+    for (name, _) in &photos {
+        let expected = &alone[name].scores[0];
+        assert_eq!(
+            alone[name].embedding, None,
+            "{name}: its scores are the features"
+        );
+        for (who, outputs) in [("the classifier", &live[name]), ("the head", &head[name])] {
+            let kept = outputs
+                .embedding
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name}: {who} kept no embedding"));
+            assert_eq!(kept.len(), 1280, "{name}: {who}");
+            for (a, b) in kept.iter().zip(expected) {
+                assert!(
+                    (a - b).abs() <= 1e-4 + b.abs() * 1e-4,
+                    "{name}: {who}: {a} vs {b}"
+                );
+            }
+        }
+    }
+    // An image classifier without an embedding output keeps none.
+    let nsfw = tagger(load_spec("open-nsfw"));
+    assert_eq!(nsfw.main_model().classifier().embedding_width(), None);
+    let kept = classify_keeping(&nsfw, &photos[..1]);
+    assert!(kept.values().all(|outputs| outputs.embedding.is_none()));
+}
+
+fn classify_keeping(
+    tagger: &Tagger,
+    photos: &[(String, Vec<u8>)],
+) -> BTreeMap<String, adpipe_tagger::Outputs> {
+    let images: Vec<&[u8]> = photos.iter().map(|(_, bytes)| bytes.as_slice()).collect();
+    tagger
+        .classify(&images)
+        .expect("inference")
+        .into_iter()
+        .zip(photos)
+        .map(|(result, (name, _))| (name.clone(), result.expect("decodes")))
+        .collect()
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpipe_core::{AdId, Decision, Status, Tag};
+use adpipe_core::{AdId, Decision, Embedding, Status, Tag};
 use adpipe_store::{AdRecord, BlobError, Blobs, Database};
 use adpipe_tagger::{Assessment, ImageBytes, Moderator, PreparedBatch};
 use bytes::Bytes;
@@ -97,9 +97,14 @@ impl Decider {
         ad: &AdRecord,
         decision: &Decision,
         tags: &[Tag],
+        embedding: Option<&Embedding>,
     ) -> Result<(), adpipe_store::DbError> {
         let by = self.moderator.decided_by();
-        if self.db.record_decision(ad.id, decision, tags, &by).await? {
+        if self
+            .db
+            .record_judgement(ad.id, decision, tags, &by, embedding)
+            .await?
+        {
             decided(decision.status);
             tracing::info!(id = %ad.id, status = decision.status.as_str(), category = decision.category.as_deref(), "decided");
         } else {
@@ -112,17 +117,22 @@ impl Decider {
     async fn record_one(&self, ad: &AdRecord, step: Judgement) -> bool {
         let result = match step {
             Judgement::Decided(assessment) => {
-                self.record_decision(ad, &assessment.decision, &assessment.tags)
-                    .await
+                self.record_decision(
+                    ad,
+                    &assessment.decision,
+                    &assessment.tags,
+                    assessment.embedding.as_ref(),
+                )
+                .await
             }
-            Judgement::Unreadable(decision) => self.record_decision(ad, &decision, &[]).await,
+            Judgement::Unreadable(decision) => self.record_decision(ad, &decision, &[], None).await,
             Judgement::Unavailable(error) if ad.attempts >= self.config.max_attempts => {
                 tracing::warn!(id = %ad.id, attempts = ad.attempts, %error, "giving up on an ad");
                 let reason = format!(
                     "We could not process your ad after {} attempts ({error}).",
                     ad.attempts
                 );
-                self.record_decision(ad, &Decision::failed(reason), &[])
+                self.record_decision(ad, &Decision::failed(reason), &[], None)
                     .await
             }
             Judgement::Unavailable(error) => {

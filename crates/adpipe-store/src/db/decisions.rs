@@ -3,12 +3,13 @@
 //! nothing. Each one recorded appends to the decision history, and owes the
 //! site a webhook, in the same transaction.
 
-use adpipe_core::{AdId, DecidedBy, Decision, Status, Tag};
+use adpipe_core::{AdId, DecidedBy, Decision, Embedding, Status, Tag};
 
 use sqlx::Any;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 
+use super::embeddings::encode_embedding;
 use super::history::Entry;
 use super::{AdRecord, Backend, Database, DbError, now_millis};
 
@@ -88,14 +89,31 @@ impl Database {
         tags: &[Tag],
         by: &DecidedBy,
     ) -> Result<bool, DbError> {
+        self.record_judgement(id, decision, tags, by, None).await
+    }
+
+    /// [`Database::record_decision`], keeping the photo's feature vector
+    /// (when the model has one) in the same write: the worker's way.
+    pub async fn record_judgement(
+        &self,
+        id: AdId,
+        decision: &Decision,
+        tags: &[Tag],
+        by: &DecidedBy,
+        embedding: Option<&Embedding>,
+    ) -> Result<bool, DbError> {
         let now = now_millis();
         let sql = format!(
-            "UPDATE ads SET {DECISION_COLUMNS}, notify_after = $10 \
+            "UPDATE ads SET {DECISION_COLUMNS}, notify_after = $10, \
+             embedding = COALESCE($14, embedding), \
+             embedding_model = COALESCE($15, embedding_model) \
              WHERE id = $13 AND status = 'pending'"
         );
         let mut tx = self.pool.begin().await?;
         let result = bind_decision(sqlx::query(&sql), decision, tags, by, now)
             .bind(id.to_string())
+            .bind(embedding.map(|embedding| encode_embedding(&embedding.vector)))
+            .bind(embedding.map(|embedding| embedding.model.as_str()))
             .execute(&mut *tx)
             .await?;
         if result.rows_affected() != 1 {

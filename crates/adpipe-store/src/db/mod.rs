@@ -21,6 +21,7 @@ mod appeals;
 mod audit;
 mod claims;
 mod decisions;
+mod embeddings;
 mod history;
 mod listing;
 mod moderation;
@@ -33,6 +34,7 @@ pub use accounts::{
 };
 pub use appeals::{APPELLANT, Appealed};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
+pub use embeddings::{DecidedEmbedding, Unembedded, decode_embedding, encode_embedding};
 pub use history::HistoryEntry;
 pub use listing::AdFilter;
 pub use moderation::{ClaimOutcome, Moderated, Moderation};

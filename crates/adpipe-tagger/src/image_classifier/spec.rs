@@ -158,6 +158,8 @@ pub struct ModelSpec {
     pub head: Option<Arc<Head>>,
     /// A head's backbone: the model.toml whose session it runs.
     pub backbone: Option<PathBuf>,
+    /// The backbone's name: whose feature vectors a head reads.
+    pub backbone_name: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -282,6 +284,7 @@ impl ModelSpec {
             },
             head: None,
             backbone: None,
+            backbone_name: None,
         })
     }
 
@@ -303,6 +306,12 @@ impl ModelSpec {
             head: None,
             ..self.clone()
         })
+    }
+
+    /// The model whose feature vectors this one's are: a head's backbone,
+    /// or the model itself. Embeddings are kept under this name.
+    pub fn embedding_model(&self) -> &str {
+        self.backbone_name.as_deref().unwrap_or(&self.name)
     }
 
     /// Floats in one image's slot of the input tensor (all views together).
