@@ -22,7 +22,7 @@ pub fn encode_embedding(vector: &[f32]) -> Vec<u8> {
 
 /// The vector `bytes` hold; `None` when they cannot be one (odd length).
 pub fn decode_embedding(bytes: &[u8]) -> Option<Vec<f32>> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     Some(
