@@ -133,6 +133,7 @@ async fn the_teams_decisions_train_a_head_that_adpipe_uses() {
 
     // Under the default model the worker keeps each new photo's embedding.
     processes.stop_gracefully();
+    processes.take_exited();
     let env = deployment.clone().with("ADPIPE_MODEL", default_model).vars;
     processes.spawn("serve", &["serve"], &env);
     api.wait_until_up(&mut processes).await;
@@ -200,6 +201,7 @@ async fn the_teams_decisions_train_a_head_that_adpipe_uses() {
         )
     };
     let summary = train(&out, "7");
+    eprintln!("{filled}{summary}");
     assert!(
         summary.contains(&format!("trained team-head on {} examples", total + 1)),
         "{summary}"

@@ -92,6 +92,9 @@ impl TrainArgs {
     }
 }
 
+/// What the live model decided on an example: status and category.
+type LiveDecision = (Status, Option<String>);
+
 /// One training example before the classes are numbered.
 struct Labelled {
     features: Vec<f32>,
@@ -101,7 +104,7 @@ struct Labelled {
     /// Where it came from (a photo's path under the folder, `ad <id>`).
     source: String,
     /// What the live model decided on it, for the report.
-    live: (Status, Option<String>),
+    live: LiveDecision,
 }
 
 /// Examples from every source, and what was read.
@@ -134,7 +137,7 @@ impl Gathered {
 
     /// The classes (categories sorted, [`NONE`] last), the examples
     /// numbered by them, and the live model's decisions in their order.
-    fn into_dataset(self) -> anyhow::Result<(Dataset, Vec<(Status, Option<String>)>)> {
+    fn into_dataset(self) -> anyhow::Result<(Dataset, Vec<LiveDecision>)> {
         let categories: BTreeSet<&str> = self
             .examples
             .iter()
