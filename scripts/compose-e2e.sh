@@ -136,24 +136,12 @@ up
 healthy worker 1
 
 # --- as a user: the two answers, the two emails ---------------------------------
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {'d': d}))" "$1"; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$api/readyz")" = 200 ] || fail "/readyz is not 200"
 curl -fsS "$api/metrics" | grep -q '^adpipe_' || fail "/metrics has no adpipe_ series"
 
-submit() { # photo text email -> id
-  local answer
-  answer=$(curl -sS -w '\n%{http_code}' -F "text=$2" -F "email=$3" -F "image=@$1" "$api/ads")
-  [ "$(tail -n 1 <<<"$answer")" = 202 ] || fail "POST /ads $1: $answer"
-  head -n 1 <<<"$answer" | json "d['id']"
-}
-decided() { # id -> status once decided
-  for _ in $(seq 1 120); do
-    local status
-    status=$(curl -fsS "$api/ads/$1" | json "d['status']")
-    case "$status" in pending | in_review) sleep 1 ;; *) echo "$status"; return ;; esac
-  done
-  fail "ad $1 still pending after 2 minutes"
-}
+# json, submit and decided: a submitter over curl (shared with the other e2e test).
+# shellcheck source=scripts/api-client.sh
+. scripts/api-client.sh
 emails_to() { curl -fsS "$catcher/api/messages" | python3 -c "
 import json, sys
 print(sum(1 for m in json.load(sys.stdin) if sys.argv[1] in m.get('recipients', [])))" "$1"; }

@@ -264,21 +264,9 @@ done
 say "/readyz 200, /metrics on the metrics port only, liveness probes pass"
 
 # --- as a user: decided, one email each -----------------------------------------
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {'d': d}))" "$1"; }
-submit() { # photo text email -> id
-  local answer
-  answer=$(curl -sS -w '\n%{http_code}' -F "text=$2" -F "email=$3" -F "image=@$1" "$api/ads")
-  [ "$(tail -n 1 <<<"$answer")" = 202 ] || fail "POST /ads $1: $answer"
-  head -n 1 <<<"$answer" | json "d['id']"
-}
-decided() { # id -> status once decided
-  for _ in $(seq 1 120); do
-    local status
-    status=$(curl -fsS "$api/ads/$1" | json "d['status']")
-    case "$status" in pending | in_review) sleep 0.5 ;; *) echo "$status"; return ;; esac
-  done
-  fail "ad $1 still pending after a minute"
-}
+# json, submit and decided: a submitter over curl (shared with the other e2e test).
+# shellcheck source=scripts/api-client.sh
+. scripts/api-client.sh
 # Emails to the run's addresses (…-$run_id@k8s-e2e.test) by recipient.
 emails() { curl -fsS "$catcher/api/messages" | python3 -c "
 import collections, json, sys
