@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMES = ROOT / "target" / "test-times.json"
 # What a first run (no times kept) starts first: the binaries known to take
 # minutes, so that they do not end up last and alone.
+RUNNING = re.compile(r"^running \d+ tests?$")
+COUNTED = ("passed", "failed", "ignored", "measured", "filtered out")
 SLOW_FIRST = ["chaos", "disk", "faults", "pipeline", "hostile", "text_quality"]
 
 
@@ -147,6 +149,7 @@ def main():
         flush=True,
     )
     lock = threading.Lock()
+    summaries = []
     started_all = time.monotonic()
 
     def run(binary):
@@ -166,9 +169,19 @@ def main():
             (line for line in reversed(finished.stdout.splitlines()) if line.startswith("test result:")),
             f"exit {finished.returncode}",
         )
+        if summary.startswith("test result:"):
+            summaries.append(summary)
         with lock:
             status = "ok    " if finished.returncode == 0 else "FAILED"
             print(f"{status} {seconds:7.1f} s  {binary['label']}: {summary}", file=sys.stderr, flush=True)
+            # Cargo's own lines too, unprefixed, for whoever reads the log
+            # the way they read `cargo test`'s (a CI counting tests run).
+            running = next((line for line in finished.stdout.splitlines() if RUNNING.match(line)), None)
+            print(f"     Running {binary['label']} ({binary['executable']})", flush=True)
+            if running:
+                print(running, flush=True)
+            if summary.startswith("test result:"):
+                print(summary + "\n", flush=True)
             if finished.returncode != 0:
                 print(f"----- {binary['label']} (rerun: {rerun_command(binary)}) -----", file=sys.stderr)
                 print(finished.stdout, file=sys.stderr)
@@ -195,6 +208,19 @@ def main():
     TIMES.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
     total = time.monotonic() - started_all
     busy = sum(seconds for _, _, seconds in results)
+    counts = dict.fromkeys(COUNTED, 0)
+    for summary in summaries:
+        for count, what in re.findall(r"(\d+) (passed|failed|ignored|measured|filtered out)", summary):
+            counts[what] += int(count)
+    verdict = "ok" if not failed else "FAILED"
+    # One line in cargo's words for the whole run, with the sums of every
+    # binary's own line above.
+    print(
+        f"test result: {verdict}. "
+        + "; ".join(f"{counts[what]} {what}" for what in COUNTED)
+        + f"; finished in {total:.2f}s (all {len(results)} test binaries)",
+        flush=True,
+    )
     print(
         f"run-tests: {len(results) - len(failed)} of {len(results)} binaries passed in {total:.0f} s"
         f" ({busy:.0f} s of tests, {jobs} at a time)",
