@@ -5,6 +5,7 @@ mod assets;
 mod config;
 mod embed;
 mod memory;
+mod models;
 mod retag;
 mod service;
 mod sessions;
@@ -76,6 +77,10 @@ enum Command {
     /// The moderation team's accounts: add, list, disable, enable,
     /// set-role, reset-password.
     Users(users::UsersArgs),
+    /// Model versions in the blob store and which one the workers run:
+    /// list, add, promote (refused when worse on the ads people decided,
+    /// unless --force), rollback.
+    Models(models::ModelsArgs),
 }
 
 /// Services narrate their work; one-shot commands speak only of trouble.
@@ -137,6 +142,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Retag(args) => retag::run(&load_config(file, false)?, args),
         Command::Embed(args) => embed::run(&load_config(file, false)?, args),
         Command::Users(args) => users::run(&load_config(file, false)?, args),
+        Command::Models(args) => models::run(&load_config(file, false)?, args),
         Command::Loadgen(args) => {
             init_logging(false, false);
             adpipe_loadgen::run(args, &assets::locate(adpipe_loadgen::DEFAULT_PHOTOS))

@@ -1,7 +1,7 @@
 //! `adpipe serve | api | worker | migrate`: builds the parts the
 //! configuration asks for and runs them until Ctrl-C or SIGTERM.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,8 +10,8 @@ use adpipe_api::metrics::PrometheusHandle;
 use adpipe_notify::Mailer;
 use adpipe_queue::{AmqpConfig, Queue};
 use adpipe_store::{Blobs, Database};
-use adpipe_tagger::{Device, Moderator, RuntimeOptions, SessionConfig, TaggerConfig};
-use adpipe_worker::Worker;
+use adpipe_tagger::{Device, HeadJudge, Moderator, RuntimeOptions, SessionConfig, TaggerConfig};
+use adpipe_worker::{LiveModel, Shadow, Worker};
 use anyhow::Context;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -119,6 +119,43 @@ pub(crate) fn open_blobs(config: &Config) -> anyhow::Result<Blobs> {
 pub(crate) fn load_moderator(config: &Config) -> anyhow::Result<Moderator> {
     let model = assets::model_or_default(config.model.as_deref());
     let policy = assets::policy_or_default(config.policy.as_deref());
+    load_moderator_from(config, &model, &policy)
+}
+
+/// A promoted version's folder (`adpipe models`), loaded as the configured
+/// model is: its `policy.toml` when it has one (a trained head names its
+/// own categories), else the configured policy.
+pub(crate) fn load_version(config: &Config, folder: &Path) -> anyhow::Result<Moderator> {
+    let own_policy = folder.join("policy.toml");
+    let policy = if own_policy.is_file() {
+        own_policy
+    } else {
+        assets::policy_or_default(config.policy.as_deref())
+    };
+    load_moderator_from(config, &folder.join("model.toml"), &policy)
+}
+
+/// `ADPIPE_SHADOW_MODEL`: a trained head, named by the hash of its files
+/// as `adpipe models add` would name it.
+fn fixed_shadow(config: &Config, path: &Path) -> anyhow::Result<Shadow> {
+    let bundle = crate::models::bundle::read(path)?;
+    let model_toml = crate::models::bundle::model_toml_path(path);
+    let folder = model_toml.parent().unwrap_or(Path::new("."));
+    let own_policy = folder.join("policy.toml");
+    let policy = if own_policy.is_file() {
+        own_policy
+    } else {
+        assets::policy_or_default(config.policy.as_deref())
+    };
+    let judge = HeadJudge::load(&model_toml, &policy)?
+        .context("it is not a trained head (kind = \"image_head\"): only a head runs in shadow")?;
+    Ok(Shadow {
+        version: adpipe_store::version_of(&bundle.files),
+        judge,
+    })
+}
+
+fn load_moderator_from(config: &Config, model: &Path, policy: &Path) -> anyhow::Result<Moderator> {
     let device = config.device.as_deref().map(|device| match device {
         "cuda" => Device::Cuda,
         _ => Device::Cpu,
@@ -134,7 +171,7 @@ pub(crate) fn load_moderator(config: &Config) -> anyhow::Result<Moderator> {
             config.ort_lib.clone(),
         )
     };
-    Moderator::load(&model, &policy, &config.gates, &tagger).context("cannot load the classifier")
+    Moderator::load(model, policy, &config.gates, &tagger).context("cannot load the classifier")
 }
 
 fn amqp_config(config: &Config, url: &str) -> AmqpConfig {
@@ -352,12 +389,35 @@ fn start_worker(
         smtp = mailer.server(),
         "worker ready"
     );
+    let worker_config = config.worker_config();
+    let load_config = config.clone();
+    let registry = adpipe_worker::Registry {
+        db: parts.db.clone(),
+        blobs: parts.blobs.clone(),
+        cache: config.model_cache_dir(),
+        load: Arc::new(move |folder: &Path| {
+            load_version(&load_config, folder).map_err(|error| format!("{error:#}"))
+        }),
+        batch_size: worker_config.batch_size,
+        policy: assets::policy_or_default(config.policy.as_deref()),
+    };
+    let mut models = LiveModel::with_registry(moderator, registry);
+    if let Some(path) = &config.shadow_model {
+        let shadow = fixed_shadow(config, path).with_context(|| {
+            format!(
+                "cannot run {} in shadow (ADPIPE_SHADOW_MODEL)",
+                path.display()
+            )
+        })?;
+        tracing::info!(version = %shadow.version, model = shadow.judge.name(), "running a model in shadow");
+        models = models.with_fixed_shadow(shadow);
+    }
     let mut worker = Worker::new(
         parts.db.clone(),
         parts.blobs.clone(),
-        moderator,
+        models,
         mailer,
-        config.worker_config(),
+        worker_config,
     );
     if let Some(webhook) = config.webhook_config() {
         tracing::info!(url = %adpipe_core::redact_url(&webhook.url), signed = !webhook.secret.is_empty(), "webhooks on");

@@ -43,6 +43,13 @@ pub struct Config {
     pub ort_lib: Option<PathBuf>,
     /// `cpu` or `cuda`; default: what model.toml says.
     pub device: Option<String>,
+    /// A trained head (model.toml or its folder) every worker runs in shadow
+    /// beside the live model: its verdicts are kept, never acted on. Unset:
+    /// the one an admin sets with `adpipe models shadow`, if any.
+    pub shadow_model: Option<PathBuf>,
+    /// Where workers keep the promoted model versions they fetched from the
+    /// blob store (`adpipe models`); default: `model-cache` in `data_dir`.
+    pub model_cache: Option<PathBuf>,
     /// Log lines as JSON instead of text.
     pub log_json: bool,
     /// Reverse proxies (CIDRs or addresses) whose `Forwarded` /
@@ -159,6 +166,8 @@ impl Default for Config {
             policy: None,
             gates: Vec::new(),
             ort_lib: None,
+            model_cache: None,
+            shadow_model: None,
             device: None,
             log_json: false,
             trusted_proxies: Vec::new(),
@@ -392,6 +401,13 @@ impl Config {
             header_read_timeout: Duration::from_secs(self.api.header_read_timeout_secs.max(1)),
             ..adpipe_api::ServerLimits::default()
         }
+    }
+
+    /// Where fetched model versions are kept.
+    pub fn model_cache_dir(&self) -> PathBuf {
+        self.model_cache
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("model-cache"))
     }
 
     pub fn worker_config(&self) -> adpipe_worker::WorkerConfig {

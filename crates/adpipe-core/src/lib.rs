@@ -16,7 +16,7 @@ pub use embedding::Embedding;
 pub use model::{ModelKind, ModelSource, RequiredModel, UnknownModelKind};
 pub use policy::{
     Band, BoundGate, BoundPolicy, Category, DecidedBy, Decision, Gate, Policy, PolicyError,
-    Verdict, moderator_label,
+    Verdict, moderator_label, short_version,
 };
 pub use secret::{Secret, SecretUrl, UrlCredentials, redact_url, url_credentials};
 pub use tags::{Labels, LabelsError, Tag, top_k};

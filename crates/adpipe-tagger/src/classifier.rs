@@ -436,7 +436,7 @@ fn average_views(raw: &[f32], images: usize, width: usize, views: usize) -> Vec<
     merged
 }
 
-fn softmax(values: &mut [f32]) {
+pub(crate) fn softmax(values: &mut [f32]) {
     let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for value in values.iter_mut() {

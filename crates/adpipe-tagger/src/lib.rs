@@ -11,6 +11,7 @@
 
 pub mod classifier;
 mod decoding;
+pub mod head_judge;
 pub mod image_classifier;
 pub mod image_head;
 pub mod kind;
@@ -30,6 +31,7 @@ pub mod text;
 pub use adpipe_image::{DecodeError, DecodeLimits, ImageFormat, ImageInfo, RgbImage};
 pub use classifier::{Classifier, Execution, ModelError, SessionConfig};
 pub use decoding::{ImageBytes, PreparedBatch};
+pub use head_judge::{HeadJudge, HeadJudgeError};
 pub use image_classifier::{ModelSpec, View};
 pub use image_head::Head;
 pub use kind::{KindSpec, ModelKind};

@@ -64,6 +64,9 @@ pub struct Moderator {
     /// The OCR models, when the policy reads the text in photos.
     photo_text: Option<PhotoText>,
     top_k: usize,
+    /// The registry version it was loaded from (`adpipe models promote`),
+    /// named in every decision's history; none for a configured model.
+    version: Option<String>,
     /// Where [`Moderator::warm_up`] and [`Moderator::assess_in_background`]
     /// run the models.
     model_thread: ModelThread,
@@ -224,6 +227,7 @@ impl Moderator {
             gates: bound_gates,
             reader,
             top_k: DEFAULT_TOP_K,
+            version: None,
             model_thread: ModelThread::start(),
         })
     }
@@ -231,6 +235,17 @@ impl Moderator {
     pub fn with_top_k(mut self, top_k: usize) -> Self {
         self.top_k = top_k;
         self
+    }
+
+    /// Names the registry version it was loaded from.
+    pub fn with_version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// The registry version it was loaded from; none for a configured model.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 
     pub fn tagger(&self) -> &Tagger {
@@ -247,8 +262,18 @@ impl Moderator {
 
     /// Who its decisions are recorded as made by.
     pub fn decided_by(&self) -> DecidedBy {
+        // A registry version is named by its hash's first 12 digits, as
+        // `adpipe models list` shows it: `model:<name>:<version>@<policy>`.
+        let model = match &self.version {
+            Some(version) => format!(
+                "{}:{}",
+                self.model_name(),
+                adpipe_core::short_version(version)
+            ),
+            None => self.model_name().to_owned(),
+        };
         DecidedBy {
-            model: self.model_name().to_owned(),
+            model,
             policy: self.policy.name().to_owned(),
         }
     }

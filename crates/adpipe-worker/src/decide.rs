@@ -5,13 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpipe_core::{AdId, Decision, Embedding, Status, Tag};
+use adpipe_core::{AdId, DecidedBy, Decision, Embedding, Status, Tag};
 use adpipe_store::{AdRecord, BlobError, Blobs, Database};
 use adpipe_tagger::{Assessment, ImageBytes, Moderator, PreparedBatch};
 use bytes::Bytes;
 use tracing::Instrument;
 
 use crate::WorkerConfig;
+use crate::live_model::{LiveModel, Shadow};
 
 /// What the model and policy make of one stored ad.
 #[derive(Debug, Clone)]
@@ -30,8 +31,17 @@ pub enum Judgement {
 pub struct Decider {
     db: Database,
     blobs: Blobs,
-    moderator: Arc<Moderator>,
+    models: LiveModel,
     config: Arc<WorkerConfig>,
+}
+
+/// A batch's judgements, and who made them (the model version it was
+/// staged with, even when another went live meanwhile), with the shadow
+/// candidate that watched.
+pub struct Judged {
+    pub judgements: Vec<Judgement>,
+    pub by: DecidedBy,
+    pub shadow: Option<Arc<Shadow>>,
 }
 
 /// 2 s, 4 s, 8 s … up to 5 minutes.
@@ -41,40 +51,64 @@ fn retry_delay(attempts: i64) -> Duration {
 }
 
 impl Decider {
-    pub fn new(
-        db: Database,
-        blobs: Blobs,
-        moderator: Arc<Moderator>,
-        config: Arc<WorkerConfig>,
-    ) -> Self {
+    pub fn new(db: Database, blobs: Blobs, models: LiveModel, config: Arc<WorkerConfig>) -> Self {
         Self {
             db,
             blobs,
-            moderator,
+            models,
             config,
         }
     }
 
-    /// Fetches and prepares a batch of claimed ads (see [`stage`]).
+    /// Fetches and prepares a batch of claimed ads (see [`stage`]) for
+    /// the model live now.
     pub async fn stage(&self, ads: &[AdRecord]) -> Staged {
         metrics::histogram!("adpipe_batch_size").record(ads.len() as f64);
-        stage(&self.blobs, &self.moderator, ads).await
+        let live = self.models.for_next_batch().await;
+        let mut staged = stage(&self.blobs, &live.moderator, ads).await;
+        staged.shadow = live.shadow;
+        staged
     }
 
-    /// Runs the model over a staged batch (see [`finish`]).
-    pub async fn judge(&self, staged: Staged) -> Vec<Judgement> {
-        finish(&self.moderator, staged).await
+    /// Runs the model the batch was staged for over it (see [`finish`]).
+    pub async fn judge(&self, staged: Staged) -> Judged {
+        let moderator = staged.moderator.clone();
+        let shadow = staged.shadow.clone();
+        Judged {
+            judgements: finish(&moderator, staged).await,
+            by: moderator.decided_by(),
+            shadow,
+        }
     }
 
     /// Records each ad's judgement. Returns the ids whose outcome (or
     /// hand-back) could not be written, so their messages are not acked.
-    pub async fn record(&self, ads: &[AdRecord], judgements: Vec<Judgement>) -> Vec<AdId> {
+    pub async fn record(&self, ads: &[AdRecord], judged: Judged) -> Vec<AdId> {
         let mut unrecorded = Vec::new();
-        for (ad, step) in ads.iter().zip(judgements) {
+        for (ad, step) in ads.iter().zip(judged.judgements) {
             // Every line about this ad carries its id as a span field.
             let span = tracing::info_span!("ad", ad_id = %ad.id);
-            if !self.record_one(ad, step).instrument(span).await {
+            let watched = judged
+                .shadow
+                .as_deref()
+                .and_then(|shadow| shadow_verdict(shadow, &step));
+            if !self
+                .record_one(ad, step, &judged.by)
+                .instrument(span.clone())
+                .await
+            {
                 unrecorded.push(ad.id);
+            } else if let Some((shadow, version, live)) = watched {
+                // Kept for the shadow report; a failure loses a verdict,
+                // never a decision.
+                if let Err(error) = self
+                    .db
+                    .record_shadow_verdict(ad.id, version, &shadow, &live)
+                    .instrument(span)
+                    .await
+                {
+                    tracing::warn!(id = %ad.id, %error, "could not keep the shadow verdict");
+                }
             }
         }
         unrecorded
@@ -86,8 +120,8 @@ impl Decider {
             return Vec::new();
         }
         let staged = self.stage(&ads).await;
-        let judgements = self.judge(staged).await;
-        self.record(&ads, judgements).await
+        let judged = self.judge(staged).await;
+        self.record(&ads, judged).await
     }
 
     /// Records a decision on a pending ad; a redelivered one (decided by
@@ -98,11 +132,11 @@ impl Decider {
         decision: &Decision,
         tags: &[Tag],
         embedding: Option<&Embedding>,
+        by: &DecidedBy,
     ) -> Result<(), adpipe_store::DbError> {
-        let by = self.moderator.decided_by();
         if self
             .db
-            .record_judgement(ad.id, decision, tags, &by, embedding)
+            .record_judgement(ad.id, decision, tags, by, embedding)
             .await?
         {
             decided(decision.status);
@@ -114,7 +148,7 @@ impl Decider {
     }
 
     /// Records one ad's step; false when it could not be written.
-    async fn record_one(&self, ad: &AdRecord, step: Judgement) -> bool {
+    async fn record_one(&self, ad: &AdRecord, step: Judgement, by: &DecidedBy) -> bool {
         let result = match step {
             Judgement::Decided(assessment) => {
                 self.record_decision(
@@ -122,17 +156,20 @@ impl Decider {
                     &assessment.decision,
                     &assessment.tags,
                     assessment.embedding.as_ref(),
+                    by,
                 )
                 .await
             }
-            Judgement::Unreadable(decision) => self.record_decision(ad, &decision, &[], None).await,
+            Judgement::Unreadable(decision) => {
+                self.record_decision(ad, &decision, &[], None, by).await
+            }
             Judgement::Unavailable(error) if ad.attempts >= self.config.max_attempts => {
                 tracing::warn!(id = %ad.id, attempts = ad.attempts, %error, "giving up on an ad");
                 let reason = format!(
                     "We could not process your ad after {} attempts ({error}).",
                     ad.attempts
                 );
-                self.record_decision(ad, &Decision::failed(reason), &[], None)
+                self.record_decision(ad, &Decision::failed(reason), &[], None, by)
                     .await
             }
             Judgement::Unavailable(error) => {
@@ -164,6 +201,10 @@ pub async fn judge(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
 /// half of [`judge`], which the worker runs for the next batch while the
 /// model works on the current one.
 pub struct Staged {
+    /// The model it was prepared for, which judges it.
+    moderator: Arc<Moderator>,
+    /// The candidate watching in shadow, if any.
+    shadow: Option<Arc<Shadow>>,
     /// Per ad, in order: its id (the draw of the policy's review sample).
     ids: Vec<AdId>,
     /// Per ad: its text, for the policy's text rules.
@@ -212,6 +253,8 @@ pub async fn stage(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
         .await
         .map_err(|_| "the image decoder stopped".to_string());
     Staged {
+        moderator: moderator.clone(),
+        shadow: None,
         ids: ads.iter().map(|ad| ad.id).collect(),
         texts: ads.iter().map(|ad| ad.text.clone()).collect(),
         steps,
@@ -223,6 +266,8 @@ pub async fn stage(blobs: &Blobs, moderator: &Arc<Moderator>, ads: &[AdRecord]) 
 /// The second half of [`judge`]: runs the model over a staged batch.
 pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement> {
     let Staged {
+        moderator: _,
+        shadow: _,
         ids,
         texts,
         mut steps,
@@ -285,6 +330,31 @@ pub async fn finish(moderator: &Arc<Moderator>, staged: Staged) -> Vec<Judgement
         .into_iter()
         .map(|step| step.unwrap_or_else(|| Judgement::Unavailable("not classified".into())))
         .collect()
+}
+
+/// What the shadow would have decided for a judged ad (from the embedding
+/// the live model's run made: its head alone runs), with its version and
+/// the live model's decision; none when the ad was not judged by the
+/// model or has no embedding the shadow reads.
+fn shadow_verdict<'a>(
+    shadow: &'a Shadow,
+    step: &Judgement,
+) -> Option<(Decision, &'a str, Decision)> {
+    let Judgement::Decided(assessment) = step else {
+        return None;
+    };
+    let embedding = assessment.embedding.as_ref()?;
+    if embedding.model != shadow.judge.embedding_model() {
+        return None;
+    }
+    let started = std::time::Instant::now();
+    let verdict = shadow.judge.decide(&embedding.vector)?;
+    metrics::histogram!("adpipe_shadow_duration_seconds").record(started.elapsed().as_secs_f64());
+    Some((
+        verdict,
+        shadow.version.as_str(),
+        assessment.decision.clone(),
+    ))
 }
 
 fn decided(status: Status) {

@@ -2,7 +2,9 @@
 //! as one batch, records each decision, and only then acknowledges; the
 //! submitters are emailed from the decisions recorded. Batches flow through
 //! a pipeline, so decoding the next one overlaps inference of the current
-//! one. Stateless: run as many as the queue can feed.
+//! one. Stateless: run as many as the queue can feed. Before each batch it
+//! asks which model version is live (`live_model`), so a promotion or a
+//! rollback reaches every worker at its next batch.
 //!
 //! Loops share one process: deciding (this file and `decide`), one per
 //! notification channel (`outbox`: emailing submitters, and telling the
@@ -12,6 +14,7 @@
 //! pending ads whose message was lost).
 
 mod decide;
+mod live_model;
 pub mod outbox;
 mod retag;
 
@@ -21,11 +24,11 @@ use std::time::Duration;
 use adpipe_notify::{Mailer, WebhookSender};
 use adpipe_queue::{Batch, Batching, Intake, Queue, Sweep};
 use adpipe_store::{Blobs, Database};
-use adpipe_tagger::Moderator;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
-pub use decide::{Decider, Judgement, Staged};
+pub use decide::{Decider, Judged, Judgement, Staged};
+pub use live_model::{Live, LiveModel, LoadVersion, Registry, Shadow};
 use outbox::{Channel, EmailChannel, WebhookChannel};
 pub use retag::{EmailTally, Rejudge, send_due_emails};
 
@@ -88,13 +91,13 @@ impl Worker {
     pub fn new(
         db: Database,
         blobs: Blobs,
-        moderator: Arc<Moderator>,
+        models: LiveModel,
         mailer: Mailer,
         config: WorkerConfig,
     ) -> Self {
         let config = Arc::new(config);
         Self {
-            decider: Decider::new(db.clone(), blobs, moderator, config.clone()),
+            decider: Decider::new(db.clone(), blobs, models, config.clone()),
             db,
             mailer,
             config,
@@ -171,7 +174,7 @@ impl Worker {
     /// stage, not the sum of all three.
     async fn run_pipeline(&self, mut intake: Intake, shutdown: &CancellationToken) {
         let (staged_tx, mut staged_rx) = mpsc::channel::<(Batch, Staged)>(1);
-        let (judged_tx, mut judged_rx) = mpsc::channel::<(Batch, Vec<Judgement>)>(1);
+        let (judged_tx, mut judged_rx) = mpsc::channel::<(Batch, Judged)>(1);
         let intake_in_use = &mut intake;
         let take = async move {
             // The slot is reserved before the batch is formed: while the
@@ -193,17 +196,17 @@ impl Worker {
         };
         let judge = async move {
             while let Some((batch, staged)) = staged_rx.recv().await {
-                let judgements = self.decider.judge(staged).await;
-                if judged_tx.send((batch, judgements)).await.is_err() {
+                let judged = self.decider.judge(staged).await;
+                if judged_tx.send((batch, judged)).await.is_err() {
                     break;
                 }
             }
         };
         let record = async move {
-            while let Some((batch, judgements)) = judged_rx.recv().await {
+            while let Some((batch, judged)) = judged_rx.recv().await {
                 // An ad whose decision could not be recorded keeps its
                 // lease (built-in queue) or is requeued (RabbitMQ).
-                let unrecorded = self.decider.record(&batch.ads, judgements).await;
+                let unrecorded = self.decider.record(&batch.ads, judged).await;
                 batch.settle(&unrecorded).await;
                 self.mail_wakeup.notify_one();
                 self.webhook_wakeup.notify_one();

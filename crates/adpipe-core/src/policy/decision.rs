@@ -135,6 +135,12 @@ impl DecidedBy {
     }
 }
 
+/// How a model version (`adpipe models`: the SHA-256 of its files, hex) is
+/// shown and named in decision histories: its first 12 digits.
+pub fn short_version(version: &str) -> &str {
+    version.get(..12).unwrap_or(version)
+}
+
 /// How the decision history and webhooks name a person's decision.
 pub fn moderator_label(name: &str) -> String {
     format!("moderator:{name}")

@@ -24,7 +24,7 @@ mod text;
 mod text_in_image;
 mod text_rules;
 
-pub use decision::{DecidedBy, Decision, moderator_label};
+pub use decision::{DecidedBy, Decision, moderator_label, short_version};
 pub use gate::{BoundGate, Gate};
 pub use text::{Disagreement, TextReading, TextScores, TextSection};
 pub use text_in_image::TextInImageSection;

@@ -24,9 +24,11 @@ mod decisions;
 mod embeddings;
 mod history;
 mod listing;
+mod models;
 mod moderation;
 mod outbox;
 mod sessions;
+mod shadow;
 mod webhooks;
 
 pub use accounts::{
@@ -37,7 +39,9 @@ pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use embeddings::{DecidedEmbedding, Unembedded, decode_embedding, encode_embedding};
 pub use history::HistoryEntry;
 pub use listing::AdFilter;
+pub use models::{DeployAction, DeployError, Deployment, ModelVersion, promoted_stack};
 pub use moderation::{ClaimOutcome, Moderated, Moderation};
+pub use shadow::{ShadowAgreement, ShadowRow, shadow_report};
 pub use webhooks::WebhookDelivery;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
