@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use adpipe_tagger::{
-    GraphOptimizationLevel, Model, ModelSpec, SessionConfig, Tagger, TaggerConfig, View,
+    GraphOptimizationLevel, HeadJudge, Model, ModelSpec, SessionConfig, Tagger, TaggerConfig, View,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -292,6 +292,37 @@ fn prepared_batch(model: &Model, photos: &[Vec<u8>], batch_size: usize) -> Vec<f
         .collect()
 }
 
+/// What a head in shadow adds per photo (models/tools-head on the live
+/// model's embedding: a matrix product and the policy), beside the live
+/// model's whole run over the same photos (`end_to_end/8`): the two
+/// throughputs side by side give the shadow's share of the worker's time.
+fn shadow_head(c: &mut Criterion) {
+    let head = repo().join("models/tools-head");
+    let judge = HeadJudge::load(&head.join("model.toml"), &head.join("policy.toml"))
+        .expect("tools-head loads")
+        .expect("tools-head is a head");
+    let photos = photos();
+    let tagger = tagger(&[View::CenterCrop]);
+    let refs: Vec<&[u8]> = photos.iter().map(Vec::as_slice).collect();
+    // The embeddings the live model's run keeps, once.
+    let embeddings: Vec<Vec<f32>> = tagger
+        .classify(&refs)
+        .expect("the model runs")
+        .into_iter()
+        .map(|outputs| outputs.expect("decoded").embedding.expect("an embedding"))
+        .collect();
+    let mut group = c.benchmark_group("shadow");
+    group.throughput(Throughput::Elements(embeddings.len() as u64));
+    group.bench_function("head_on_kept_embeddings", |b| {
+        b.iter(|| {
+            for vector in &embeddings {
+                black_box(judge.decide(black_box(vector)));
+            }
+        })
+    });
+    group.finish();
+}
+
 fn tagger_with_views() -> Tagger {
     tagger(&[View::CenterCrop, View::Stretch])
 }
@@ -301,6 +332,7 @@ criterion_group!(
     preprocessing,
     inference,
     end_to_end,
-    session_options
+    session_options,
+    shadow_head
 );
 criterion_main!(benches);

@@ -1,6 +1,6 @@
 // The console's views, one shown at a time under a row of tabs: Review
-// (the queue and the search), Tokens, Team and Audit log (admins only),
-// Password. A WAI-ARIA tab list: Tab reaches the chosen tab, the arrow
+// (the queue and the search), Tokens, Team, Models, Audit log (admins
+// only), Password. A WAI-ARIA tab list: Tab reaches the chosen tab, the arrow
 // keys, Home and End move between the tabs and show theirs. A tab whose
 // permission the signed-in role lacks is hidden (the server refuses those
 // requests anyway).
@@ -14,6 +14,7 @@ const VIEWS = [
   { name: "review", needs: "read" },
   { name: "tokens", needs: null },
   { name: "team", needs: "manage_accounts" },
+  { name: "models", needs: "read" },
   { name: "audit", needs: "read_audit" },
   { name: "password", needs: null },
 ].map((view) => ({ ...view, tab: $("tab-" + view.name), panel: $("view-" + view.name) }));

@@ -27,6 +27,7 @@
 //   admin-search.js   finding an ad, its history, overrides
 //   admin-tokens.js   the Tokens view
 //   admin-team.js     the Team view (admins)
+//   admin-models.js   the Models view: versions, the shadow report, promotions
 //   admin-audit.js    the Audit log view (admins)
 //
 // The session is an HttpOnly, SameSite=Strict cookie that the server sets
@@ -65,6 +66,7 @@ import {
 } from "./admin-session.js";
 import { applyPermissions, currentView, onLeave, onShow, resetViews, showView } from "./admin-tabs.js";
 import { resetAudit } from "./admin-audit.js";
+import { resetModels } from "./admin-models.js";
 import { resetTeam } from "./admin-team.js";
 import { resetTokens } from "./admin-tokens.js";
 
@@ -143,6 +145,7 @@ onSessionEnd(() => {
   resetTokens();
   resetTeam();
   resetAudit();
+  resetModels();
   resetViews();
   forgetImages();
   clearStatus();

@@ -269,6 +269,9 @@ const MATRIX: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/admin/ads/{id}/history", Some("viewer")),
     ("GET", "/admin/ads/{id}/image", Some("viewer")),
     ("GET", "/admin/reviews", Some("viewer")),
+    ("GET", "/admin/models", Some("viewer")),
+    ("GET", "/admin/models/shadow", Some("viewer")),
+    ("GET", "/admin/models/{version}/report.html", Some("viewer")),
     ("GET", "/admin/me", Some("viewer")),
     ("POST", "/admin/me/password", Some("viewer")),
     ("GET", "/admin/tokens", Some("viewer")),
@@ -330,7 +333,8 @@ async fn every_admin_route_needs_its_role_and_no_less() {
     for (method, path, least) in MATRIX {
         let concrete = path
             .replace("{id}", &ad.to_string())
-            .replace("{name}", "nobody");
+            .replace("{name}", "nobody")
+            .replace("{version}", &"0".repeat(64));
         let method: reqwest::Method = method.parse().unwrap();
         let anonymous = app.call(method.clone(), &concrete, Some(&empty)).await;
         let Some(least) = least else {

@@ -1,12 +1,14 @@
 //! Admin endpoints: list and find ads, send one back to the model, delete
 //! one with its image, the moderators' work ([`moderation`]: the review
-//! queue, decisions, history), and the team itself (`crate::auth`:
-//! sessions, accounts, tokens, the audit log). Every request names its
+//! queue, decisions, history), the model versions ([`models`]) and the
+//! team itself (`crate::auth`: sessions, accounts, tokens, the audit log).
+//! Every request names its
 //! caller (a session, an account's token or the bootstrap token) and each
 //! route needs a permission of the caller's role.
 
 pub(crate) mod claims;
 mod decision;
+pub(crate) mod models;
 pub(crate) mod moderation;
 mod view;
 
@@ -92,6 +94,18 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/admin/tokens/{id}",
             routing::delete(accounts::revoke_token),
+        )
+        .route(
+            "/admin/models",
+            routing::get(models::list).route_layer(may(Permission::Read)),
+        )
+        .route(
+            "/admin/models/shadow",
+            routing::get(models::shadow).route_layer(may(Permission::Read)),
+        )
+        .route(
+            "/admin/models/{version}/report.html",
+            routing::get(models::report).route_layer(may(Permission::Read)),
         )
         .route(
             "/admin/audit",

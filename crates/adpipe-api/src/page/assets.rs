@@ -87,6 +87,7 @@ pub(super) static FILES: &[(&str, Asset)] = &[
     served!("admin-tokens.js", JS),
     served!("admin-team.js", JS),
     served!("admin-audit.js", JS),
+    served!("admin-models.js", JS),
     served!("admin.css", CSS),
     served!("admin-accounts.css", CSS),
     served!("admin-evidence.css", CSS),
