@@ -256,6 +256,13 @@ impl Registry<'_> {
 
     async fn promote(&self, text: &str, force: bool, actor: &str) -> anyhow::Result<()> {
         let candidate = self.resolve(text, actor).await?;
+        let live = self.db.live_model().await?;
+        if live.is_some_and(|live| live.version == candidate.version) {
+            bail!(
+                "version {} is live already",
+                short_version(&candidate.version)
+            );
+        }
         let comparison = self.compare(&candidate).await?;
         let worse = match &comparison {
             Ok((candidate_score, live_score)) => {
@@ -295,6 +302,18 @@ impl Registry<'_> {
             .map_err(deploy_error)?;
         println!("{}", describe(&deployment));
         println!("every worker switches to it at its next batch");
+        // Live now: nothing left to watch it against.
+        let shadowed = self.db.shadow_model().await?;
+        if shadowed.is_some_and(|shadowed| shadowed.version == candidate.version) {
+            let audit = AuditEntry::new(actor, "model.shadow_stopped")
+                .target(format!("model:{}", candidate.version))
+                .detail(serde_json::json!({ "because": "promoted" }));
+            self.db
+                .set_shadow_model(None, &audit)
+                .await
+                .map_err(deploy_error)?;
+            println!("its shadow run ends: it is live");
+        }
         Ok(())
     }
 

@@ -73,12 +73,16 @@ function historyRow(deployment) {
   );
 }
 
+// The row's name: a category, or what became of the ads not approved.
+const OUTCOMES = { in_review: "waiting for people", rejected: "rejected", all: "all ads" };
+
 function shadowRow(category) {
   const people = count(category.decided_by_people);
+  const name = text(category.category);
   return node(
     "tr",
-    { "data-category": text(category.category) },
-    node("th", { scope: "row" }, text(category.category)),
+    { "data-category": name },
+    node("th", { scope: "row" }, Object.hasOwn(OUTCOMES, name) ? OUTCOMES[name] : name),
     node("td", null, String(count(category.ads))),
     node("td", null, share(count(category.agrees_with_live), count(category.ads))),
     node("td", null, share(count(category.live_agrees_with_people), people)),

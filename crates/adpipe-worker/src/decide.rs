@@ -66,7 +66,10 @@ impl Decider {
         metrics::histogram!("adpipe_batch_size").record(ads.len() as f64);
         let live = self.models.for_next_batch().await;
         let mut staged = stage(&self.blobs, &live.moderator, ads).await;
-        staged.shadow = live.shadow;
+        // A version in shadow that has gone live has nothing to compare.
+        staged.shadow = live
+            .shadow
+            .filter(|shadow| live.moderator.version() != Some(shadow.version.as_str()));
         staged
     }
 
