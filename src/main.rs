@@ -4,6 +4,7 @@
 mod assets;
 mod config;
 mod embed;
+mod loading;
 mod memory;
 mod models;
 mod retag;

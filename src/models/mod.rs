@@ -23,7 +23,8 @@ use clap::{Args, Subcommand};
 
 use crate::assets;
 use crate::config::Config;
-use crate::service::{load_version, open_blobs, open_database, runtime};
+use crate::loading::load_version;
+use crate::service::{open_blobs, open_database, runtime};
 use adpipe_tagger::HeadJudge;
 use compare::{Score, head_score, recorded_score};
 

@@ -154,11 +154,21 @@ impl Database {
     /// model they were configured with. One small query: workers ask
     /// before every batch.
     pub async fn live_model(&self) -> Result<Option<ModelVersion>, DbError> {
-        let row = sqlx::query(
+        self.newest_version_in("model_deployments").await
+    }
+
+    /// The version the newest row of `table` names (`model_deployments`,
+    /// `model_shadows`: rows never changed, the newest one stands); none
+    /// when that row names none.
+    pub(super) async fn newest_version_in(
+        &self,
+        table: &'static str,
+    ) -> Result<Option<ModelVersion>, DbError> {
+        let row = sqlx::query(&format!(
             "SELECT v.version, v.name, v.kind, v.files, v.added_by, v.added_at \
-             FROM model_deployments d JOIN model_versions v ON v.version = d.version \
-             WHERE d.seq = (SELECT MAX(seq) FROM model_deployments)",
-        )
+             FROM {table} t JOIN model_versions v ON v.version = t.version \
+             WHERE t.seq = (SELECT MAX(seq) FROM {table})"
+        ))
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(read_version).transpose()

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use adpipe_core::{AdId, Decision, Status};
 use sqlx::Row;
 
-use super::models::{DeployError, read_version};
+use super::models::DeployError;
 use super::{Database, DbError, now_millis};
 use crate::{AuditEntry, ModelVersion};
 
@@ -118,14 +118,7 @@ impl Database {
 
     /// The version an admin set to run in shadow; `None` when none is.
     pub async fn shadow_model(&self) -> Result<Option<ModelVersion>, DbError> {
-        let row = sqlx::query(
-            "SELECT v.version, v.name, v.kind, v.files, v.added_by, v.added_at \
-             FROM model_shadows s JOIN model_versions v ON v.version = s.version \
-             WHERE s.seq = (SELECT MAX(seq) FROM model_shadows)",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(read_version).transpose()
+        self.newest_version_in("model_shadows").await
     }
 
     /// Keeps what `version` would have decided for ad `id` beside what the
