@@ -202,6 +202,22 @@ async fn promote_and_roll_back(processes: &mut Processes, deployment: Deployment
         "the shadow decided: {by:?}"
     );
 
+    // Its training report, stored with it, served to the team under a
+    // policy that lets it run no script and frames it nowhere.
+    let report_page = admin
+        .get(&format!("/admin/models/{version}/report.html"))
+        .await;
+    assert_eq!(report_page.status, 200);
+    assert!(String::from_utf8_lossy(&report_page.bytes).contains("Trained head"));
+    let policy = report_page.headers["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        policy.contains("sandbox") && policy.contains("default-src 'none'"),
+        "{policy}"
+    );
+    assert_eq!(report_page.headers["x-frame-options"], "DENY");
+
     // People decide the sedans are cars: now the two can be compared, and
     // the head, which knows only tools and rejects them, does worse.
     for id in [vec![before.clone()], watched.clone()].concat() {

@@ -89,9 +89,16 @@ fn serve(asset: &Asset, request: &HeaderMap) -> Response {
         headers.insert(header::ETAG, etag);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    protect(headers, CONTENT_SECURITY_POLICY);
+    response
+}
+
+/// What every HTML page adpipe serves is sent with: its content security
+/// policy, no content sniffing, no referrer to other sites, no framing.
+pub(crate) fn protect(headers: &mut axum::http::HeaderMap, policy: &'static str) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        HeaderValue::from_static(policy),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -102,7 +109,6 @@ fn serve(asset: &Asset, request: &HeaderMap) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    response
 }
 
 #[cfg(test)]

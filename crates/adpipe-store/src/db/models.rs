@@ -182,13 +182,7 @@ impl Database {
         audit: &AuditEntry,
     ) -> Result<Deployment, DeployError> {
         let mut tx = self.deployment_change().await?;
-        let known = sqlx::query("SELECT version FROM model_versions WHERE version = $1")
-            .bind(version)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if known.is_none() {
-            return Err(DeployError::UnknownVersion(version.to_owned()));
-        }
+        ensure_known(&mut tx, version).await?;
         let stack = promoted_stack(&deployments_in(&mut tx).await?);
         if stack.last().cloned().flatten().as_deref() == Some(version) {
             return Err(DeployError::AlreadyLive(version.to_owned()));
@@ -272,6 +266,21 @@ impl Database {
                 .await?;
         }
         Ok(tx)
+    }
+}
+
+/// Refuses a version `adpipe models add` never stored.
+pub(super) async fn ensure_known(
+    tx: &mut Transaction<'static, Any>,
+    version: &str,
+) -> Result<(), DeployError> {
+    let known = sqlx::query("SELECT version FROM model_versions WHERE version = $1")
+        .bind(version)
+        .fetch_optional(&mut **tx)
+        .await?;
+    match known {
+        Some(_) => Ok(()),
+        None => Err(DeployError::UnknownVersion(version.to_owned())),
     }
 }
 

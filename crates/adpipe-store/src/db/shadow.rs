@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use adpipe_core::{AdId, Decision, Status};
 use sqlx::Row;
 
-use super::models::DeployError;
+use super::models::{DeployError, ensure_known};
 use super::{Database, DbError, now_millis};
 use crate::{AuditEntry, ModelVersion};
 
@@ -97,13 +97,7 @@ impl Database {
     ) -> Result<(), DeployError> {
         let mut tx = self.pool.begin().await?;
         if let Some(version) = version {
-            let known = sqlx::query("SELECT version FROM model_versions WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if known.is_none() {
-                return Err(DeployError::UnknownVersion(version.to_owned()));
-            }
+            ensure_known(&mut tx, version).await?;
         }
         sqlx::query("INSERT INTO model_shadows (version, by_actor, at) VALUES ($1, $2, $3)")
             .bind(version)
