@@ -79,6 +79,7 @@ struct TextReader {
     /// Per category (policy order), its prototypes' vectors.
     categories: Vec<Vec<Vec<f32>>>,
     off_topic: Vec<Vec<f32>>,
+    neutral: Vec<Vec<f32>>,
     temperature: f32,
 }
 
@@ -104,10 +105,12 @@ impl TextReader {
             .map(|category| embed(&category.text))
             .collect::<Result<Vec<_>, _>>()?;
         let off_topic = embed(&section.off_topic)?;
+        let neutral = embed(&section.neutral)?;
         Ok(Self {
             embedder,
             categories,
             off_topic,
+            neutral,
             temperature: section.temperature,
         })
     }
@@ -126,9 +129,11 @@ impl TextReader {
         };
         let categories: Vec<f32> = self.categories.iter().map(|p| best(p)).collect();
         let off_topic = (!self.off_topic.is_empty()).then(|| best(&self.off_topic));
+        let neutral = (!self.neutral.is_empty()).then(|| best(&self.neutral));
         Ok(TextScores::from_similarities(
             &categories,
             off_topic,
+            neutral,
             self.temperature,
         ))
     }

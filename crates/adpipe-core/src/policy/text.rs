@@ -7,6 +7,7 @@
 //! [text]
 //! model = "../minilm-l6/model.toml"    # relative to the policy file
 //! off_topic = ["concert tickets", "homemade food", …]
+//! neutral = ["for sale", "good condition, open to offers", …]
 //! temperature = 0.02                   # softmax over cosine similarities
 //! confident = 0.8                      # the text is sure from this probability
 //! min_similarity = 0.3                 # a text this far from every prototype says nothing
@@ -20,8 +21,13 @@
 //! ```
 //!
 //! Each category's similarity is that of its best-matching prototype;
-//! a softmax with `temperature` turns the similarities (categories and
-//! off-topic) into the text's probabilities. A category's score is
+//! a softmax with `temperature` turns the similarities (categories,
+//! off-topic) into the text's probabilities. Neutral prototypes are what
+//! any ad says whatever it sells ("for sale", "good condition"): a text
+//! nearer to one of them than to every category and off-topic prototype
+//! says nothing, as a sharp softmax over near-equal similarities would
+//! otherwise be sure of any small lead (a bare "For sale, good condition"
+//! was "sure" it sold a car, whose prototypes share those words). A category's score is
 //! `(1 - weight) × photo + weight × text`. When the text is sure
 //! (`confident`) that it sells something outside every category, or
 //! another category than the one chosen, an ad the photo would publish is
@@ -44,6 +50,10 @@ pub struct TextSection {
     /// What the policy does not publish, in a few words each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub off_topic: Vec<String>,
+    /// What any ad says whatever it sells, in a few words each: a text
+    /// closest to these says nothing about what is sold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neutral: Vec<String>,
     /// Softmax temperature over cosine similarities: smaller is sharper.
     #[serde(default = "default_temperature")]
     pub temperature: f32,
@@ -88,14 +98,24 @@ pub enum Disagreement {
 pub struct TextScores {
     pub categories: Vec<f32>,
     pub off_topic: f32,
-    /// The best cosine similarity to any prototype.
+    /// The best cosine similarity to any category or off-topic prototype.
     pub best_similarity: f32,
+    /// The best cosine similarity to a neutral prototype, if there are any.
+    pub neutral_similarity: Option<f32>,
 }
 
 impl TextScores {
-    /// From each category's best cosine similarity and the best off-topic
-    /// one (`None` without off-topic prototypes).
-    pub fn from_similarities(categories: &[f32], off_topic: Option<f32>, temperature: f32) -> Self {
+    /// From each category's best cosine similarity, the best off-topic one
+    /// and the best neutral one (`None` without such prototypes). The
+    /// probabilities are over categories and off-topic only: the neutral
+    /// similarity decides whether the text says anything at all, and
+    /// takes no share of how sure it is of what it says.
+    pub fn from_similarities(
+        categories: &[f32],
+        off_topic: Option<f32>,
+        neutral: Option<f32>,
+        temperature: f32,
+    ) -> Self {
         let all: Vec<f32> = categories.iter().copied().chain(off_topic).collect();
         let best_similarity = all.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let temperature = temperature.max(1e-4);
@@ -114,6 +134,7 @@ impl TextScores {
             categories: probabilities,
             off_topic,
             best_similarity,
+            neutral_similarity: neutral,
         }
     }
 
@@ -242,8 +263,13 @@ pub(super) fn combine(section: &TextSection, photo: &[f32], text: &TextScores) -
         .collect()
 }
 
+/// Whether the text says what is sold: near enough to some category's or
+/// off-topic prototype, and nearer to it than to what any ad says.
 fn says_something(section: &TextSection, text: &TextScores) -> bool {
     text.best_similarity >= section.min_similarity
+        && text
+            .neutral_similarity
+            .is_none_or(|neutral| text.best_similarity > neutral)
 }
 
 /// An ad the photo would publish (or send to a person) whose text is sure
@@ -330,7 +356,40 @@ mod tests {
     }
 
     fn scores(car: f32, bicycle: f32, off_topic: f32) -> TextScores {
-        TextScores::from_similarities(&[car, bicycle], Some(off_topic), 0.02)
+        TextScores::from_similarities(&[car, bicycle], Some(off_topic), None, 0.02)
+    }
+
+    #[test]
+    fn a_text_nearest_what_any_ad_says_says_nothing() {
+        let policy = bound("");
+        let section = policy.policy().text.as_ref().unwrap();
+        // Without neutral prototypes a small lead is a sure reading.
+        let sharp = TextScores::from_similarities(&[0.52, 0.45], Some(0.40), None, 0.02);
+        assert!(sharp.best().1 > 0.9);
+        assert!(says_something(section, &sharp));
+        // Nearer to "for sale" than to any category: nothing is said.
+        let generic = TextScores::from_similarities(&[0.52, 0.45], Some(0.40), Some(0.80), 0.02);
+        assert!(!says_something(section, &generic));
+        // The neutral takes no share: the probabilities are as without it.
+        assert_eq!(generic.categories, sharp.categories);
+        assert_eq!(generic.off_topic, sharp.off_topic);
+        assert!((generic.best_similarity - 0.52).abs() < 1e-6);
+        let photo_car = Decision {
+            status: Status::Approved,
+            category: Some("bicycle".into()),
+            score: 0.9,
+            reason: None,
+            suggestion: None,
+            text: None,
+            text_in_image: Vec::new(),
+        };
+        let kept = check_agreement(section, &["car", "bicycle"], &generic, photo_car.clone());
+        assert_eq!(kept.status, Status::Approved);
+        // A text that names its category clearly still counts.
+        let specific = TextScores::from_similarities(&[0.75, 0.45], Some(0.40), Some(0.50), 0.02);
+        assert!(says_something(section, &specific));
+        let held = check_agreement(section, &["car", "bicycle"], &specific, photo_car);
+        assert_eq!(held.status, Status::InReview);
     }
 
     #[test]
