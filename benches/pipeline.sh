@@ -10,7 +10,7 @@
 #   benches/pipeline.sh models     # fp32 against int8 EfficientNet-Lite0
 #   benches/pipeline.sh api        # POST /ads and GET /ads/{id} alone, ~100 KB photos
 #   benches/pipeline.sh scale      # 1, 2 and 3 `adpipe worker`s on RabbitMQ + PostgreSQL
-#   benches/pipeline.sh text       # the photo alone against photo and text (vehicles-text.toml)
+#   benches/pipeline.sh text       # the photo alone, the default (static text model), MiniLM
 #   benches/pipeline.sh all
 #
 # Knobs: RATE (overload rate, 200/s), DURATION (s, 15), HALF_RATE (70/s),
@@ -174,14 +174,16 @@ models() {
 }
 
 # The same ads (the labelled set's texts with the committed photos) judged
-# by the photo alone and by photo and text, one after the other.
+# by the photo alone, by the default (photo and text, the static text
+# model) and with MiniLM reading the text, one after the other.
 text_evidence() {
   say "photo alone against photo and text: the labelled ads' texts, open loop at $RATE/s for $DURATION s"
   tail -n +2 tests/fixtures/ads/labelled.tsv | cut -f5 >"$work/texts.txt"
   loadgen_extra=(--texts "$work/texts.txt")
   echo "$PIPELINE_HEADER"
-  pipeline_run "photo-only" "$RATE" 1000 ADPIPE_POLICY=models/policies/vehicles.toml
-  pipeline_run "photo-and-text" "$RATE" 1000 ADPIPE_POLICY=models/policies/vehicles-text.toml
+  pipeline_run "photo-only" "$RATE" 1000 ADPIPE_POLICY=models/policies/vehicles-photo.toml
+  pipeline_run "default-static-text" "$RATE" 1000 ADPIPE_POLICY=models/policies/vehicles.toml
+  pipeline_run "minilm-text" "$RATE" 1000 ADPIPE_POLICY=models/policies/vehicles-text.toml
   loadgen_extra=()
 }
 

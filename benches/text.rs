@@ -139,14 +139,19 @@ fn judge_batch(moderator: &Moderator, photos: &[Vec<u8>], texts: &[String], star
 fn judging(c: &mut Criterion) {
     let photos = photos();
     let texts = ad_texts();
-    let photo_only = moderator("models/policies/vehicles.toml");
-    let with_text = moderator("models/policies/vehicles-text.toml");
+    let photo_only = moderator("models/policies/vehicles-photo.toml");
+    let static_text = moderator("models/policies/vehicles.toml");
+    let minilm_text = moderator("models/policies/vehicles-text.toml");
     let mut group = c.benchmark_group("judge_8_ads");
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(15))
         .throughput(Throughput::Elements(8));
-    for (name, moderator) in [("photo_only", &photo_only), ("photo_and_text", &with_text)] {
+    for (name, moderator) in [
+        ("photo_only", &photo_only),
+        ("photo_and_static_text", &static_text),
+        ("photo_and_text", &minilm_text),
+    ] {
         group.bench_function(name, |b| {
             let mut start = 0;
             b.iter(|| {

@@ -277,16 +277,19 @@ async fn quality_control_sends_sampled_approvals_to_a_person_on_postgres() {
     drop_postgres(admin, &name).await;
 }
 
-/// The vehicles policy with `review_sample = 1`: every approval the model
+/// The photo-only vehicles policy with `review_sample = 1` (copied to a
+/// temporary folder, where the default's text model path, relative to
+/// models/policies, would not resolve): every approval the model
 /// would make goes to a person first (each ad's draw is fixed by its id,
 /// so a share of 1 picks them all); rejections are not sampled. The
 /// submitter hears once, at the person's decision.
 async fn sampling_story(processes: &mut Processes, deployment: Deployment) {
     let catcher = Catcher::new();
     let vehicles = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/policies/vehicles.toml"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models/policies/vehicles-photo.toml"),
     )
-    .expect("vehicles.toml");
+    .expect("vehicles-photo.toml");
     let policy = processes.dir.join("vehicles-sampled.toml");
     std::fs::write(&policy, format!("review_sample = 1.0\n{vehicles}")).expect("policy");
     let deployment = deployment

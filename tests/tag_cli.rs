@@ -298,9 +298,18 @@ fn ads_from_a_file_are_judged_with_their_text() {
     assert_eq!(lines[2]["decision"], "rejected", "the lion is no car");
     assert_eq!(lines[3]["decision"], "rejected", "the text rule rejects");
 
-    // Without a text model the text rules still apply, and no text scores
-    // are printed.
-    let output = adpipe_tag(&["--json", "--ads", &ads.display().to_string()], &[]);
+    // Without a text model (the photo-only policy) the text rules still
+    // apply, and no text scores are printed.
+    let output = adpipe_tag(
+        &[
+            "--json",
+            "--policy",
+            "models/policies/vehicles-photo.toml",
+            "--ads",
+            &ads.display().to_string(),
+        ],
+        &[],
+    );
     let lines = json_lines(&output);
     assert_eq!(lines.len(), 4);
     assert!(lines[0]["text"].is_null(), "{}", lines[0]);

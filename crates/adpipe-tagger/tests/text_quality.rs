@@ -1,9 +1,11 @@
 //! The text's evidence measured on the labelled ads of tests/fixtures/ads
-//! (81 ads written by the team on the committed photos): the vehicles
-//! policy judging the photo alone against vehicles-text.toml, which also
-//! reads the text (with its transformer, and with the static model
-//! distilled from it), all with the policies' text rules. Prints the table the
-//! README and BENCHMARKS.md quote and holds the measured figures.
+//! (81 ads the prototypes were written beside, and 54 held out, written
+//! before any model scored them): the vehicles policy judging the photo
+//! alone (vehicles-photo.toml), the default reading the text with the
+//! static model (vehicles.toml) and with the MiniLM transformer
+//! (vehicles-text.toml), all with the policies' text rules. Prints the
+//! tables docs/policies.md and BENCHMARKS.md quote and holds the measured
+//! figures.
 //!
 //! Needs ONNX Runtime from `scripts/setup.sh`.
 
@@ -24,9 +26,12 @@ struct Ad {
     text: String,
 }
 
-fn labelled() -> Vec<Ad> {
-    let text = std::fs::read_to_string(repo().join("tests/fixtures/ads/labelled.tsv"))
-        .expect("the labelled set");
+/// An ad set of tests/fixtures/ads; its photo paths are relative to
+/// `photos` (a folder under tests/fixtures).
+fn ad_set(file: &str, photos: &str) -> Vec<Ad> {
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/ads").join(file))
+        .unwrap_or_else(|error| panic!("tests/fixtures/ads/{file}: {error}"));
+    let base = Path::new("tests/fixtures").join(photos);
     text.lines()
         .skip(1)
         .filter(|line| !line.trim().is_empty())
@@ -35,13 +40,24 @@ fn labelled() -> Vec<Ad> {
             assert_eq!(fields.len(), 5, "{line}");
             Ad {
                 id: fields[0].into(),
-                photo: fields[1].into(),
+                photo: base.join(fields[1]).display().to_string(),
                 kind: fields[2].into(),
                 category: fields[3].into(),
                 text: fields[4].into(),
             }
         })
         .collect()
+}
+
+/// The 81 ads the text prototypes were written beside.
+fn labelled() -> Vec<Ad> {
+    ad_set("labelled.tsv", "photos")
+}
+
+/// The 54 ads written before any model scored them (the README's rule:
+/// measured only, never tuned against).
+fn held_out() -> Vec<Ad> {
+    ad_set("held-out.tsv", "")
 }
 
 #[derive(Default, Debug)]
@@ -61,28 +77,6 @@ fn judge(policy: &str, ads: &[Ad]) -> Tally {
     judge_policy_file(policy, &repo().join("models/policies").join(policy), ads)
 }
 
-/// vehicles-text.toml with another text model: the same prototypes, the same
-/// calibration (the static model's similarities between the prototypes are
-/// spread like the transformer's: BENCHMARKS.md, "A static text model
-/// distilled from MiniLM").
-fn judge_with_text_model(model_toml: &str, ads: &[Ad]) -> Tally {
-    let shipped = repo().join("models/policies/vehicles-text.toml");
-    let policy = std::fs::read_to_string(&shipped).expect("vehicles-text.toml");
-    let model = repo().join(model_toml);
-    let swapped = policy.replacen(
-        "model = \"../minilm-l6/model.toml\"",
-        &format!("model = {:?}", model.display().to_string()),
-        1,
-    );
-    assert_ne!(swapped, policy, "vehicles-text.toml names its text model");
-    let path =
-        std::env::temp_dir().join(format!("adpipe-text-quality-{}.toml", std::process::id()));
-    std::fs::write(&path, swapped).expect("a temporary policy");
-    let tally = judge_policy_file(model_toml, &path, ads);
-    let _ = std::fs::remove_file(&path);
-    tally
-}
-
 fn judge_policy_file(policy: &str, path: &Path, ads: &[Ad]) -> Tally {
     let moderator = Moderator::load(
         &repo().join("models/efficientnet-lite0/model.toml"),
@@ -93,9 +87,7 @@ fn judge_policy_file(policy: &str, path: &Path, ads: &[Ad]) -> Tally {
     .unwrap_or_else(|error| panic!("{policy} (run scripts/setup.sh first): {error}"));
     let images: Vec<Vec<u8>> = ads
         .iter()
-        .map(|ad| {
-            std::fs::read(repo().join("tests/fixtures/photos").join(&ad.photo)).expect("photo")
-        })
+        .map(|ad| std::fs::read(repo().join(&ad.photo)).expect("photo"))
         .collect();
     let slices: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
     let texts: Vec<&str> = ads.iter().map(|ad| ad.text.as_str()).collect();
@@ -139,74 +131,141 @@ fn judge_policy_file(policy: &str, path: &Path, ads: &[Ad]) -> Tally {
     tally
 }
 
+/// The three vehicle policies on one ad set: the photo alone, the default
+/// (the static text model) and the transformer. Prints the table
+/// BENCHMARKS.md quotes.
+fn compare(set: &str, ads: &[Ad]) -> [Tally; 3] {
+    let tallies = [
+        judge("vehicles-photo.toml", ads),
+        judge("vehicles.toml", ads),
+        judge("vehicles-text.toml", ads),
+    ];
+    let [photo, default, minilm] = &tallies;
+    println!(
+        "{set}: | | photo only | photo + text, static model (default) | photo + text, MiniLM |"
+    );
+    println!("{set}: | --- | --- | --- | --- |");
+    type Row = fn(&Tally) -> usize;
+    let rows: [(&str, Row); 5] = [
+        ("honest ads, category right", |t| t.honest_category_right),
+        ("honest ads approved", |t| t.honest_approved),
+        ("honest ads rejected", |t| t.honest_rejected),
+        ("mismatched/off-topic/no-vehicle approved", |t| {
+            t.wrong_approved
+        }),
+        ("contact spam approved", |t| t.spam_approved),
+    ];
+    for (what, value) in rows {
+        println!(
+            "{set}: | {what} | {} | {} | {} |",
+            value(photo),
+            value(default),
+            value(minilm)
+        );
+    }
+    println!(
+        "{set}: (of {} honest, {} wrong, {} spam)",
+        default.honest, default.wrong, default.spam
+    );
+    tallies
+}
+
 #[test]
 fn reading_the_text_stops_mismatched_ads_and_keeps_honest_ones() {
     let ads = labelled();
     assert!(ads.len() >= 60, "{} ads", ads.len());
-    let photo = judge("vehicles.toml", &ads);
-    let text = judge("vehicles-text.toml", &ads);
-    let fast = judge_with_text_model("models/minilm-l6-static/model.toml", &ads);
-    println!("| | photo only | photo + text (MiniLM) | photo + text (static) |");
-    println!("| --- | --- | --- | --- |");
-    for (what, a, b, c) in [
-        (
-            "honest ads, category right",
-            photo.honest_category_right,
-            text.honest_category_right,
-            fast.honest_category_right,
-        ),
-        (
-            "honest ads approved",
-            photo.honest_approved,
-            text.honest_approved,
-            fast.honest_approved,
-        ),
-        (
-            "honest ads rejected",
-            photo.honest_rejected,
-            text.honest_rejected,
-            fast.honest_rejected,
-        ),
-        (
-            "mismatched/off-topic/no-vehicle approved",
-            photo.wrong_approved,
-            text.wrong_approved,
-            fast.wrong_approved,
-        ),
-        (
-            "contact spam approved",
-            photo.spam_approved,
-            text.spam_approved,
-            fast.spam_approved,
-        ),
-    ] {
-        println!("| {what} | {a} | {b} | {c} |");
-    }
-    println!(
-        "(of {} honest, {} wrong, {} spam)",
-        text.honest, text.wrong, text.spam
-    );
+    let [photo, default, minilm] = compare("labelled", &ads);
     // No honest ad is turned away, and each keeps its category.
-    assert_eq!(text.honest_rejected, 0);
-    assert_eq!(text.honest_category_right, text.honest);
+    for tally in [&default, &minilm] {
+        assert_eq!(tally.honest_rejected, 0, "{tally:?}");
+        assert_eq!(tally.honest_category_right, tally.honest, "{tally:?}");
+        assert_eq!(tally.spam_approved, 0, "{tally:?}");
+    }
     // The text stops most of what the photo alone lets through (measured:
-    // 4 of 38 still approved, listed above; the goal is none).
+    // the transformer still approves 4 of 38, the static model 7; the
+    // goal is none). Both send 4 honest ads to a person.
     assert!(
-        text.wrong_approved * 4 <= photo.wrong_approved,
-        "{text:?} vs {photo:?}"
+        minilm.wrong_approved * 4 <= photo.wrong_approved,
+        "{minilm:?} vs {photo:?}"
     );
-    assert!(text.wrong_approved <= 4, "{text:?}");
-    assert_eq!(text.spam_approved, 0);
-    // The static model distilled from MiniLM, which reads a text in
-    // microseconds, holds the same line for honest ads and spam and stops
-    // fewer mismatches (measured: 7 of 38 still approved against 4; 6
-    // honest ads go to a person against the transformer's 4).
-    assert_eq!(fast.honest_rejected, 0);
-    assert_eq!(fast.honest_category_right, fast.honest);
-    assert!(fast.wrong_approved <= 7, "{fast:?}");
+    assert!(minilm.wrong_approved <= 4, "{minilm:?}");
+    assert!(default.wrong_approved <= 7, "{default:?}");
     assert!(
-        fast.wrong_approved * 3 <= photo.wrong_approved,
-        "{fast:?} vs {photo:?}"
+        default.wrong_approved * 3 <= photo.wrong_approved,
+        "{default:?} vs {photo:?}"
     );
-    assert_eq!(fast.spam_approved, 0);
+}
+
+#[test]
+fn the_default_reads_the_text_of_ads_nobody_tuned_it_on() {
+    let ads = held_out();
+    assert!(ads.len() >= 50, "{} ads", ads.len());
+    let [photo, default, minilm] = compare("held-out", &ads);
+    // The photo model itself rejects 4 honest ads here (small cut-outs of a
+    // convertible and a race car); the text adds none.
+    for tally in [&default, &minilm] {
+        assert_eq!(
+            tally.honest_rejected, photo.honest_rejected,
+            "{tally:?} vs {photo:?}"
+        );
+        assert_eq!(tally.honest_category_right, photo.honest_category_right);
+        assert_eq!(tally.spam_approved, 0, "{tally:?}");
+    }
+    // Measured: of 30 ads not to publish, the photo alone approves 10, the
+    // default 5, MiniLM 4; the default sends one honest ad more to a
+    // person than the photo alone, MiniLM none.
+    assert!(
+        default.wrong_approved * 2 <= photo.wrong_approved,
+        "{default:?} vs {photo:?}"
+    );
+    assert!(default.wrong_approved <= 5, "{default:?}");
+    assert!(minilm.wrong_approved <= 4, "{minilm:?}");
+    assert!(
+        default.honest_approved + 1 >= photo.honest_approved,
+        "{default:?} vs {photo:?}"
+    );
+}
+
+/// Texts that say nothing about what is sold (tests/fixtures/ads/
+/// unrelated.txt: test submissions, greetings, filler) on a boat photo the
+/// photo alone approves: how many a policy holds back for a person.
+fn held_for_nothing(policy: &str) -> usize {
+    let texts = std::fs::read_to_string(repo().join("tests/fixtures/ads/unrelated.txt"))
+        .expect("the unrelated texts");
+    let ads: Vec<Ad> = texts
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(|text| Ad {
+            id: text.into(),
+            photo: "tests/fixtures/photos/vehicle/boats_nagasaki.jpg".into(),
+            kind: "honest".into(),
+            category: "boat".into(),
+            text: text.into(),
+        })
+        .collect();
+    assert!(ads.len() >= 30, "{} texts", ads.len());
+    let tally = judge(policy, &ads);
+    assert_eq!(
+        tally.honest_category_right,
+        ads.len(),
+        "{policy}: {tally:?}"
+    );
+    let held = ads.len() - tally.honest_approved;
+    println!(
+        "{policy}: {held} of {} unrelated texts held the boat back",
+        ads.len()
+    );
+    held
+}
+
+#[test]
+fn a_text_that_says_nothing_about_the_sale_holds_nothing_back() {
+    // The static model's similarities sit higher than MiniLM's (unrelated
+    // texts reach 0.3-0.4 against 0.2-0.3), hence the default's
+    // min_similarity of 0.42 against 0.3: measured, 11 of these 30 texts
+    // sent the boat to a person at 0.3, one at 0.42 ("Remember to water
+    // the plants", read as garden plants, which the site does not sell).
+    assert!(held_for_nothing("vehicles.toml") <= 1);
+    assert!(held_for_nothing("vehicles-text.toml") <= 2);
+    assert_eq!(held_for_nothing("vehicles-photo.toml"), 0);
 }

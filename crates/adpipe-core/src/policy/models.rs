@@ -121,11 +121,10 @@ mod tests {
         let read = |name: &str| std::fs::read_to_string(policies.join(name)).unwrap();
         let needs = |name: &str| kinds(&Policy::from_toml(&read(name), name).unwrap());
         let image = ModelKind::ImageClassifier;
-        assert_eq!(needs("vehicles.toml"), [image]);
-        assert_eq!(
-            needs("vehicles-text.toml"),
-            [image, ModelKind::TextEmbedder]
-        );
+        assert_eq!(needs("vehicles-photo.toml"), [image]);
+        for reads_text in ["vehicles.toml", "vehicles-text.toml"] {
+            assert_eq!(needs(reads_text), [image, ModelKind::TextEmbedder]);
+        }
         assert_eq!(
             needs("marketplace.toml"),
             [image, ModelKind::TextEmbedder, ModelKind::OcrDetector]
