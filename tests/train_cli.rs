@@ -116,6 +116,12 @@ fn a_head_trained_on_sorted_photos_is_a_model_adpipe_tag_uses() {
     assert_eq!(named, categories);
     let band = policy.band();
     assert!(band.review_at <= band.approve_at, "{band:?}");
+    // The default policy's text rules come along (contact details, scams);
+    // its [text] check cannot, as it describes neither tools nor "vehicle"
+    // in text, and the file says so.
+    assert_eq!(policy.text_rules.len(), 2, "{text}");
+    assert!(policy.text.is_none(), "{text}");
+    assert!(text.contains("judges by the photo alone"), "{text}");
 
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert_eq!(report.matches("<svg").count(), 2, "reliability and scores");

@@ -1,7 +1,9 @@
-//! A model folder as the registry stores it: every file of the folder, and
-//! for a trained head its backbone's folder too (under `backbone/`, with
-//! the head's `backbone` pointing there), so a version is whole wherever it
-//! is fetched: nothing it needs lives outside it.
+//! A model folder as the registry stores it: every file of the folder, for
+//! a trained head its backbone's folder too (under `backbone/`, with the
+//! head's `backbone` pointing there), and for a `policy.toml` that reads
+//! the ad's text its text model (under `text-model/`, with the policy's
+//! `[text] model` pointing there), so a version is whole wherever it is
+//! fetched: nothing it needs lives outside it.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +12,8 @@ use anyhow::{Context, bail};
 
 /// Where a head's backbone goes inside the bundle.
 const BACKBONE_FOLDER: &str = "backbone";
+/// Where the policy's text model goes inside the bundle.
+const TEXT_MODEL_FOLDER: &str = "text-model";
 
 /// A model folder read for the registry.
 #[derive(Debug)]
@@ -75,8 +79,13 @@ pub fn read(path: &Path) -> anyhow::Result<Bundle> {
                 .iter_mut()
                 .find(|file| file.path == "model.toml")
                 .context("the folder lost its model.toml")?;
-            model.bytes =
-                point_backbone(&text, &format!("{BACKBONE_FOLDER}/{file_name}"))?.into_bytes();
+            model.bytes = point_key(
+                &text,
+                None,
+                "backbone",
+                &format!("{BACKBONE_FOLDER}/{file_name}"),
+            )?
+            .into_bytes();
         }
         other => bail!(
             "{} is a {other}: only an image classifier or a trained head (image_head) \
@@ -84,28 +93,107 @@ pub fn read(path: &Path) -> anyhow::Result<Bundle> {
             model_toml.display()
         ),
     }
+    bundle_text_model(folder, &mut files)?;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Bundle { name, kind, files })
 }
 
-/// The model.toml with its `backbone` line pointing at `backbone`; the
-/// rest, comments included, as written.
-fn point_backbone(text: &str, backbone: &str) -> anyhow::Result<String> {
+/// When the folder's `policy.toml` reads the ad's text, adds its text
+/// model's description, graph and tokenizer under `text-model/` and points
+/// the policy there.
+fn bundle_text_model(folder: &Path, files: &mut Vec<ModelFile>) -> anyhow::Result<()> {
+    let Some(policy) = files.iter_mut().find(|file| file.path == "policy.toml") else {
+        return Ok(());
+    };
+    let policy_text =
+        String::from_utf8(policy.bytes.clone()).context("policy.toml is not UTF-8")?;
+    let table: toml::Table = policy_text
+        .parse()
+        .context("policy.toml is not valid TOML")?;
+    let Some(model) = table
+        .get("text")
+        .and_then(|text| text.get("model"))
+        .and_then(toml::Value::as_str)
+    else {
+        return Ok(());
+    };
+    let model_toml = model_toml_path(&folder.join(model));
+    let spec_text = std::fs::read_to_string(&model_toml).with_context(|| {
+        format!(
+            "cannot read the policy's text model {} (its [text] model, relative to policy.toml)",
+            model_toml.display()
+        )
+    })?;
+    let spec: toml::Table = spec_text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", model_toml.display()))?;
+    let model_folder = model_toml.parent().unwrap_or(Path::new("."));
+    let mut bundled_spec = spec_text.clone();
+    let mut added = Vec::new();
+    for key in ["file", "tokenizer"] {
+        let Some(relative) = spec.get(key).and_then(toml::Value::as_str) else {
+            continue;
+        };
+        let source = model_folder.join(relative);
+        let file_name = source
+            .file_name()
+            .with_context(|| format!("{}: `{key}` names no file", model_toml.display()))?
+            .to_string_lossy()
+            .into_owned();
+        let bytes =
+            std::fs::read(&source).with_context(|| format!("cannot read {}", source.display()))?;
+        added.push(ModelFile {
+            path: format!("{TEXT_MODEL_FOLDER}/{file_name}"),
+            bytes,
+        });
+        bundled_spec = point_key(&bundled_spec, None, key, &file_name)?;
+    }
+    policy.bytes = point_key(
+        &policy_text,
+        Some("text"),
+        "model",
+        &format!("{TEXT_MODEL_FOLDER}/model.toml"),
+    )?
+    .into_bytes();
+    added.push(ModelFile {
+        path: format!("{TEXT_MODEL_FOLDER}/model.toml"),
+        bytes: bundled_spec.into_bytes(),
+    });
+    files.extend(added);
+    Ok(())
+}
+
+/// `text` with its one `key = ...` line in `section` (`None`: the top
+/// level, before any `[table]`) set to `value`; the rest, comments
+/// included, as written.
+fn point_key(text: &str, section: Option<&str>, key: &str, value: &str) -> anyhow::Result<String> {
     let mut replaced = 0;
+    let mut current: Option<String> = None;
     let lines: Vec<String> = text
         .lines()
         .map(|line| {
-            let key = line.split('=').next().unwrap_or_default().trim();
-            if key == "backbone" {
+            let trimmed = line.trim();
+            if trimmed.starts_with('[') {
+                current = Some(
+                    trimmed
+                        .trim_matches(|c| c == '[' || c == ']')
+                        .trim()
+                        .to_owned(),
+                );
+                return line.to_owned();
+            }
+            let this_key = line.split('=').next().unwrap_or_default().trim();
+            if this_key == key && line.contains('=') && current.as_deref() == section {
                 replaced += 1;
-                format!("backbone = {backbone:?}")
+                format!("{key} = {value:?}")
             } else {
                 line.to_owned()
             }
         })
         .collect();
     if replaced != 1 {
-        bail!("expected one `backbone = ...` line in the head's model.toml, found {replaced}");
+        let place = section.map_or("at the top".to_owned(), |s| format!("in [{s}]"));
+        bail!("expected one `{key} = ...` line {place}, found {replaced}");
     }
     Ok(lines.join("\n") + "\n")
 }
@@ -141,12 +229,58 @@ mod tests {
     #[test]
     fn the_backbone_line_alone_is_rewritten() {
         let text = "# a head\nkind = \"image_head\"\nbackbone = \"../efficientnet-lite0/model.toml\"\nweights = \"head.safetensors\"\n";
-        let rewritten = point_backbone(text, "backbone/model.toml").unwrap();
+        let rewritten = point_key(text, None, "backbone", "backbone/model.toml").unwrap();
         assert_eq!(
             rewritten,
             "# a head\nkind = \"image_head\"\nbackbone = \"backbone/model.toml\"\nweights = \"head.safetensors\"\n"
         );
-        assert!(point_backbone("kind = \"image_head\"\n", "b").is_err());
+        assert!(point_key("kind = \"image_head\"\n", None, "backbone", "b").is_err());
+        // Only the key of the section named: a gate's `model` elsewhere stays.
+        let policy =
+            "name = \"p\"\n[text]\nmodel = \"../m/model.toml\"\n[[category]]\nname = \"car\"\n";
+        let pointed = point_key(policy, Some("text"), "model", "text-model/model.toml").unwrap();
+        assert!(
+            pointed.contains("[text]\nmodel = \"text-model/model.toml\"\n"),
+            "{pointed}"
+        );
+        assert!(point_key(policy, None, "model", "x").is_err());
+    }
+
+    #[test]
+    fn a_policy_that_reads_text_travels_with_its_text_model() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = std::env::temp_dir().join(format!("adpipe-bundle-text-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for file in ["model.toml", "head.safetensors", "labels.txt"] {
+            std::fs::copy(root.join("models/tools-head").join(file), dir.join(file)).unwrap();
+        }
+        let backbone = root.join("models/efficientnet-lite0/model.toml");
+        let model = std::fs::read_to_string(dir.join("model.toml")).unwrap();
+        let model = point_key(&model, None, "backbone", &backbone.display().to_string()).unwrap();
+        std::fs::write(dir.join("model.toml"), model).unwrap();
+        let text_model = root.join("models/minilm-l6-static/model.toml");
+        std::fs::write(
+            dir.join("policy.toml"),
+            format!(
+                "name = \"t\"\napprove_at = 0.5\n[text]\nmodel = {:?}\n[[category]]\nname = \"tool\"\ntext = [\"a hammer\"]\n",
+                text_model.display().to_string()
+            ),
+        )
+        .unwrap();
+        let bundle = read(&dir).unwrap();
+        let file = |path: &str| {
+            let found = bundle.files.iter().find(|file| file.path == path);
+            String::from_utf8_lossy(&found.unwrap_or_else(|| panic!("{path}")).bytes).into_owned()
+        };
+        assert!(file("policy.toml").contains("model = \"text-model/model.toml\""));
+        let spec = file("text-model/model.toml");
+        // The static model's tokenizer lives in ../minilm-l6: it comes too.
+        assert!(spec.contains("tokenizer = \"tokenizer.json\""), "{spec}");
+        assert!(spec.contains("file = \"model.onnx\""), "{spec}");
+        let paths: Vec<&str> = bundle.files.iter().map(|f| f.path.as_str()).collect();
+        assert!(paths.contains(&"text-model/model.onnx"), "{paths:?}");
+        assert!(paths.contains(&"text-model/tokenizer.json"), "{paths:?}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -310,10 +310,16 @@ pub fn run(args: TrainArgs, config: &Config, tagger_config: TaggerConfig) -> any
         "model.toml",
         image_head::model_toml(&name, &backbone_from_out, training.temperature).as_bytes(),
     )?;
-    write(
-        "policy.toml",
-        proposed_policy(&name, &classes, &training).as_bytes(),
+    let live_dir = policy_path.parent().unwrap_or(Path::new("."));
+    let proposed = proposed_policy(
+        &name,
+        &classes,
+        &training.band,
+        live_policy.policy(),
+        live_dir,
+        &args.out,
     )?;
+    write("policy.toml", proposed.as_bytes())?;
     let created = adpipe_core::time::rfc3339_millis(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

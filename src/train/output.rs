@@ -4,8 +4,10 @@
 use std::path::{Component, Path, PathBuf};
 
 use adpipe_core::Status;
+use adpipe_core::policy::{Category, Policy, TextSection};
 use adpipe_train::report::ReportInput;
-use adpipe_train::{BandShares, Training};
+use adpipe_train::{Band, BandShares};
+use anyhow::Context;
 
 use super::NONE;
 
@@ -35,23 +37,97 @@ pub(super) fn relative_to(from: &Path, to: &Path) -> PathBuf {
 }
 
 /// The policy a head proposes: its categories named directly, the band it
-/// drew on held-out predictions.
-pub(super) fn proposed_policy(name: &str, classes: &[String], training: &Training) -> String {
-    let mut policy = format!(
+/// drew on held-out predictions, and what the live policy reads in the
+/// ad's text. Its text rules always come along (contact details, scams:
+/// nothing to do with the photo). Its `[text]` check comes along when the
+/// live policy describes every one of the head's categories in text, with
+/// the text model named from `out`; otherwise a comment says why not.
+pub(super) fn proposed_policy(
+    name: &str,
+    classes: &[String],
+    band: &Band,
+    live: &Policy,
+    live_dir: &Path,
+    out: &Path,
+) -> anyhow::Result<String> {
+    let prototypes = |class: &str| {
+        live.categories
+            .iter()
+            .find(|category| category.name == class)
+            .map(|category| category.text.clone())
+            .unwrap_or_default()
+    };
+    let categories: Vec<&String> = classes.iter().filter(|class| *class != NONE).collect();
+    let undescribed: Vec<&str> = categories
+        .iter()
+        .filter(|class| prototypes(class).is_empty())
+        .map(|class| class.as_str())
+        .collect();
+    let text = match &live.text {
+        Some(section) if undescribed.is_empty() => Some(TextSection {
+            model: relative_to(out, &live_dir.join(&section.model))
+                .display()
+                .to_string(),
+            ..section.clone()
+        }),
+        _ => None,
+    };
+    let proposed = Policy {
+        name: name.to_owned(),
+        description: format!("Ads in the categories the head {name} was trained on."),
+        min_score: None,
+        // Written by hand below, on the 0.01 grid they were drawn on (an
+        // f32 0.57 would otherwise print as 0.5699999928474426).
+        approve_at: None,
+        review_at: None,
+        review_sample: live.review_sample,
+        reject_reason: Some("We only publish ads in our categories.".into()),
+        categories: categories
+            .iter()
+            .map(|class| Category {
+                name: (*class).clone(),
+                labels: Vec::new(),
+                text: if text.is_some() {
+                    prototypes(class)
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect(),
+        text_rules: live.text_rules.clone(),
+        text,
+        // Reading the text in photos needs the OCR models beside the
+        // version; not carried (the header says so).
+        text_in_image: None,
+    };
+    let mut header = String::from(
         "# Proposed by `adpipe train` for the head in this folder: its categories, and the\n\
          # band that made no wrong automatic decision on the held-out predictions with the\n\
          # fewest photos for people (report.html). Read the report before you use it.\n\
-         name = {name:?}\n\
-         description = \"Ads in the categories the head {name} was trained on.\"\n\
-         approve_at = {:.2}\n\
-         review_at = {:.2}\n\
-         reject_reason = \"We only publish ads in our categories.\"\n",
-        training.band.approve_at, training.band.review_at,
+         # The live policy's text rules are carried over as they were.\n",
     );
-    for class in classes.iter().filter(|class| *class != NONE) {
-        policy.push_str(&format!("\n[[category]]\nname = {class:?}\n"));
+    match (&live.text, undescribed.is_empty()) {
+        (None, _) => header
+            .push_str("# The live policy does not read the ad's text, so neither does this one.\n"),
+        (Some(_), true) => header.push_str(
+            "# The live policy's [text] check is carried over: the text model (named from this\n\
+             # folder) and each category's text descriptions.\n",
+        ),
+        (Some(_), false) => header.push_str(&format!(
+            "# The live policy reads the ad's text, but describes none of {} in text, so this\n\
+             # policy judges by the photo alone: add a [text] section and `text = [...]` to\n\
+             # every category to check the text (docs/policies.md).\n",
+            undescribed.join(", ")
+        )),
     }
-    policy
+    if live.text_in_image.is_some() {
+        header.push_str("# The live policy's [text_in_image] (OCR) is not carried over.\n");
+    }
+    let body = toml::to_string(&proposed).context("cannot write the proposed policy")?;
+    Ok(format!(
+        "{header}approve_at = {:.2}\nreview_at = {:.2}\n{body}",
+        band.approve_at, band.review_at
+    ))
 }
 
 /// How the live model and policy treat the same photos.
@@ -129,4 +205,88 @@ pub(super) fn model_card(report: &ReportInput<'_>, data: &str, weights: &[u8]) -
          beside the live model on the same examples, before it decides anything.\n",
     );
     card
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIVE: &str = r#"
+name = "live"
+approve_at = 0.3
+[text]
+model = "../minilm-l6-static/model.toml"
+off_topic = ["car insurance"]
+neutral = ["for sale"]
+[[category]]
+name = "car"
+labels = ["cab"]
+text = ["car", "a used car for sale"]
+[[category]]
+name = "boat"
+labels = ["canoe"]
+text = ["boat"]
+[[text_rule]]
+name = "contact details"
+contacts = ["phone"]
+action = "review"
+reason = "Contact details."
+"#;
+
+    fn propose(classes: &[&str]) -> Policy {
+        let live = Policy::from_toml(LIVE, "live.toml").unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let classes: Vec<String> = classes.iter().map(|c| (*c).to_owned()).collect();
+        let band = Band {
+            approve_at: 0.57,
+            review_at: 0.12,
+        };
+        let out = std::env::temp_dir();
+        let text = proposed_policy(
+            "head",
+            &classes,
+            &band,
+            &live,
+            &root.join("models/policies"),
+            &out,
+        )
+        .unwrap();
+        assert!(
+            text.contains("approve_at = 0.57\nreview_at = 0.12\n"),
+            "{text}"
+        );
+        Policy::from_toml(&text, "proposed.toml").unwrap()
+    }
+
+    #[test]
+    fn the_live_policys_text_check_and_rules_come_with_a_head() {
+        let proposed = propose(&["boat", "car", NONE]);
+        let names: Vec<&str> = proposed
+            .categories
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["boat", "car"]);
+        assert_eq!(proposed.categories[1].text, ["car", "a used car for sale"]);
+        // Named directly: each reads the head's label of its own name.
+        assert!(proposed.categories.iter().all(|c| c.labels == [c.name.clone()]));
+        let text = proposed.text.expect("the [text] check comes along");
+        assert_eq!(text.neutral, ["for sale"]);
+        // Named from where the head is written, so it still resolves.
+        let model = std::env::temp_dir().join(&text.model);
+        assert!(model.exists(), "{}", model.display());
+        assert_eq!(proposed.text_rules.len(), 1);
+    }
+
+    #[test]
+    fn a_head_with_categories_the_live_policy_does_not_describe_keeps_the_rules_only() {
+        let proposed = propose(&["tool", "car", NONE]);
+        assert!(proposed.text.is_none());
+        assert!(proposed.categories.iter().all(|c| c.text.is_empty()));
+        assert_eq!(
+            proposed.text_rules.len(),
+            1,
+            "contact details still checked"
+        );
+    }
 }
