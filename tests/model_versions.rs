@@ -15,7 +15,7 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,37 @@ const SWITCHED_BACK: &str = "switched back to the configured model";
 const SHADOWING: &str = "running a model version in shadow";
 /// Ads submitted at once while waiting for both workers.
 const ROUND: usize = 8;
+
+/// A copy of models/tools-head in `dir` whose policy reads the ad's text
+/// with models/minilm-l6-static (named by its full path, as the backbone
+/// is: the copy lives elsewhere).
+fn reading_text(dir: &Path) -> PathBuf {
+    let head = dir.join("tools-head");
+    std::fs::create_dir_all(&head).expect("a folder for the head");
+    let source = repo().join("models/tools-head");
+    for entry in std::fs::read_dir(&source).expect("models/tools-head") {
+        let path = entry.expect("an entry").path();
+        std::fs::copy(&path, head.join(path.file_name().expect("a name"))).expect("copy");
+    }
+    let model = std::fs::read_to_string(head.join("model.toml")).expect("model.toml");
+    let backbone = repo().join("models/efficientnet-lite0/model.toml");
+    let model = model.replace(
+        "backbone = \"../efficientnet-lite0/model.toml\"",
+        &format!("backbone = {:?}", backbone.display().to_string()),
+    );
+    assert!(model.contains(&backbone.display().to_string()), "{model}");
+    std::fs::write(head.join("model.toml"), model).expect("model.toml");
+    let text_model = repo().join("models/minilm-l6-static/model.toml");
+    let mut policy = std::fs::read_to_string(head.join("policy.toml")).expect("policy.toml");
+    policy.push_str(&format!(
+        "text = [\"tool\", \"hand tools for sale\", \"hammer, screwdriver, spanner, pliers\"]\n\n\
+         [text]\nmodel = {:?}\nmin_similarity = 0.42\n\
+         off_topic = [\"clothes and shoes\", \"a used car for sale\", \"family hatchback, petrol, manual gearbox\"]\n",
+        text_model.display().to_string()
+    ));
+    std::fs::write(head.join("policy.toml"), policy).expect("policy.toml");
+    head
+}
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -150,8 +181,11 @@ async fn promote_and_roll_back(processes: &mut Processes, deployment: Deployment
         .await;
     api.until_decided(&before).await;
 
-    // Stored under its content hash, backbone included.
-    let head = repo().join("models/tools-head");
+    // Stored under its content hash, backbone and text model included:
+    // the committed tools head, its policy made to read the ad's text
+    // with the static text model, as the policy `adpipe train` proposes
+    // does when the live one reads it.
+    let head = reading_text(&dir);
     let added = models_ok(processes, &cli, &["add", head.to_str().unwrap()]);
     let version = added
         .split_whitespace()
@@ -260,6 +294,29 @@ async fn promote_and_roll_back(processes: &mut Processes, deployment: Deployment
     let by = deciders(&api, std::slice::from_ref(&last)).await;
     assert_eq!(by[&last], std::slice::from_ref(&label), "{by:?}");
 
+    // The version's policy reads the text with the model stored beside it
+    // (text-model/ in each worker's cache): a hammer sold as a car is held
+    // for a person, and says why.
+    let hammer = repo().join("tests/fixtures/labelled/tool/hammer1.jpg");
+    let mismatched = api
+        .submitted(
+            "Used family hatchback car, petrol, manual gearbox, full service history",
+            &format!("hammer-{run}@versions.example.com"),
+            &hammer,
+        )
+        .await;
+    api.until_decided(&mismatched).await;
+    let held = admin.get(&format!("/admin/ads/{mismatched}")).await;
+    assert_eq!(held["status"], "in_review", "{held}");
+    assert!(
+        held["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("does not show what the text describes")),
+        "{held}"
+    );
+    let by = deciders(&api, std::slice::from_ref(&mismatched)).await;
+    assert_eq!(by[&mismatched], std::slice::from_ref(&label), "{by:?}");
+
     let listed = models_ok(processes, &cli, &["list"]);
     assert!(
         listed.contains(&format!("* {short}  tools-head")),
@@ -282,7 +339,7 @@ async fn promote_and_roll_back(processes: &mut Processes, deployment: Deployment
     assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing to roll back"));
 
     // Every ad decided once by a model, by one of the two.
-    let all: Vec<String> = [vec![before.clone()], watched, under_head, after].concat();
+    let all: Vec<String> = [vec![before.clone(), mismatched], watched, under_head, after].concat();
     let by = deciders(&api, &all).await;
     for (id, models) in &by {
         assert_eq!(
