@@ -269,7 +269,12 @@ reason = "Contact details."
         assert_eq!(names, ["boat", "car"]);
         assert_eq!(proposed.categories[1].text, ["car", "a used car for sale"]);
         // Named directly: each reads the head's label of its own name.
-        assert!(proposed.categories.iter().all(|c| c.labels == [c.name.clone()]));
+        assert!(
+            proposed
+                .categories
+                .iter()
+                .all(|c| c.labels == [c.name.clone()])
+        );
         let text = proposed.text.expect("the [text] check comes along");
         assert_eq!(text.neutral, ["for sale"]);
         // Named from where the head is written, so it still resolves.
