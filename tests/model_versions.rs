@@ -409,6 +409,20 @@ async fn promote_and_roll_back(processes: &mut Processes, deployment: Deployment
             "{audit}"
         );
     }
+
+    // A candidate that is not a trained head (the int8 classifier, stored
+    // with the labels it shares) is run on the photos and texts of the ads
+    // people decided, and the live model beside it.
+    let int8 = repo().join("models/efficientnet-lite0-int8");
+    let compared = models(processes, &cli, &["promote", int8.to_str().unwrap()]);
+    let shown = String::from_utf8_lossy(&compared.stdout);
+    let said = String::from_utf8_lossy(&compared.stderr);
+    assert!(shown.contains("comparing on the photos of"), "{shown}\n{said}");
+    assert!(
+        shown.contains("candidate ") && shown.contains("live model:"),
+        "{shown}\n{said}"
+    );
+    assert!(!shown.contains("not compared"), "{shown}");
     processes.stop_gracefully();
 }
 

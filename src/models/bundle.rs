@@ -62,7 +62,49 @@ pub fn read(path: &Path) -> anyhow::Result<Bundle> {
         .unwrap_or_else(|| "model".into());
     let mut files = folder_files(folder, "")?;
     match kind.as_str() {
-        "image_classifier" => {}
+        "image_classifier" => {
+            // A variant that shares its labels with another folder
+            // (efficientnet-lite0-int8 names ../efficientnet-lite0's).
+            let model = text.clone();
+            let mut pointed = model.clone();
+            for key in ["file", "labels"] {
+                let Some(relative) = table.get(key).and_then(toml::Value::as_str) else {
+                    continue;
+                };
+                if Path::new(relative)
+                    .parent()
+                    .is_none_or(|p| p.as_os_str().is_empty())
+                {
+                    continue;
+                }
+                let source = folder.join(relative);
+                let file_name = source
+                    .file_name()
+                    .with_context(|| format!("{}: `{key}` names no file", model_toml.display()))?
+                    .to_string_lossy()
+                    .into_owned();
+                if files.iter().any(|file| file.path == file_name) {
+                    bail!(
+                        "{}: `{key}` names {relative}, but the folder has its own {file_name}",
+                        model_toml.display()
+                    );
+                }
+                let bytes = std::fs::read(&source)
+                    .with_context(|| format!("cannot read {}", source.display()))?;
+                files.push(ModelFile {
+                    path: file_name.clone(),
+                    bytes,
+                });
+                pointed = point_key(&pointed, None, key, &file_name)?;
+            }
+            if pointed != model {
+                let entry = files
+                    .iter_mut()
+                    .find(|file| file.path == "model.toml")
+                    .context("the folder lost its model.toml")?;
+                entry.bytes = pointed.into_bytes();
+            }
+        }
         "image_head" => {
             let Some(backbone) = table.get("backbone").and_then(toml::Value::as_str) else {
                 bail!("{} names no backbone", model_toml.display());
@@ -244,6 +286,22 @@ mod tests {
             "{pointed}"
         );
         assert!(point_key(policy, None, "model", "x").is_err());
+    }
+
+    #[test]
+    fn a_classifier_travels_with_the_labels_it_shares() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/efficientnet-lite0-int8");
+        let bundle = read(&root).unwrap();
+        let paths: Vec<&str> = bundle.files.iter().map(|file| file.path.as_str()).collect();
+        assert!(paths.contains(&"labels.txt"), "{paths:?}");
+        let model = bundle
+            .files
+            .iter()
+            .find(|file| file.path == "model.toml")
+            .unwrap();
+        let model = String::from_utf8_lossy(&model.bytes);
+        assert!(model.contains("labels = \"labels.txt\""), "{model}");
+        assert!(model.contains("file = \"model.onnx\""), "{model}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Before a promotion: how the candidate and the live model treat the ads
 //! people decided. A trained head is run on each ad's kept embedding (no
-//! photo decoded); a model that is not a head is taken at its word, by
-//! what it decided when the ad came in. "Wrong" is an automatic decision a
+//! photo decoded), and a live model that is not a head is then taken at
+//! its word, by what it decided when the ad came in. A candidate that is
+//! not a head is run on each ad's photo and text, as a worker would, and so
+//! is the live model beside it. "Wrong" is an automatic decision a
 //! person would not have made: approved when the person rejected or chose
 //! another category, rejected when the person approved.
 //!
@@ -11,8 +13,8 @@
 //! held-out figures are the honest estimate.
 
 use adpipe_core::Status;
-use adpipe_store::db::DecidedEmbedding;
-use adpipe_tagger::HeadJudge;
+use adpipe_store::db::{DecidedEmbedding, PersonDecided};
+use adpipe_tagger::{HeadJudge, ModelError, Moderator};
 
 /// How one model treats the people-decided ads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -31,20 +33,27 @@ impl Score {
             || (self.wrong == other.wrong && self.for_people > other.for_people)
     }
 
-    fn count(&mut self, outcome: Status, category: Option<&str>, person: &DecidedEmbedding) {
+    /// Counts the model's `outcome` (and `category`) on an ad a person
+    /// decided `person` (and `person_category`).
+    fn count(
+        &mut self,
+        outcome: Status,
+        category: Option<&str>,
+        person: Status,
+        person_category: Option<&str>,
+    ) {
         self.ads += 1;
         match outcome {
             Status::Approved => {
                 self.approved += 1;
-                let agrees =
-                    person.status == Status::Approved && person.category.as_deref() == category;
+                let agrees = person == Status::Approved && person_category == category;
                 if !agrees {
                     self.wrong += 1;
                 }
             }
             Status::Rejected => {
                 self.rejected += 1;
-                if person.status == Status::Approved {
+                if person == Status::Approved {
                     self.wrong += 1;
                 }
             }
@@ -70,9 +79,17 @@ impl Score {
 pub fn head_score(judge: &HeadJudge, ads: &[&DecidedEmbedding]) -> Score {
     let mut score = Score::default();
     for ad in ads {
+        let person = (ad.status, ad.category.as_deref());
         match judge.decide(&ad.vector) {
-            Some(decision) => score.count(decision.status, decision.category.as_deref(), ad),
-            None => score.count(Status::InReview, None, ad),
+            Some(decision) => {
+                score.count(
+                    decision.status,
+                    decision.category.as_deref(),
+                    person.0,
+                    person.1,
+                );
+            }
+            None => score.count(Status::InReview, None, person.0, person.1),
         }
     }
     score
@@ -83,38 +100,61 @@ pub fn recorded_score(ads: &[&DecidedEmbedding]) -> Score {
     let mut score = Score::default();
     for ad in ads {
         let (status, category) = ad.model_outcome.clone().unwrap_or((Status::InReview, None));
-        score.count(status, category.as_deref(), ad);
+        score.count(
+            status,
+            category.as_deref(),
+            ad.status,
+            ad.category.as_deref(),
+        );
     }
     score
+}
+
+/// Adds how `moderator` judges `ads` (their photos, in order, as `photos`)
+/// to `score`: each photo tagged and judged with the ad's text, as a worker
+/// does (the text rules and the policy's text check; gates aside). A photo
+/// that no longer decodes counts as sent to people.
+pub fn add_photo_score(
+    score: &mut Score,
+    moderator: &Moderator,
+    ads: &[PersonDecided],
+    photos: &[&[u8]],
+) -> Result<(), ModelError> {
+    let texts: Vec<&str> = ads.iter().map(|ad| ad.text.as_str()).collect();
+    let assessed = moderator.assess_prepared(moderator.prepare(photos), &texts)?;
+    for (ad, assessment) in ads.iter().zip(assessed) {
+        let (status, category) = match assessment {
+            Ok(assessment) => {
+                let decision = moderator.judge_text(&ad.text, assessment.decision);
+                (decision.status, decision.category)
+            }
+            Err(_) => (Status::InReview, None),
+        };
+        score.count(
+            status,
+            category.as_deref(),
+            ad.status,
+            ad.category.as_deref(),
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use adpipe_core::AdId;
-
-    fn person(status: Status, category: Option<&str>) -> DecidedEmbedding {
-        DecidedEmbedding {
-            id: AdId::new(),
-            status,
-            category: category.map(str::to_owned),
-            by_person: true,
-            model_outcome: None,
-            vector: Vec::new(),
-        }
-    }
 
     #[test]
     fn wrong_is_what_a_person_would_not_have_done() {
-        let car = person(Status::Approved, Some("car"));
-        let spam = person(Status::Rejected, None);
+        let car = (Status::Approved, Some("car"));
+        let spam = (Status::Rejected, None);
         let mut score = Score::default();
-        score.count(Status::Approved, Some("car"), &car);
-        score.count(Status::Approved, Some("truck"), &car);
-        score.count(Status::Rejected, None, &car);
-        score.count(Status::Approved, Some("car"), &spam);
-        score.count(Status::Rejected, None, &spam);
-        score.count(Status::InReview, None, &spam);
+        score.count(Status::Approved, Some("car"), car.0, car.1);
+        score.count(Status::Approved, Some("truck"), car.0, car.1);
+        score.count(Status::Rejected, None, car.0, car.1);
+        score.count(Status::Approved, Some("car"), spam.0, spam.1);
+        score.count(Status::Rejected, None, spam.0, spam.1);
+        score.count(Status::InReview, None, spam.0, spam.1);
         assert_eq!(
             score,
             Score {

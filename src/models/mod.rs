@@ -23,10 +23,10 @@ use clap::{Args, Subcommand};
 
 use crate::assets;
 use crate::config::Config;
-use crate::loading::load_version;
+use crate::loading::{load_moderator, load_version};
 use crate::service::{open_blobs, open_database, runtime};
 use adpipe_tagger::HeadJudge;
-use compare::{Score, head_score, recorded_score};
+use compare::{Score, add_photo_score, head_score, recorded_score};
 
 #[derive(Debug, Args)]
 pub struct ModelsArgs {
@@ -325,10 +325,7 @@ impl Registry<'_> {
         candidate: &ModelVersion,
     ) -> anyhow::Result<Result<(Score, Score), String>> {
         let Some(candidate_judge) = self.judge_of(candidate).await? else {
-            return Ok(Err(format!(
-                "{} is not a trained head: only a head is run on the kept embeddings",
-                candidate.name
-            )));
+            return self.compare_on_photos(candidate).await;
         };
         let backbone = candidate_judge.embedding_model().to_owned();
         let decided = self.db.decided_embeddings(&backbone).await?;
@@ -354,6 +351,48 @@ impl Registry<'_> {
             _ => recorded_score(&by_people),
         };
         Ok(Ok((head_score(&candidate_judge, &by_people), live_score)))
+    }
+
+    /// A candidate that is not a head, and the live model beside it, run on
+    /// the photos and texts of the ads people decided, a batch at a time.
+    async fn compare_on_photos(
+        &self,
+        candidate: &ModelVersion,
+    ) -> anyhow::Result<Result<(Score, Score), String>> {
+        const BATCH: usize = 8;
+        let ads = self.db.decided_by_people().await?;
+        if ads.is_empty() {
+            return Ok(Err("no ad has been decided by a person yet".into()));
+        }
+        let folder = fetch_model(self.blobs, candidate, &self.cache()).await?;
+        let candidate_model = load_version(self.config, &folder)?;
+        let live_model = match self.db.live_model().await? {
+            Some(live) => {
+                let folder = fetch_model(self.blobs, &live, &self.cache()).await?;
+                load_version(self.config, &folder)?
+            }
+            None => load_moderator(self.config)?,
+        };
+        println!(
+            "comparing on the photos of {} ads decided by people (each judged by both models)",
+            ads.len()
+        );
+        let (mut candidate_score, mut live_score) = (Score::default(), Score::default());
+        for chunk in ads.chunks(BATCH) {
+            let fetched = futures_util::future::join_all(
+                chunk.iter().map(|ad| self.blobs.get(&ad.image_key)),
+            )
+            .await;
+            let mut photos = Vec::with_capacity(chunk.len());
+            for (ad, photo) in chunk.iter().zip(fetched) {
+                photos
+                    .push(photo.with_context(|| format!("cannot read the photo of ad {}", ad.id))?);
+            }
+            let photos: Vec<&[u8]> = photos.iter().map(|photo| photo.as_ref()).collect();
+            add_photo_score(&mut candidate_score, &candidate_model, chunk, &photos)?;
+            add_photo_score(&mut live_score, &live_model, chunk, &photos)?;
+        }
+        Ok(Ok((candidate_score, live_score)))
     }
 
     async fn shadow(&self, text: Option<&str>, actor: &str) -> anyhow::Result<()> {

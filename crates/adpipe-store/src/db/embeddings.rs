@@ -58,6 +58,69 @@ pub struct DecidedEmbedding {
     pub vector: Vec<f32>,
 }
 
+/// An ad a person decided, with its photo and text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonDecided {
+    pub id: AdId,
+    /// Approved or rejected.
+    pub status: Status,
+    pub category: Option<String>,
+    /// What the model decided when the ad came in (as in
+    /// [`DecidedEmbedding::model_outcome`]).
+    pub model_outcome: Option<(Status, Option<String>)>,
+    pub image_key: String,
+    pub text: String,
+}
+
+/// The columns both readers of decided ads share: what was decided, by
+/// whom last, and what a model first decided.
+const DECIDED_COLUMNS: &str = "a.id, a.status, a.category, \
+    (SELECT d.decided_by FROM decisions d WHERE d.ad_id = a.id \
+     ORDER BY d.seq DESC LIMIT 1) AS last_by, \
+    (SELECT d.outcome FROM decisions d WHERE d.ad_id = a.id \
+     AND d.decided_by LIKE 'model:%' ORDER BY d.seq LIMIT 1) AS model_outcome, \
+    (SELECT d.category FROM decisions d WHERE d.ad_id = a.id \
+     AND d.decided_by LIKE 'model:%' ORDER BY d.seq LIMIT 1) AS model_category";
+
+/// What [`DECIDED_COLUMNS`] hold.
+struct Decided {
+    id: AdId,
+    status: Status,
+    category: Option<String>,
+    by_person: bool,
+    model_outcome: Option<(Status, Option<String>)>,
+}
+
+fn decided_of(row: &sqlx::any::AnyRow) -> Result<Decided, DbError> {
+    let id: String = row.try_get("id")?;
+    let corrupt = |message: String| DbError::Corrupt {
+        id: id.clone(),
+        message,
+    };
+    let status: String = row.try_get("status")?;
+    let status = status
+        .parse()
+        .map_err(|_| corrupt(format!("status {status:?}")))?;
+    let last_by: Option<String> = row.try_get("last_by")?;
+    let model_outcome: Option<String> = row.try_get("model_outcome")?;
+    let model_outcome = match model_outcome {
+        Some(outcome) => Some((
+            outcome
+                .parse()
+                .map_err(|_| corrupt(format!("outcome {outcome:?}")))?,
+            row.try_get("model_category")?,
+        )),
+        None => None,
+    };
+    Ok(Decided {
+        id: id.parse().map_err(|_| corrupt("not an ad id".into()))?,
+        status,
+        category: row.try_get("category")?,
+        by_person: last_by.is_some_and(|by| by.starts_with("moderator:")),
+        model_outcome,
+    })
+}
+
 impl Database {
     /// Keeps `embedding` as the ad's (replacing one of another model).
     /// False for an unknown ad.
@@ -132,57 +195,60 @@ impl Database {
     /// oldest first, with what was decided, by whom, and what the model
     /// first said.
     pub async fn decided_embeddings(&self, model: &str) -> Result<Vec<DecidedEmbedding>, DbError> {
-        let rows = sqlx::query(
-            "SELECT a.id, a.status, a.category, a.embedding, \
-               (SELECT d.decided_by FROM decisions d WHERE d.ad_id = a.id \
-                ORDER BY d.seq DESC LIMIT 1) AS last_by, \
-               (SELECT d.outcome FROM decisions d WHERE d.ad_id = a.id \
-                AND d.decided_by LIKE 'model:%' ORDER BY d.seq LIMIT 1) AS model_outcome, \
-               (SELECT d.category FROM decisions d WHERE d.ad_id = a.id \
-                AND d.decided_by LIKE 'model:%' ORDER BY d.seq LIMIT 1) AS model_category \
-             FROM ads a \
+        let rows = sqlx::query(&format!(
+            "SELECT {DECIDED_COLUMNS}, a.embedding FROM ads a \
              WHERE a.status IN ('approved', 'rejected') \
                AND a.embedding IS NOT NULL AND a.embedding_model = $1 \
-             ORDER BY a.id",
-        )
+             ORDER BY a.id"
+        ))
         .bind(model)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|row| {
-                let id: String = row.try_get("id")?;
-                let corrupt = |message: String| DbError::Corrupt {
-                    id: id.clone(),
-                    message,
-                };
-                let status: String = row.try_get("status")?;
-                let status = status
-                    .parse()
-                    .map_err(|_| corrupt(format!("status {status:?}")))?;
+                let decided = decided_of(row)?;
                 let bytes: Vec<u8> = row.try_get("embedding")?;
-                let vector = decode_embedding(&bytes)
-                    .ok_or_else(|| corrupt(format!("an embedding of {} bytes", bytes.len())))?;
-                let last_by: Option<String> = row.try_get("last_by")?;
-                let model_outcome: Option<String> = row.try_get("model_outcome")?;
-                let model_outcome = match model_outcome {
-                    Some(outcome) => Some((
-                        outcome
-                            .parse()
-                            .map_err(|_| corrupt(format!("outcome {outcome:?}")))?,
-                        row.try_get("model_category")?,
-                    )),
-                    None => None,
-                };
+                let vector = decode_embedding(&bytes).ok_or_else(|| DbError::Corrupt {
+                    id: decided.id.to_string(),
+                    message: format!("an embedding of {} bytes", bytes.len()),
+                })?;
                 Ok(DecidedEmbedding {
-                    id: id.parse().map_err(|_| corrupt("not an ad id".into()))?,
-                    status,
-                    category: row.try_get("category")?,
-                    by_person: last_by.is_some_and(|by| by.starts_with("moderator:")),
-                    model_outcome,
+                    id: decided.id,
+                    status: decided.status,
+                    category: decided.category,
+                    by_person: decided.by_person,
+                    model_outcome: decided.model_outcome,
                     vector,
                 })
             })
             .collect()
+    }
+
+    /// Every ad whose standing decision is a person's, oldest first, with
+    /// its photo's key and its text: what `adpipe models promote` runs a
+    /// candidate that is not a trained head on.
+    pub async fn decided_by_people(&self) -> Result<Vec<PersonDecided>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DECIDED_COLUMNS}, a.image_key, a.text FROM ads a \
+             WHERE a.status IN ('approved', 'rejected') ORDER BY a.id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut ads = Vec::new();
+        for row in &rows {
+            let decided = decided_of(row)?;
+            if decided.by_person {
+                ads.push(PersonDecided {
+                    id: decided.id,
+                    status: decided.status,
+                    category: decided.category,
+                    model_outcome: decided.model_outcome,
+                    image_key: row.try_get("image_key")?,
+                    text: row.try_get("text")?,
+                });
+            }
+        }
+        Ok(ads)
     }
 
     /// How many decided ads have a feature vector of `model`, and how many

@@ -36,7 +36,9 @@ pub use accounts::{
 };
 pub use appeals::{APPELLANT, Appealed};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
-pub use embeddings::{DecidedEmbedding, Unembedded, decode_embedding, encode_embedding};
+pub use embeddings::{
+    DecidedEmbedding, PersonDecided, Unembedded, decode_embedding, encode_embedding,
+};
 pub use history::HistoryEntry;
 pub use listing::AdFilter;
 pub use models::{DeployAction, DeployError, Deployment, ModelVersion, promoted_stack};
