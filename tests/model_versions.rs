@@ -417,7 +417,10 @@ async fn promote_and_roll_back(processes: &mut Processes, deployment: Deployment
     let compared = models(processes, &cli, &["promote", int8.to_str().unwrap()]);
     let shown = String::from_utf8_lossy(&compared.stdout);
     let said = String::from_utf8_lossy(&compared.stderr);
-    assert!(shown.contains("comparing on the photos of"), "{shown}\n{said}");
+    assert!(
+        shown.contains("comparing on the photos of"),
+        "{shown}\n{said}"
+    );
     assert!(
         shown.contains("candidate ") && shown.contains("live model:"),
         "{shown}\n{said}"
