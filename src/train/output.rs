@@ -76,10 +76,8 @@ pub(super) fn proposed_policy(
         name: name.to_owned(),
         description: format!("Ads in the categories the head {name} was trained on."),
         min_score: None,
-        // Written by hand below, on the 0.01 grid they were drawn on (an
-        // f32 0.57 would otherwise print as 0.5699999928474426).
-        approve_at: None,
-        review_at: None,
+        approve_at: Some(band.approve_at),
+        review_at: Some(band.review_at),
         review_sample: live.review_sample,
         reject_reason: Some("We only publish ads in our categories.".into()),
         categories: categories
@@ -114,20 +112,33 @@ pub(super) fn proposed_policy(
              # folder) and each category's text descriptions.\n",
         ),
         (Some(_), false) => header.push_str(&format!(
-            "# The live policy reads the ad's text, but describes none of {} in text, so this\n\
-             # policy judges by the photo alone: add a [text] section and `text = [...]` to\n\
-             # every category to check the text (docs/policies.md).\n",
+            "# The live policy reads the ad's text but does not describe {} in text, so\n\
+             # this policy judges by the photo alone: add a [text] section and `text = [...]`\n\
+             # to every category to check the text (docs/policies.md).\n",
             undescribed.join(", ")
         )),
     }
     if live.text_in_image.is_some() {
         header.push_str("# The live policy's [text_in_image] (OCR) is not carried over.\n");
     }
-    let body = toml::to_string(&proposed).context("cannot write the proposed policy")?;
-    Ok(format!(
-        "{header}approve_at = {:.2}\nreview_at = {:.2}\n{body}",
-        band.approve_at, band.review_at
-    ))
+    let mut table = toml::Value::try_from(&proposed).context("cannot write the proposed policy")?;
+    tidy_floats(&mut table);
+    let body = toml::to_string(&table).context("cannot write the proposed policy")?;
+    Ok(format!("{header}{body}"))
+}
+
+/// The policy's numbers as a person wrote them: an f32 such as 0.57 or
+/// 0.02 widens to 0.5699999928474426 or 0.019999999552965164, so each is
+/// rounded to the six digits an f32 holds.
+fn tidy_floats(value: &mut toml::Value) {
+    match value {
+        toml::Value::Float(number) => {
+            *number = format!("{:.6}", *number).parse().unwrap_or(*number);
+        }
+        toml::Value::Array(items) => items.iter_mut().for_each(tidy_floats),
+        toml::Value::Table(table) => table.iter_mut().for_each(|(_, item)| tidy_floats(item)),
+        _ => {}
+    }
 }
 
 /// How the live model and policy treat the same photos.
@@ -216,6 +227,8 @@ name = "live"
 approve_at = 0.3
 [text]
 model = "../minilm-l6-static/model.toml"
+temperature = 0.02
+min_similarity = 0.42
 off_topic = ["car insurance"]
 neutral = ["for sale"]
 [[category]]
@@ -251,10 +264,9 @@ reason = "Contact details."
             &out,
         )
         .unwrap();
-        assert!(
-            text.contains("approve_at = 0.57\nreview_at = 0.12\n"),
-            "{text}"
-        );
+        // The band as drawn, not as an f32 widens (0.5699999928474426).
+        assert!(text.contains("approve_at = 0.57\n"), "{text}");
+        assert!(text.contains("review_at = 0.12\n"), "{text}");
         Policy::from_toml(&text, "proposed.toml").unwrap()
     }
 
@@ -276,6 +288,7 @@ reason = "Contact details."
                 .all(|c| c.labels == [c.name.clone()])
         );
         let text = proposed.text.expect("the [text] check comes along");
+        assert_eq!(text.temperature, 0.02);
         assert_eq!(text.neutral, ["for sale"]);
         // Named from where the head is written, so it still resolves.
         let model = std::env::temp_dir().join(&text.model);
