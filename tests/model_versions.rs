@@ -101,6 +101,18 @@ fn trained_head(processes: &Processes, env: &[(&str, String)], dir: &Path) -> Pa
     head
 }
 
+/// Submits an ad with a photo of tests/fixtures/labelled from
+/// `who@versions.example.com` and waits until it is decided (or held for a
+/// person); its id.
+async fn decided_ad(api: &Api, text: &str, who: &str, photo: &str) -> String {
+    let photo = repo().join("tests/fixtures/labelled").join(photo);
+    let id = api
+        .submitted(text, &format!("{who}@versions.example.com"), &photo)
+        .await;
+    api.until_decided(&id).await;
+    id
+}
+
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -211,15 +223,13 @@ async fn promote_and_roll_back(processes: &mut Processes, deployment: Deployment
     api.wait_until_up(processes).await;
     let run = &adpipe_core::AdId::new().to_string()[24..];
 
-    let photo = repo().join("tests/fixtures/labelled/vehicle/blue_sedan.jpg");
-    let before = api
-        .submitted(
-            "For sale: a blue sedan",
-            &format!("first-{run}@versions.example.com"),
-            &photo,
-        )
-        .await;
-    api.until_decided(&before).await;
+    let before = decided_ad(
+        &api,
+        "For sale: a blue sedan",
+        &format!("first-{run}"),
+        "vehicle/blue_sedan.jpg",
+    )
+    .await;
 
     // Trained here, then stored under its content hash, backbone and text
     // model included.
@@ -335,15 +345,13 @@ async fn promote_and_roll_back(processes: &mut Processes, deployment: Deployment
     // The version's policy reads the text with the model stored beside it
     // (text-model/ in each worker's cache): a hammer sold as a car is held
     // for a person, and says why.
-    let hammer = repo().join("tests/fixtures/labelled/tool/hammer1.jpg");
-    let mismatched = api
-        .submitted(
-            "Used family hatchback car, petrol, manual gearbox, full service history",
-            &format!("hammer-{run}@versions.example.com"),
-            &hammer,
-        )
-        .await;
-    api.until_decided(&mismatched).await;
+    let mismatched = decided_ad(
+        &api,
+        "Used family hatchback car, petrol, manual gearbox, full service history",
+        &format!("hammer-{run}"),
+        "tool/hammer1.jpg",
+    )
+    .await;
     let held = admin.get(&format!("/admin/ads/{mismatched}")).await;
     assert_eq!(held["status"], "in_review", "{held}");
     assert!(
